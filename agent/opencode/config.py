@@ -1,0 +1,90 @@
+"""The OpenCode configuration autocode generates (passed as ``OPENCODE_CONFIG_CONTENT``).
+
+It pins ``model`` and ``small_model``, enables only the chosen provider(s), pins the model of
+every built-in agent (title, summary, compaction, subagents), disables title generation, denies
+the tools autocode cannot supervise (``question``, ``task``, ``webfetch``), and makes every bash
+command, every external directory and every protected path *ask*, so autocode's security policy
+answers each ``permission.asked`` event. ``.opencode.json.example`` shows the result, annotated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.providers import ModelRef
+
+PROTECTED_PATTERNS = (".autocode", ".autocode/*", ".git/*", "opencode.json", "opencode.jsonc",
+                      ".opencode", ".opencode/*", "autocode.toml", "**/opencode.json",
+                      "**/opencode.jsonc", "**/.opencode/*")
+"""Edit patterns (relative to the worktree) that always ask; the policy then refuses them."""
+
+PINNED_AGENTS = ("build", "plan", "general", "explore", "title", "summary", "compaction")
+
+
+class CustomProvider(BaseModel):
+    """An OpenAI-compatible endpoint declared for the pinned model (``--base-url``)."""
+
+    base_url: str = Field(description="the endpoint's base URL, e.g. http://localhost:11434/v1")
+    api_key_env: str | None = Field(default=None, description="env var holding the API key")
+    price_in: float | None = Field(default=None, description="USD per 1M input tokens")
+    price_out: float | None = Field(default=None, description="USD per 1M output tokens")
+    context: int = Field(default=128_000, description="context window, tokens")
+    max_output: int = Field(default=8_192, description="max output tokens per step")
+
+
+def generate_config(model: ModelRef, small_model: ModelRef | None = None,
+                    provider: CustomProvider | None = None, *, allow_network: bool = False,
+                    api_key: str | None = None) -> dict[str, Any]:
+    """The whole OpenCode config for one build: deterministic, and nothing left to defaults."""
+    small = small_model or model
+    providers = sorted({model.provider_id, small.provider_id})
+    config: dict[str, Any] = {
+        "$schema": "https://opencode.ai/config.json",
+        "model": str(model),
+        "small_model": str(small),
+        "enabled_providers": providers,
+        "autoupdate": False,
+        "share": "disabled",
+        "snapshot": False,
+        "formatter": False,
+        "lsp": False,
+        "permission": _permissions(allow_network),
+        "agent": {name: {"model": str(small if name == "title" else model)}
+                  for name in PINNED_AGENTS},
+    }
+    config["agent"]["title"]["disable"] = True
+    if provider is not None:
+        config["provider"] = {model.provider_id: _provider_block(model, provider, api_key)}
+    return config
+
+
+def _permissions(allow_network: bool) -> dict[str, Any]:
+    edit: dict[str, str] = {"*": "allow"}
+    edit.update({pattern: "ask" for pattern in PROTECTED_PATTERNS})
+    return {
+        "bash": "ask",
+        "edit": edit,
+        "read": "allow",
+        "external_directory": "ask",
+        "question": "deny",
+        "task": "deny",
+        "webfetch": "allow" if allow_network else "deny",
+        "websearch": "deny",
+        "codesearch": "deny",
+    }
+
+
+def _provider_block(model: ModelRef, provider: CustomProvider, api_key: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": model.model_id, "tool_call": True,
+                             "limit": {"context": provider.context, "output": provider.max_output}}
+    if provider.price_in is not None or provider.price_out is not None:
+        entry["cost"] = {"input": provider.price_in or 0.0, "output": provider.price_out or 0.0}
+    options: dict[str, Any] = {"baseURL": provider.base_url}
+    if provider.api_key_env:
+        options["apiKey"] = "{env:" + provider.api_key_env + "}"
+    else:
+        options["apiKey"] = api_key or "autocode-no-key"
+    return {"npm": "@ai-sdk/openai-compatible", "name": f"{model.provider_id} (autocode)",
+            "options": options, "models": {model.model_id: entry}}

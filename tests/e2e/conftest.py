@@ -1,0 +1,91 @@
+"""Fixtures for end-to-end tests: the real OpenCode server against the scripted model server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.opencode.config import CustomProvider, generate_config
+from agent.opencode.install import find_opencode
+from agent.opencode.server import OpenCodeServer, ServerSettings
+from agent.providers import ModelRef, parse_model
+from agent.scripted_model import Scenario, ScriptedModelServer, read_log
+
+
+@pytest.fixture(autouse=True)
+def _needs_opencode() -> None:
+    try:
+        find_opencode()
+    except Exception as exc:  # the whole e2e suite needs the binary
+        pytest.fail(f"OpenCode binary missing ({exc}); run bash scripts/setup.sh")
+
+
+class ScriptedModel:
+    """A running scripted model server plus helpers to read what it was asked."""
+
+    def __init__(self, server: ScriptedModelServer, log: Path) -> None:
+        self.server = server
+        self.log = log
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def set(self, scenario: dict[str, Any]) -> None:
+        self.server.scenario = Scenario.model_validate(scenario)
+
+    def requests(self) -> list[dict[str, Any]]:
+        return read_log(self.log)
+
+    def models(self) -> set[str]:
+        return {r["model"] for r in self.requests()}
+
+
+@pytest.fixture
+def scripted(tmp_path: Path) -> Iterator[ScriptedModel]:
+    log = tmp_path / "model-requests.jsonl"
+    server = ScriptedModelServer(Scenario.model_validate({"scripts": []}), log)
+    with server:
+        yield ScriptedModel(server, log)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path.resolve()
+
+
+ServerFactory = Callable[..., OpenCodeServer]
+
+
+@pytest.fixture
+def opencode(tmp_path: Path, scripted: ScriptedModel) -> Iterator[ServerFactory]:
+    """Start real OpenCode servers pointed at the scripted model; all stopped at teardown."""
+    started: list[OpenCodeServer] = []
+
+    def start(model: str = "scripted/model-a", *, price_in: float | None = None,
+              price_out: float | None = None, extra_config: dict[str, Any] | None = None,
+              env: dict[str, str] | None = None, cwd: Path | None = None) -> OpenCodeServer:
+        ref: ModelRef = parse_model(model)
+        provider = CustomProvider(base_url=scripted.url, price_in=price_in, price_out=price_out)
+        config = generate_config(ref, provider=provider)
+        config.update(extra_config or {})
+        state = tmp_path / f"server-{len(started)}"
+        server = OpenCodeServer(ServerSettings(state_dir=state, config=config, env=env or {},
+                                               cwd=cwd))
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2))
