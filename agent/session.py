@@ -189,9 +189,9 @@ class SessionRunner:
                     pump = await self._subscribe(track.request.directory, queue)
                     await self._catch_up(track)
                     continue
-                if item.session_id in track.sessions or isinstance(item, SessionCreated):
-                    if await self._handle(track, item):
-                        last_event = self.clock.monotonic()
+                relevant = item.session_id in track.sessions or isinstance(item, SessionCreated)
+                if relevant and await self._handle(track, item):
+                    last_event = self.clock.monotonic()
         finally:
             for task in pump:
                 task.cancel()

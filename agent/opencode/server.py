@@ -189,10 +189,8 @@ class OpenCodeServer:
             return
         if proc.poll() is None:
             _signal_group(proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
         _signal_group(proc.pid, signal.SIGKILL)  # whatever the server left behind in its group
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)
