@@ -41,6 +41,10 @@ OFFLINE_ENV = {
 }
 
 
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "autocode agent", "GIT_AUTHOR_EMAIL": "agent@autocode.local",
+                "GIT_COMMITTER_NAME": "autocode agent", "GIT_COMMITTER_EMAIL": "agent@autocode.local"}
+
+
 class ServerSettings(BaseModel):
     """How to run (or reach) the OpenCode server for one build or harness."""
 
@@ -67,6 +71,8 @@ def server_env(settings: ServerSettings, password: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE")}
     env.update(settings.env)
     env.update(OFFLINE_ENV)
+    for key, value in GIT_IDENTITY.items():  # the isolated HOME has no ~/.gitconfig
+        env.setdefault(key, value)
     env.update({
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),

@@ -89,3 +89,28 @@ def opencode(tmp_path: Path, scripted: ScriptedModel) -> Iterator[ServerFactory]
 
 def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2))
+
+
+class EventLog:
+    """A reporter that keeps every event (tests assert on the story a build tells)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(self, event: str, **data: Any) -> None:
+        self.events.append((event, data))
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [data for event, data in self.events if event == name]
+
+
+def build_args(project: Path, scripted: ScriptedModel, model: str = "scripted/model-a",
+               spec_text: str | None = None, **extra: Any) -> list[str]:
+    """Arguments for `autocode build` against the scripted model."""
+    if spec_text is not None:
+        (project / "app_spec.txt").write_text(spec_text)
+    args = ["build", "--project-dir", str(project), "--model", model, "--base-url", scripted.url]
+    for key, value in extra.items():
+        flag = "--" + key.replace("_", "-")
+        args += [flag] if value is True else [flag, str(value)]
+    return args

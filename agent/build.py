@@ -1,0 +1,294 @@
+"""The build loop: an initializer session, then one fresh session per feature until all pass.
+
+Every way a build ends is a :class:`~agent.errors.StopReason`; the state is saved on every stop
+and after every session, so the same command resumes. The harness — not the agent — decides
+whether a feature passes: integrity check, its own verification, then one git commit per feature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from agent.cost import Ledger, Limits, check_budget_left
+from agent.errors import (
+    BuildComplete,
+    FeatureListError,
+    Interrupted,
+    IterationLimit,
+    NoProgress,
+    ProviderError,
+    SpecError,
+    StopReason,
+)
+from agent.features import (
+    FEATURE_FILE,
+    Feature,
+    FeatureListProblem,
+    check_integrity,
+    dump_features,
+    load_features,
+    next_feature,
+    with_verdicts,
+)
+from agent.git import Git
+from agent.ports import Clock, Reporter
+from agent.prompts import PromptBook
+from agent.session import SessionRequest, SessionResult
+from agent.state import BuildState, Current, StateStore, atomic_write
+from agent.verify import CheckResult, detect_test_command
+
+NOTES_FILE = "autocode-progress.md"
+COMMIT_RE = re.compile(r"^autocode: feature (\d+) passes")
+
+
+class BuildConfig(BaseModel):
+    """What one build run does (the CLI and config files fill it in)."""
+
+    project_dir: Path = Field(description="the project being built (absolute)")
+    model: str = Field(description="the pinned model, provider/model")
+    limits: Limits = Field(default_factory=Limits, description="budgets, turns, timeouts")
+    no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping it")
+    init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
+    provider_failures: int = Field(default=3, ge=1, description="failed sessions in a row before stopping")
+    test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
+    check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
+    system_prompt: str | None = Field(default=None, description="prepended to every session's system")
+
+
+class Sessions(Protocol):
+    async def run(self, request: SessionRequest) -> SessionResult: ...
+
+    async def drive(self, session_id: str, request: SessionRequest) -> SessionResult: ...
+
+
+Checker = Callable[[str, Path, float], CheckResult]
+
+
+class Builder:
+    def __init__(self, config: BuildConfig, sessions: Sessions, store: StateStore, ledger: Ledger,
+                 reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook) -> None:
+        self.config, self.sessions, self.store, self.ledger = config, sessions, store, ledger
+        self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
+        self.project = config.project_dir
+        self.git = Git(self.project)
+        self.iterations = 0
+        self.failures_in_row = 0
+
+    async def run(self) -> BuildState:
+        """Build until a stop reason; raises it (``BuildComplete`` included) after saving."""
+        state = self._resume(self.store.load())
+        started = self.clock.monotonic()
+        try:
+            if not state.initialized:
+                await self._initialize(state)
+            while True:
+                index = self._next(state)
+                self._check_limits()
+                await self._code(index, state)
+        except StopReason as stop:
+            self._stop(state, stop, started)
+            raise
+        except asyncio.CancelledError:
+            interrupted = Interrupted("interrupted: the session was aborted and the state saved; "
+                                      "run the same command to resume")
+            self._stop(state, interrupted, started)
+            raise interrupted from None
+
+    # ---- the steps ------------------------------------------------------------------------------
+
+    async def _initialize(self, state: BuildState) -> None:
+        spec = (self.project / "app_spec.txt").read_text(encoding="utf-8", errors="replace")
+        prompt = self.prompts.render("initializer", spec=spec, project_dir=str(self.project))
+        result = await self._session(state, None, "autocode: initializer", prompt)
+        features = await self._valid_features(state, result)
+        self.git.init()
+        self.git.ignore(".autocode/")
+        baseline = with_verdicts(features, set())
+        atomic_write(self.project / FEATURE_FILE, dump_features(baseline))
+        self.store.save_baseline(baseline)
+        self.git.commit_all("autocode: initial project skeleton and feature list")
+        state.initialized = True
+        state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
+        self.store.save(state)
+        self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
+
+    async def _valid_features(self, state: BuildState, result: SessionResult) -> list[Feature]:
+        attempts = self.config.init_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return load_features(self.project)
+            except FeatureListProblem as problem:
+                if attempt == attempts:
+                    raise FeatureListError(f"{str(problem).splitlines()[0]} (after {attempts} "
+                                           "attempts); fix it by hand or re-run") from None
+                self.reporter.emit("feature_list_invalid", problems=str(problem), attempt=attempt)
+                prompt = self.prompts.render("initializer_fix", problems=str(problem), attempt=attempt,
+                                             max_attempts=attempts - 1, project_dir=str(self.project))
+                result = await self._session(state, None, "autocode: initializer", prompt,
+                                             session_id=result.session_id)
+        raise AssertionError("unreachable")
+
+    def _next(self, state: BuildState) -> int:
+        baseline = self._baseline()
+        index = next_feature(baseline, set(state.passing), set(state.skipped))
+        if index is not None:
+            return index
+        if len(state.passing) == len(baseline):
+            raise BuildComplete(f"all {len(baseline)} features pass")
+        raise NoProgress(f"{len(baseline) - len(state.passing)} features left, none could be finished "
+                         f"in {self.config.no_progress_limit} sessions each; re-run to try again")
+
+    def _check_limits(self) -> None:
+        limit = self.config.limits.max_iterations
+        if 0 < limit <= self.iterations:
+            raise IterationLimit(f"--max-iterations {limit} reached; run again to continue")
+        check_budget_left(self.config.limits, self.ledger)
+
+    async def _code(self, index: int, state: BuildState) -> None:
+        baseline = self._baseline()
+        feature = baseline[index]
+        prompt = self.prompts.render(
+            "coding", project_dir=str(self.project), passing=len(state.passing), total=len(baseline),
+            recent_commits=self.git.log(3), notes=self._notes_tail(), dirty=state.interrupted_sessions > 0
+            and self.git.dirty(), number=index + 1, feature=feature,
+            last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
+        title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
+        self.iterations += 1
+        result = await self._session(state, index, title, prompt)
+        self._judge(index, state, result)
+
+    async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
+                       session_id: str | None = None) -> SessionResult:
+        state.current = Current(feature=feature, started=self.clock.wall())
+        self.store.save(state)
+        request = SessionRequest(directory=self.project, title=title, prompt=prompt,
+                                 system=self.config.system_prompt, feature=feature)
+        if session_id is None:
+            result = await self.sessions.run(request)
+        else:
+            result = await self.sessions.drive(session_id, request)
+        state.sessions += 1
+        state.current = None
+        self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
+                                    "stop": result.stop, "cost": round(result.cost, 6),
+                                    "turns": result.turns, "duration_s": result.duration_s,
+                                    "denied": result.denied})
+        self.store.save(state)
+        if result.halt is not None:
+            raise result.halt
+        self._provider_health(result)
+        return result
+
+    def _provider_health(self, result: SessionResult) -> None:
+        if result.error is None:
+            self.failures_in_row = 0
+            return
+        self.failures_in_row += 1
+        if self.failures_in_row >= self.config.provider_failures:
+            raise ProviderError(f"the model provider failed {self.failures_in_row} sessions in a row: "
+                                f"{result.error.message[:200]}; check the provider, then re-run")
+
+    # ---- the verdict ------------------------------------------------------------------------
+
+    def _judge(self, index: int, state: BuildState, result: SessionResult) -> None:
+        baseline = self._baseline()
+        path = self.project / FEATURE_FILE
+        integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
+                                    path.read_text(encoding="utf-8") if path.exists() else None)
+        if integrity.violations:
+            self.reporter.emit("integrity_violation", session=result.session_id,
+                               violations=integrity.violations)
+        accepted = [i for i in integrity.claims if self._verified(i, baseline[i], state)]
+        state.passing = sorted(set(state.passing) | set(accepted))
+        verdicts = with_verdicts(baseline, set(state.passing))
+        atomic_write(path, dump_features(verdicts))
+        for i in accepted:
+            self.git.commit_all(f"autocode: feature {i + 1} passes: {baseline[i].description[:60]}",
+                                allow_empty=True)
+        self.store.save_baseline(verdicts)
+        verdict = "accepted" if index in accepted else (
+            "rejected" if index in integrity.claims else "not_done")
+        self._count_attempt(index, state, verdict == "accepted")
+        self.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
+                                    "verdict": verdict, "accepted": accepted,
+                                    "violations": integrity.violations,
+                                    "cost": round(self.ledger.by_feature.get(index, 0.0), 6)})
+        self.store.save(state)
+        self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
+                           verdict=verdict, accepted=[i + 1 for i in accepted],
+                           passing=len(state.passing), total=len(baseline),
+                           violations=integrity.violations)
+
+    def _verified(self, index: int, feature: Feature, state: BuildState) -> bool:
+        command = feature.verify or state.test_cmd
+        if not command:
+            self.reporter.emit("check", feature=index + 1, command=None, ok=True,
+                               output="no check configured: the agent's mark is accepted")
+            return True
+        check = self.checker(command, self.project, self.config.check_timeout)
+        self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
+                           output=check.output[-1000:], duration_s=check.duration_s)
+        if check.ok:
+            state.last_failure.pop(index, None)
+        else:
+            state.last_failure[index] = f"$ {command}\n{check.output[-2500:]}"
+        return check.ok
+
+    def _count_attempt(self, index: int, state: BuildState, accepted: bool) -> None:
+        if accepted:
+            state.attempts.pop(index, None)
+            return
+        state.attempts[index] = state.attempts.get(index, 0) + 1
+        if state.attempts[index] >= self.config.no_progress_limit:
+            state.skipped = sorted(set(state.skipped) | {index})
+            self.reporter.emit("feature_skipped", feature=index + 1, attempts=state.attempts[index])
+
+    # ---- resume and stop ------------------------------------------------------------------------
+
+    def _resume(self, state: BuildState) -> BuildState:
+        for warning in state.warnings:
+            self.reporter.emit("warning", message=warning)
+        state.warnings = []
+        spec = self.project / "app_spec.txt"
+        if not spec.exists():
+            raise SpecError(f"{spec} is missing: pass --spec FILE")
+        state.model = self.config.model
+        state.skipped = []  # a new run gives skipped features another chance
+        if state.current is not None:  # the previous run died mid-session
+            state.interrupted_sessions += 1
+            self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
+            state.current = None
+        committed = {int(m.group(1)) - 1 for line in self.git.log(10_000) if (m := COMMIT_RE.match(
+            line.split(" ", 1)[-1]))}
+        state.passing = sorted(set(state.passing) | committed)
+        state.stop_reason = None
+        self.store.save(state)
+        return state
+
+    def _stop(self, state: BuildState, stop: StopReason, started: float) -> None:
+        state.current = None
+        state.stop_reason = stop.kind
+        state.stop_message = str(stop)
+        state.elapsed_s = round(state.elapsed_s + self.clock.monotonic() - started, 3)
+        self.store.save(state)
+        self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
+                           passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
+
+    def _baseline(self) -> list[Feature]:
+        baseline = self.store.load_baseline()
+        if baseline is None:
+            raise FeatureListError("the feature list is missing from .autocode/; re-run the initializer "
+                                   "by removing .autocode/state.json")
+        return baseline
+
+    def _notes_tail(self, lines: int = 12) -> str:
+        notes = self.project / NOTES_FILE
+        if not notes.exists():
+            return ""
+        return "\n".join(notes.read_text(errors="replace").strip().splitlines()[-lines:])

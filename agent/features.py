@@ -1,0 +1,161 @@
+"""The feature list: its schema, validation, the next feature to work on, and the integrity rule.
+
+``feature_list.json`` is a JSON array of ``{category, description, steps[], passes}`` with optional
+``id``, ``depends_on`` (ids, or 1-based positions) and ``verify`` (a shell command). After the
+initializer, the only change the agent may make is ``passes`` false → true; the harness keeps the
+validated list as a baseline and restores it (with the harness' own verdicts) after every session.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+FEATURE_FILE = "feature_list.json"
+
+
+class Feature(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    category: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    passes: bool = False
+    id: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    verify: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _deps_text(cls, value: object) -> object:
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    def content(self) -> dict[str, object]:
+        """Everything but ``passes``: what must never change after initialization."""
+        return self.model_dump(exclude={"passes"}, exclude_none=True)
+
+
+class FeatureListProblem(Exception):
+    """The list is invalid; ``str()`` is an exact, agent-readable description of every problem."""
+
+
+def parse_features(text: str, *, strict: bool = True) -> list[Feature]:
+    """Parse and validate; ``strict=False`` skips the duplicate and dependency checks."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeatureListProblem(f"{FEATURE_FILE} is not valid JSON: {exc}") from None
+    if not isinstance(raw, list):
+        raise FeatureListProblem(f"{FEATURE_FILE} must be a JSON array of features, got {type(raw).__name__}")
+    if not raw:
+        raise FeatureListProblem(f"{FEATURE_FILE} has 0 features; list every feature of the spec")
+    features, problems = [], []
+    for index, item in enumerate(raw, start=1):
+        try:
+            features.append(Feature.model_validate(item))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"])
+                problems.append(f"feature {index}: {where or 'item'}: {err['msg']}")
+    if strict and not problems:
+        problems.extend(_duplicates(features) + _bad_dependencies(features))
+    if problems:
+        raise FeatureListProblem(f"{FEATURE_FILE} is invalid:\n- " + "\n- ".join(problems[:30]))
+    return features
+
+
+def _duplicates(features: list[Feature]) -> list[str]:
+    problems: list[str] = []
+    seen_desc: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    for index, feature in enumerate(features, start=1):
+        key = feature.description.strip().lower()
+        if key in seen_desc:
+            problems.append(f"feature {index} duplicates feature {seen_desc[key]} (same description)")
+        seen_desc.setdefault(key, index)
+        if feature.id is not None:
+            if feature.id in seen_ids:
+                problems.append(f"feature {index} reuses id {feature.id!r} of feature {seen_ids[feature.id]}")
+            seen_ids.setdefault(feature.id, index)
+    return problems
+
+
+def feature_key(features: list[Feature], index: int) -> str:
+    return features[index].id or str(index + 1)
+
+
+def _bad_dependencies(features: list[Feature]) -> list[str]:
+    keys = {feature_key(features, i): i for i in range(len(features))}
+    keys.update({str(i + 1): i for i in range(len(features))})
+    problems = []
+    for index, feature in enumerate(features):
+        for dep in feature.depends_on:
+            if dep not in keys:
+                problems.append(f"feature {index + 1}: depends_on {dep!r} names no feature")
+            elif keys[dep] == index:
+                problems.append(f"feature {index + 1}: depends on itself")
+    return problems
+
+
+def load_features(project_dir: Path) -> list[Feature]:
+    path = project_dir / FEATURE_FILE
+    if not path.exists():
+        raise FeatureListProblem(f"{FEATURE_FILE} does not exist in the project root")
+    return parse_features(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def dump_features(features: list[Feature]) -> str:
+    return json.dumps([f.model_dump(exclude_none=True, exclude_defaults=False) for f in features],
+                      indent=2, ensure_ascii=False) + "\n"
+
+
+def next_feature(features: list[Feature], passing: set[int], skipped: set[int]) -> int | None:
+    """The first failing feature (array order) whose dependencies all pass; None if none is ready."""
+    keys = {feature_key(features, i): i for i in range(len(features))}
+    keys.update({str(i + 1): i for i in range(len(features))})
+    for index, feature in enumerate(features):
+        if index in passing or index in skipped:
+            continue
+        if all(keys[dep] in passing for dep in feature.depends_on if dep in keys):
+            return index
+    return None
+
+
+class Integrity(BaseModel):
+    """What the agent did to the feature list in one session."""
+
+    claims: list[int] = Field(default_factory=list)
+    violations: list[str] = Field(default_factory=list)
+
+
+def check_integrity(baseline: list[Feature], text: str | None) -> Integrity:
+    """Compare the agent's file with the baseline: claims (false→true marks) and violations."""
+    if text is None:
+        return Integrity(violations=[f"{FEATURE_FILE} was deleted"])
+    try:
+        current = parse_features(text, strict=False)
+    except FeatureListProblem as exc:
+        return Integrity(violations=[str(exc).replace("\n", " ")])
+    result = Integrity()
+    if len(current) != len(baseline):
+        result.violations.append(f"feature count changed from {len(baseline)} to {len(current)}")
+    for index, (old, new) in enumerate(zip(baseline, current, strict=False)):
+        if old.content() != new.content():
+            result.violations.append(f"feature {index + 1} was edited or reordered")
+        elif new.passes and not old.passes:
+            result.claims.append(index)
+        elif old.passes and not new.passes:
+            result.violations.append(f"feature {index + 1} was un-marked (passes true → false)")
+    return result
+
+
+def with_verdicts(baseline: list[Feature], passing: set[int]) -> list[Feature]:
+    """The baseline list with ``passes`` exactly as the harness decided."""
+    return [f.model_copy(update={"passes": i in passing}) for i, f in enumerate(baseline)]

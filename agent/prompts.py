@@ -1,0 +1,69 @@
+"""Prompt templates: lookup (``--prompts-dir`` > project overrides > built-in) and rendering.
+
+Templates are Jinja2 with ``StrictUndefined``: a missing variable is an error, never a blank.
+An override that uses a variable its template does not provide is rejected before the build
+starts, naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from agent.errors import UsageError
+
+VARIABLES: dict[str, frozenset[str]] = {
+    "initializer": frozenset({"spec", "project_dir"}),
+    "initializer_fix": frozenset({"problems", "attempt", "max_attempts", "project_dir"}),
+    "coding": frozenset({"project_dir", "passing", "total", "recent_commits", "notes", "dirty",
+                         "number", "feature", "last_failure", "test_cmd"}),
+}
+"""Every template and the variables autocode passes to it."""
+
+
+def builtin_dir() -> Path:
+    packaged = Path(__file__).parent / "_prompts"  # inside a built wheel
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "prompts"
+
+
+class PromptBook:
+    """Finds and renders templates; ``dirs`` are searched first to last, then the built-ins."""
+
+    def __init__(self, dirs: list[Path] | None = None) -> None:
+        self.dirs = [d for d in (dirs or []) if d.is_dir()] + [builtin_dir()]
+        self.env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                                      autoescape=False)
+
+    def locate(self, name: str) -> Path:
+        if name not in VARIABLES:
+            raise UsageError(f"unknown prompt {name!r}; known: {', '.join(sorted(VARIABLES))}")
+        for directory in self.dirs:
+            path = directory / f"{name}.md"
+            if path.is_file():
+                return path
+        raise UsageError(f"prompt template {name}.md not found in {self.dirs[-1]}")
+
+    def source(self, name: str) -> str:
+        return self.locate(name).read_text(encoding="utf-8")
+
+    def validate(self) -> None:
+        """Reject any template that fails to parse or uses a variable it is not given."""
+        for name, allowed in VARIABLES.items():
+            path = self.locate(name)
+            try:
+                used = meta.find_undeclared_variables(self.env.parse(path.read_text(encoding="utf-8")))
+            except jinja2.TemplateSyntaxError as exc:
+                raise UsageError(f"prompt {path}: line {exc.lineno}: {exc.message}") from None
+            unknown = sorted(used - allowed)
+            if unknown:
+                raise UsageError(f"prompt {path} uses unknown variable {unknown[0]!r}; "
+                                 f"{name} provides: {', '.join(sorted(allowed))}")
+
+    def render(self, name: str, **values: Any) -> str:
+        try:
+            return self.env.from_string(self.source(name)).render(**values).strip() + "\n"
+        except jinja2.UndefinedError as exc:
+            raise UsageError(f"prompt {name}: {exc.message}") from None

@@ -1,0 +1,67 @@
+"""`autocode status`: what a build has done so far, from `.autocode/` alone (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent.cost import Ledger
+from agent.features import next_feature
+from agent.state import StateStore
+
+
+def build_status(project_dir: Path) -> dict[str, Any]:
+    store = StateStore(project_dir)
+    if not store.state_path.exists() and not store.baseline_path.exists():
+        return {"project": str(project_dir), "initialized": False, "features_total": 0,
+                "features_passing": 0, "sessions": 0, "cost_usd": 0.0}
+    state = store.load()
+    baseline = store.load_baseline() or []
+    ledger = Ledger(store.cost_path)
+    progress = store.progress()
+    verdicts = [r for r in progress if r.get("kind") == "verdict"]
+    upcoming = next_feature(baseline, set(state.passing), set()) if baseline else None
+    return {
+        "project": str(project_dir),
+        "initialized": state.initialized,
+        "model": state.model,
+        "features_total": len(baseline),
+        "features_passing": len(state.passing),
+        "current_feature": state.current.feature + 1 if state.current and state.current.feature is not None
+        else None,
+        "next_feature": None if upcoming is None else {"number": upcoming + 1,
+                                                       "description": baseline[upcoming].description},
+        "sessions": state.sessions,
+        "interrupted_sessions": state.interrupted_sessions,
+        "elapsed_s": state.elapsed_s,
+        "cost_usd": round(ledger.total, 6),
+        "tokens": ledger.tokens,
+        "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
+        "denied": len(store.denied()),
+        "stop_reason": state.stop_reason,
+        "stop_message": state.stop_message,
+        "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
+                           "session": r.get("session")} for r in verdicts[-5:]],
+    }
+
+
+def render_status(status: dict[str, Any]) -> str:
+    if not status["initialized"]:
+        return f"{status['project']}: not initialized yet (run autocode build)"
+    lines = [
+        f"project   {status['project']}",
+        f"model     {status['model']}",
+        f"features  {status['features_passing']}/{status['features_total']} passing",
+        f"sessions  {status['sessions']} ({status['interrupted_sessions']} interrupted), "
+        f"{status['elapsed_s']:.0f}s",
+        f"cost      ${status['cost_usd']:.4f}",
+        f"denied    {status['denied']} commands/paths",
+    ]
+    if status["next_feature"]:
+        nxt = status["next_feature"]
+        lines.append(f"next      #{nxt['number']}: {nxt['description']}")
+    if status["stop_reason"]:
+        lines.append(f"stopped   {status['stop_reason']}: {status['stop_message']}")
+    for verdict in status["last_verdicts"]:
+        lines.append(f"  feature {verdict['feature']}: {verdict['verdict']} ({verdict['session']})")
+    return "\n".join(lines)
