@@ -144,7 +144,28 @@ class SessionRunner:
             raise
         finally:
             pump[0].cancel()
+        halt = await self._reconcile(track, halt)
         return self._result(track, started, halt)
+
+    async def _reconcile(self, track: _Track, halt: StopReason | None) -> StopReason | None:
+        """Count what the events may have missed (a step cut short by an abort, a lost event)."""
+        try:
+            messages = await self.client.messages(track.root, track.request.directory)
+        except Exception:  # the server may be gone; the ledger keeps what it saw
+            return halt
+        for message in messages:
+            info = message.get("info") or {}
+            if info.get("role") != "assistant":
+                continue
+            step = AssistantInfo.from_raw(info)
+            try:
+                self._check_model(track, step)
+                if step.cost or step.tokens.input or step.tokens.output:
+                    self._count(track, step.id, step.session_id, step.cost, step.tokens.model_dump(),
+                                loop_goes_on=False)
+            except StopReason as late:
+                halt = halt or late
+        return halt
 
     # ---- event stream -----------------------------------------------------------------------
 

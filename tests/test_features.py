@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from agent.features import (FeatureListProblem, check_integrity, next_feature, parse_features,
-                            with_verdicts)
+from agent.features import FeatureListProblem, check_integrity, next_feature, parse_features, with_verdicts
 
 BASE = [
     {"category": "functional", "description": "A", "steps": ["a"], "passes": False, "id": "a"},

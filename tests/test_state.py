@@ -51,8 +51,7 @@ def test_torn_last_line_of_a_log_is_skipped(tmp_path: Path) -> None:
 
 def test_lock_refuses_a_second_holder(tmp_path: Path) -> None:
     first, second = StateStore(tmp_path), StateStore(tmp_path)
-    with first.locked():
-        with pytest.raises(LockedError, match=f"pid {os.getpid()}"), second.locked():
-            pass
+    with first.locked(), pytest.raises(LockedError, match=f"pid {os.getpid()}"), second.locked():
+        pass
     with second.locked():  # released
         pass
