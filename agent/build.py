@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, Field
+from tenacity import RetryCallState, wait_exponential
 
 from agent.cost import Ledger, Limits, check_budget_left
 from agent.errors import (
@@ -56,6 +57,7 @@ class BuildConfig(BaseModel):
     no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping it")
     init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
     provider_failures: int = Field(default=3, ge=1, description="failed sessions in a row before stopping")
+    provider_backoff_s: float = Field(default=15.0, ge=0, description="first wait after a provider failure")
     test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
     check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
     system_prompt: str | None = Field(default=None, description="prepended to every session's system")
@@ -68,6 +70,12 @@ class Sessions(Protocol):
 
 
 Checker = Callable[[str, Path, float], CheckResult]
+
+
+def _retry_state(number: int) -> RetryCallState:
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = number
+    return state
 
 
 class Builder:
@@ -161,7 +169,7 @@ class Builder:
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
         self.iterations += 1
         result = await self._session(state, index, title, prompt)
-        self._judge(index, state, result)
+        self._judge(index, state, result, count_attempt=result.error is None)
 
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
                        session_id: str | None = None) -> SessionResult:
@@ -182,10 +190,11 @@ class Builder:
         self.store.save(state)
         if result.halt is not None:
             raise result.halt
-        self._provider_health(result)
+        await self._provider_health(result)
         return result
 
-    def _provider_health(self, result: SessionResult) -> None:
+    async def _provider_health(self, result: SessionResult) -> None:
+        """Back off after a failed session (honouring retry-after); stop after too many in a row."""
         if result.error is None:
             self.failures_in_row = 0
             return
@@ -193,10 +202,15 @@ class Builder:
         if self.failures_in_row >= self.config.provider_failures:
             raise ProviderError(f"the model provider failed {self.failures_in_row} sessions in a row: "
                                 f"{result.error.message[:200]}; check the provider, then re-run")
+        wait = wait_exponential(multiplier=self.config.provider_backoff_s, max=600)
+        delay = max(wait(_retry_state(self.failures_in_row)), result.error.retry_after or 0.0)
+        self.reporter.emit("provider_backoff", seconds=round(delay, 2), failures=self.failures_in_row,
+                           message=result.error.message[:200])
+        await asyncio.sleep(delay)
 
     # ---- the verdict ------------------------------------------------------------------------
 
-    def _judge(self, index: int, state: BuildState, result: SessionResult) -> None:
+    def _judge(self, index: int, state: BuildState, result: SessionResult, count_attempt: bool) -> None:
         baseline = self._baseline()
         path = self.project / FEATURE_FILE
         integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
@@ -214,7 +228,8 @@ class Builder:
         self.store.save_baseline(verdicts)
         verdict = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
-        self._count_attempt(index, state, verdict == "accepted")
+        if count_attempt or verdict == "accepted":
+            self._count_attempt(index, state, verdict == "accepted")
         self.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
                                     "verdict": verdict, "accepted": accepted,
                                     "violations": integrity.violations,

@@ -152,6 +152,11 @@ def _run_build(config: BuildConfig, options: ServerOptions, spec: Path | None,
         reporter.emit("error", kind=exc.kind, message=str(exc), exit_code=int(exc.exit_code))
         typer.echo(f"autocode: {exc}", err=True)
         return int(exc.exit_code)
+    except OSError as exc:  # disk full, permissions: what was recorded before is intact
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"autocode: cannot write {where}{exc.strerror or exc}; free space or fix "
+                   "permissions, then re-run (state so far is intact)", err=True)
+        return int(ExitCode.ERROR)
     return 0
 
 

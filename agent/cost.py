@@ -28,6 +28,8 @@ class Limits(BaseModel):
     idle_timeout: float = Field(default=0.0, ge=0, description="seconds without a session event")
     max_iterations: int = Field(default=0, ge=0, description="coding sessions per build run")
     free_only: bool = Field(default=False, description="stop if any step costs money")
+    max_provider_retries: int = Field(default=0, ge=0, description=(
+        "abort a session once OpenCode retried the provider this often (0 = its own ~5, ~72 s)"))
 
 
 class StepRecord(BaseModel):

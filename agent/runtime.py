@@ -7,25 +7,25 @@ itself stays free of httpx, rich and subprocess details.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
 from pydantic import BaseModel, Field
 
-from agent.build import Builder, BuildConfig
-from agent.cost import Ledger, Limits
-from agent.errors import UsageError
+from agent.build import BuildConfig, Builder
+from agent.cost import Ledger
+from agent.errors import ServerFailure, UsageError
 from agent.gate import PolicyGate
-from agent.opencode.client import OpenCodeClient
+from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
 from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import Reporter, SystemClock
 from agent.prompts import PromptBook
-from agent.providers import ModelRef, parse_model
+from agent.providers import ModelRef, api_key_vars, parse_model
 from agent.security import SecurityConfig
-from agent.session import SessionRunner
+from agent.session import SessionRequest, SessionResult, SessionRunner
 from agent.state import BuildState, StateStore
 from agent.verify import run_check
 
@@ -78,16 +78,122 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path,
     return OpenCodeServer(settings)
 
 
-@contextlib.asynccontextmanager
-async def connected(server: OpenCodeServer | AttachedServer) -> AsyncIterator[OpenCodeClient]:
-    """Start (or check) the server in a thread, then yield a client; stop it on the way out."""
-    await asyncio.to_thread(server.start)
-    client = OpenCodeClient(server.url, server.password)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        server.stop()
+RunnerFactory = Callable[[OpenCodeClient], SessionRunner]
+
+
+class SupervisedSessions:
+    """Sessions that survive the OpenCode server dying: restart it and run the session again.
+
+    A crash shows up as a broken event stream or refused connections. The server is restarted
+    (same isolated state dir, so earlier sessions are still there), a new client and runner are
+    made, and the interrupted call is repeated. More than ``max_restarts`` crashes in a row is a
+    clean :class:`ServerFailure` stop.
+    """
+
+    def __init__(self, server: OpenCodeServer | AttachedServer, make_runner: RunnerFactory,
+                 reporter: Reporter, max_restarts: int = 3) -> None:
+        self.server = server
+        self.make_runner = make_runner
+        self.reporter = reporter
+        self.max_restarts = max_restarts
+        self.crashes = 0
+        self.client: OpenCodeClient | None = None
+        self.runner: SessionRunner | None = None
+
+    async def __aenter__(self) -> SupervisedSessions:
+        await asyncio.to_thread(self.server.start)
+        self._connect()
+        return self
+
+    def _announce(self) -> None:
+        pid = self.server.pid if isinstance(self.server, OpenCodeServer) else None
+        self.reporter.emit("server_ready", url=self.server.url, version=self.server.version, pid=pid,
+                           restarts=self.server.restarts)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        await asyncio.to_thread(self.server.stop)
+
+    def _connect(self) -> None:
+        self._announce()
+        self.client = OpenCodeClient(self.server.url, self.server.password)
+        self.runner = self.make_runner(self.client)
+
+    async def run(self, request: SessionRequest) -> SessionResult:
+        return await self._supervised(lambda runner: runner.run(request))
+
+    async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
+        return await self._supervised(lambda runner: runner.drive(session_id, request))
+
+    async def _supervised(self, call: Callable[[SessionRunner], Awaitable[SessionResult]]) -> SessionResult:
+        while True:
+            assert self.runner is not None
+            try:
+                result = await call(self.runner)
+            except (ServerFailure, httpx.TransportError, OpenCodeHTTPError) as exc:
+                if self._healthy(exc):
+                    raise
+                await self._restart(exc)
+                continue
+            self.crashes = 0
+            return result
+
+    def _healthy(self, exc: Exception) -> bool:
+        if isinstance(exc, OpenCodeHTTPError) and exc.status < 500:
+            return True
+        return isinstance(self.server, OpenCodeServer) and self.server.alive() and not isinstance(
+            exc, ServerFailure)
+
+    async def _restart(self, exc: Exception) -> None:
+        self.crashes += 1
+        if self.crashes > self.max_restarts:
+            raise ServerFailure(f"the OpenCode server failed {self.crashes} times in a row ({exc}); "
+                                f"see {self.server.log_path}") from None
+        self.reporter.emit("server_restart", attempt=self.crashes, reason=str(exc)[:200])
+        if self.client is not None:
+            await self.client.aclose()
+        await asyncio.to_thread(self.server.restart)
+        self._connect()
+
+
+class ModelInfo(BaseModel):
+    """The pinned model as the server knows it: its prices (USD per 1M tokens), if any."""
+
+    model: str
+    price_in: float | None = None
+    price_out: float | None = None
+
+    @property
+    def priced(self) -> bool:
+        return self.price_in is not None and self.price_out is not None
+
+    @property
+    def free(self) -> bool:
+        return self.priced and self.price_in == 0 and self.price_out == 0
+
+
+async def preflight(client: OpenCodeClient, options: ServerOptions, directory: Path,
+                    free_only: bool) -> ModelInfo:
+    """Check the pinned model exists and is usable before any session; return its prices."""
+    model = options.pinned()
+    catalog = await client.providers(directory)
+    provider = next((p for p in catalog.get("providers", []) if p.get("id") == model.provider_id), None)
+    if provider is None:
+        keys = " or ".join(api_key_vars(model.provider_id))
+        raise UsageError(f"provider {model.provider_id!r} is not available: set {keys} (or run "
+                         "`opencode auth login`), or pass --base-url for an OpenAI-compatible endpoint")
+    models = provider.get("models") or {}
+    if model.model_id not in models:
+        known = ", ".join(sorted(models)[:8])
+        raise UsageError(f"unknown model {model}: {model.provider_id} has {known or 'no models'}"
+                         f"{' ...' if len(models) > 8 else ''}")
+    cost = models[model.model_id].get("cost") or {}
+    info = ModelInfo(model=str(model), price_in=cost.get("input"), price_out=cost.get("output"))
+    if free_only and not info.free:
+        raise UsageError(f"--free-only: {model} is {'unpriced' if not info.priced else 'not free'} "
+                         f"(input ${info.price_in}, output ${info.price_out} per 1M tokens)")
+    return info
 
 
 async def run_build(config: BuildConfig, options: ServerOptions, security: SecurityConfig,
@@ -102,8 +208,14 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         server = make_server(options, store.server_dir, config.project_dir, security.allow_network)
         reporter.emit("build_started", project=str(config.project_dir), model=options.model,
                       server=options.server_url or "supervised", pid=os.getpid())
-        async with connected(server) as client:
-            runner = SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
-                                   SystemClock(), options.allowed_models())
-            builder = Builder(config, runner, store, ledger, reporter, SystemClock(), run_check, prompts)
+        def make_runner(client: OpenCodeClient) -> SessionRunner:
+            return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
+                                 SystemClock(), options.allowed_models())
+
+        async with SupervisedSessions(server, make_runner, reporter) as sessions:
+            assert sessions.client is not None
+            info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
+            reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
+                          priced=info.priced)
+            builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), run_check, prompts)
             return await builder.run()

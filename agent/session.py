@@ -87,6 +87,10 @@ class _Done(Exception):
     """Internal: the session went idle."""
 
 
+class _GiveUp(Exception):
+    """Internal: stop following a session that cannot succeed now (it is aborted)."""
+
+
 class _Track:
     def __init__(self, root: str, request: SessionRequest) -> None:
         self.root = root
@@ -95,6 +99,8 @@ class _Track:
         self.steps: set[str] = set()
         self.models: dict[str, str] = {}
         self.texts: dict[str, str] = {}
+        self.assistant: set[str] = set()
+        self.answered: set[str] = set()
         self.tool_states: dict[str, str] = {}
         self.tools: list[ToolCall] = []
         self.denied = 0
@@ -136,6 +142,8 @@ class SessionRunner:
             await self._consume(track, queue, started)
         except _Done:
             pass
+        except _GiveUp:
+            await self._abort(track)
         except StopReason as exc:
             halt = exc
             await self._abort(track)
@@ -248,6 +256,10 @@ class SessionRunner:
                 event = parse_event({"type": "message.part.updated", "properties": {"part": part}})
                 if event.session_id in track.sessions:
                     await self._handle(track, event)
+        for pending in await self.client.pending_permissions(track.request.directory):
+            event = parse_event({"type": "permission.asked", "properties": pending})
+            if isinstance(event, PermissionAsked) and event.session_id in track.sessions:
+                await self._handle(track, event)
         if last is not None and last.completed and last.finish not in (None, "tool-calls"):
             raise _Done()
 
@@ -285,6 +297,7 @@ class SessionRunner:
         return True
 
     def _check_model(self, track: _Track, info: AssistantInfo) -> None:
+        track.assistant.add(info.id)
         if info.provider_id is None or info.model_id is None:
             return
         used = f"{info.provider_id}/{info.model_id}"
@@ -323,6 +336,9 @@ class SessionRunner:
                                         output=(event.output or event.error)[-2000:]))
 
     async def _permission(self, track: _Track, ask: PermissionAsked) -> None:
+        if ask.id in track.answered:
+            return
+        track.answered.add(ask.id)
         decision = self.gate.judge(ask, track.request.directory)
         self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,
                            patterns=ask.patterns, allowed=decision.allowed,
@@ -340,6 +356,12 @@ class SessionRunner:
         if status == "retry":
             self.reporter.emit("provider_retry", session=track.root, attempt=event.attempt,
                                message=event.message)
+            limit = self.limits.max_provider_retries
+            if 0 < limit < event.attempt:
+                track.error = ErrorInfo(name="APIError", retryable=True,
+                                        message=f"provider still failing after {limit} retries: "
+                                                f"{event.message}")
+                raise _GiveUp()
 
     def _error(self, track: _Track, error: ErrorInfo) -> None:
         if error.is_abort and track.aborting:
@@ -358,7 +380,8 @@ class SessionRunner:
             await asyncio.wait_for(self.client.abort(track.root, track.request.directory), 10)
 
     def _result(self, track: _Track, started: float, halt: StopReason | None) -> SessionResult:
-        text = next((t for t in reversed(list(track.texts.values())) if t.strip()), "")
+        texts = [t for mid, t in track.texts.items() if mid in track.assistant and t.strip()]
+        text = texts[-1] if texts else ""
         stop = halt.kind if halt is not None else ("error" if track.error else "idle")
         session_level = isinstance(halt, SessionLimit)
         return SessionResult(

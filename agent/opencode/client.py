@@ -137,6 +137,16 @@ class OpenCodeClient:
         result: dict[str, Any] = await self._call("GET", "/session/status", directory) or {}
         return result
 
+    async def providers(self, directory: Path) -> dict[str, Any]:
+        """The providers OpenCode can use (with credentials) and their models, prices, limits."""
+        result: dict[str, Any] = await self._call("GET", "/config/providers", directory)
+        return result
+
+    async def pending_permissions(self, directory: Path) -> list[dict[str, Any]]:
+        """Permission requests still waiting for an answer (``GET /permission``)."""
+        result: list[dict[str, Any]] = await self._call("GET", "/permission", directory) or []
+        return result
+
     async def reply_permission(self, request_id: str, directory: Path,
                                reply: Literal["once", "reject"], message: str | None = None) -> None:
         """Answer a ``permission.asked``. autocode never answers ``always`` (it would stick)."""

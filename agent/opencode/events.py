@@ -40,13 +40,15 @@ class ErrorInfo(_Model):
     status_code: int | None = None
     retryable: bool = False
     provider_id: str | None = None
+    retry_after: float | None = None
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> ErrorInfo:
         data = raw.get("data") or {}
+        headers = {str(k).lower(): v for k, v in (data.get("responseHeaders") or {}).items()}
         return cls(name=str(raw.get("name") or "UnknownError"), message=str(data.get("message") or ""),
                    status_code=data.get("statusCode"), retryable=bool(data.get("isRetryable")),
-                   provider_id=data.get("providerID"))
+                   provider_id=data.get("providerID"), retry_after=_seconds(headers.get("retry-after")))
 
     @property
     def is_abort(self) -> bool:
@@ -55,6 +57,13 @@ class ErrorInfo(_Model):
     @property
     def is_auth(self) -> bool:
         return self.name == "ProviderAuthError" or self.status_code in (401, 403)
+
+
+def _seconds(value: object) -> float | None:
+    try:
+        return max(0.0, float(str(value)))
+    except (TypeError, ValueError):
+        return None
 
 
 class AssistantInfo(_Model):

@@ -137,6 +137,7 @@ class OpenCodeServer:
                 cmd, cwd=self.settings.cwd or self.settings.state_dir, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT, env=server_env(self.settings, self.password),
                 start_new_session=True, preexec_fn=_set_pdeathsig)
+        (self.settings.state_dir / "server.pid").write_text(str(self._proc.pid))
         try:
             self.url = self._wait_listening(offset)
             self.version = self._wait_healthy()

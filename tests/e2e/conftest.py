@@ -114,3 +114,49 @@ def build_args(project: Path, scripted: ScriptedModel, model: str = "scripted/mo
         flag = "--" + key.replace("_", "-")
         args += [flag] if value is True else [flag, str(value)]
     return args
+
+
+def run_direct(project: Path, scripted: ScriptedModel, *, spec_text: str = "spec",
+               limits: dict[str, Any] | None = None, price_in: float | None = None,
+               price_out: float | None = None, **config: Any) -> tuple[EventLog, BaseException | None]:
+    """`autocode build` in-process through runtime.run_build, returning its events and stop."""
+    import asyncio
+
+    from agent.build import BuildConfig
+    from agent.cost import Limits
+    from agent.runtime import ServerOptions, run_build
+    from agent.security import SecurityConfig
+
+    (project / "app_spec.txt").write_text(spec_text)
+    options = ServerOptions(model="scripted/model-a", base_url=scripted.url, price_in=price_in,
+                            price_out=price_out)
+    build = BuildConfig(project_dir=project, model="scripted/model-a",
+                        limits=Limits(**(limits or {})), **config)
+    events = EventLog()
+    try:
+        asyncio.run(run_build(build, options, SecurityConfig(), events))
+    except BaseException as exc:  # the stop reason is the result
+        return events, exc
+    return events, None
+
+
+def feature_steps(index: int, extra: str = "touch done.txt && ") -> list[dict[str, Any]]:
+    """A session that marks feature ``index`` passing (after running ``extra``)."""
+    command = (f"{extra}python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
+               f"d[{index}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
+    return [{"tool": "bash", "args": {"command": command, "description": "mark"}}, {"text": "done"}]
+
+
+def init_script(features: list[dict[str, Any]], test_cmd: str = "true") -> dict[str, Any]:
+    return {"name": "init", "match": "You are the initializer", "steps": [
+        {"tool_calls": [
+            {"tool": "write", "args": {"filePath": "{cwd}/feature_list.json",
+                                       "content": json.dumps(features)}},
+            {"tool": "write", "args": {"filePath": "{cwd}/init.sh",
+                                       "content": f"#!/bin/sh\n# autocode-test: {test_cmd}\n"}}]},
+        {"text": "initialized"}]}
+
+
+def simple_features(*names: str) -> list[dict[str, Any]]:
+    return [{"category": "functional", "description": name, "steps": ["works"], "passes": False}
+            for name in names]
