@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agent import OPENCODE_VERSION, __version__
 from agent.errors import AutocodeError, BuildComplete, ExitCode, StopReason, UsageError
 
-if TYPE_CHECKING:
-    from agent.build import BuildConfig
-    from agent.runtime import ServerOptions
-
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build whole applications autonomously with a real OpenCode server.")
+prompts_app = typer.Typer(no_args_is_help=True, help="List, show and export the prompt templates.")
+policy_app = typer.Typer(no_args_is_help=True, help="Show and test the security policy.")
+config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(policy_app, name="policy")
+app.add_typer(config_app, name="config")
 
 
 def _version(value: bool) -> None:
@@ -42,6 +45,11 @@ def home_dir() -> Path:
 def fail(exc: AutocodeError) -> typer.Exit:
     typer.echo(f"autocode: {exc}", err=True)
     return typer.Exit(int(exc.exit_code))
+
+
+ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
+                                          resolve_path=True)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output (one object per line for events).")]
 
 
 @app.command()
@@ -72,78 +80,57 @@ def doctor(
         raise typer.Exit(int(ExitCode.USAGE))
 
 
-ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
-                                           resolve_path=True)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per event/line on stdout.")]
-
-
 @app.command()
 def build(
     project_dir: ProjectDir,
-    model: Annotated[str, typer.Option("--model", "-m", help="provider/model, pinned for every request.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model, pinned.")] = None,
     spec: Annotated[Path | None, typer.Option(help="The app spec (copied to DIR/app_spec.txt).")] = None,
-    max_iterations: Annotated[int, typer.Option(help="Coding sessions this run (0 = no limit).")] = 0,
-    max_budget_usd: Annotated[float, typer.Option(help="Whole-build budget in USD (0 = none).")] = 0.0,
-    max_session_usd: Annotated[float, typer.Option(help="Per-session budget in USD (0 = none).")] = 0.0,
-    max_turns: Annotated[int, typer.Option(help="Model steps per session (0 = no limit).")] = 0,
-    session_timeout: Annotated[float, typer.Option(help="Seconds per session (0 = none).")] = 0.0,
-    idle_timeout: Annotated[float, typer.Option(help="Abort a session after N s without events.")] = 300.0,
-    free_only: Annotated[bool, typer.Option(help="Refuse models with a price; stop on any cost.")] = False,
-    small_model: Annotated[str | None, typer.Option(help="An explicit cheap model for small tasks.")] = None,
+    max_iterations: Annotated[int | None, typer.Option(help="Coding sessions this run (0 = none).")] = None,
+    max_budget_usd: Annotated[float | None, typer.Option(help="Whole-build budget, USD.")] = None,
+    max_session_usd: Annotated[float | None, typer.Option(help="Per-session budget, USD.")] = None,
+    max_turns: Annotated[int | None, typer.Option(help="Model steps per session.")] = None,
+    session_timeout: Annotated[float | None, typer.Option(help="Seconds per session.")] = None,
+    idle_timeout: Annotated[float | None, typer.Option(help="Abort after N s without events.")] = None,
+    free_only: Annotated[bool | None, typer.Option("--free-only", help="Only free models.")] = None,
+    small_model: Annotated[str | None, typer.Option(help="An explicit cheap model.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --model.")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="Env var holding that endpoint's key.")] = None,
-    price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens (--base-url).")] = None,
-    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens (--base-url).")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,
+    price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
+    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
     server_url: Annotated[str | None, typer.Option(help="Attach to a running OpenCode server.")] = None,
     server_password: Annotated[str | None, typer.Option(envvar="OPENCODE_SERVER_PASSWORD",
                                                         help="Password of --server-url.")] = None,
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to run.")] = None,
-    test_cmd: Annotated[str | None, typer.Option(help="Project test command (default: init.sh).")] = None,
+    test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Build (or resume building) the application in PROJECT_DIR from its spec."""
-    from agent.build import BuildConfig
-    from agent.cost import Limits
-    from agent.runtime import ServerOptions
-
-    limits = Limits(max_budget_usd=max_budget_usd, max_session_usd=max_session_usd, max_turns=max_turns,
-                    session_timeout=session_timeout, idle_timeout=idle_timeout,
-                    max_iterations=max_iterations, free_only=free_only)
-    options = ServerOptions(model=model, small_model=small_model, base_url=base_url,
-                            api_key_env=api_key_env, price_in=price_in, price_out=price_out,
-                            server_url=server_url, server_password=server_password,
-                            opencode_bin=opencode_bin)
-    system = _read_text(system_prompt) if system_prompt else None
-    config = BuildConfig(project_dir=project_dir, model=model, limits=limits, test_cmd=test_cmd,
-                         system_prompt=system)
-    raise typer.Exit(_run_build(config, options, spec, prompts_dir, json_out))
+    flags = {k: v for k, v in locals().items()
+             if k not in ("project_dir", "spec", "json_out", "server_password")}
+    raise typer.Exit(run_build_command(project_dir, flags, spec, json_out, server_password))
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(UsageError(f"cannot read {path}: {exc}")) from None
-
-
-def _run_build(config: BuildConfig, options: ServerOptions, spec: Path | None,
-               prompts_dir: Path | None, json_out: bool) -> int:
+def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | None, json_out: bool,
+                      server_password: str | None = None) -> int:
+    """Everything `build` and `demo` share: settings, checks, the run, the exit code."""
+    from agent.config import load_settings
     from agent.project import prepare_project
-    from agent.providers import parse_model
-    from agent.runtime import run_build
+    from agent.runtime import plan_build, run_build
     from agent.security import load_security_config
     from agent.signals import run_interruptible
-    from agent.ui.reporters import JsonReporter, PlainReporter
+    from agent.ui.reporters import make_reporter
 
-    reporter = JsonReporter() if json_out else PlainReporter()
+    reporter = make_reporter(json_out)
     try:
-        parse_model(options.model)
-        for warning in prepare_project(config.project_dir, spec):
+        settings, _ = load_settings(project_dir, flags)
+        config, options = plan_build(settings, project_dir)
+        options = options.model_copy(update={"server_password": server_password})
+        for warning in prepare_project(project_dir, spec):
             reporter.emit("warning", message=warning)
-        security = load_security_config(config.project_dir)
-        run_interruptible(run_build(config, options, security, reporter, prompts_dir))
+        security = load_security_config(project_dir)
+        run_interruptible(run_build(config, options, security, reporter, settings.prompts_dir))
     except StopReason as stop:
         if not isinstance(stop, BuildComplete):
             typer.echo(f"autocode: {stop}", err=True)
@@ -157,14 +144,14 @@ def _run_build(config: BuildConfig, options: ServerOptions, spec: Path | None,
         typer.echo(f"autocode: cannot write {where}{exc.strerror or exc}; free space or fix "
                    "permissions, then re-run (state so far is intact)", err=True)
         return int(ExitCode.ERROR)
+    finally:
+        reporter.close()
     return 0
 
 
 @app.command()
 def status(project_dir: ProjectDir, json_out: JsonFlag = False) -> None:
     """Features passing, sessions, time, cost and the last verdicts of a build."""
-    import json
-
     from agent.status import build_status, render_status
 
     if not project_dir.is_dir():
@@ -182,16 +169,14 @@ def demo(
     """Offline demo: build the bundled todo-CLI spec with a SCRIPTED model through real OpenCode."""
     import tempfile
 
-    from agent.build import BuildConfig
     from agent.demo import DEMO_MODEL, demo_scenario, demo_spec
-    from agent.runtime import ServerOptions
     from agent.scripted_model import Scenario, ScriptedModelServer
 
     def say(text: str) -> None:
         typer.echo(text, err=json_out)
 
     say("autocode demo: the model is SCRIPTED (a local fake that replays a fixed scenario), no API "
-        "key, no network; OpenCode and every check are real.")
+        "key, no network; OpenCode, the security policy and every check are real.")
     project_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "app_spec.txt"
@@ -199,14 +184,117 @@ def demo(
         log = project_dir / ".autocode" / "scripted-model.jsonl"
         log.parent.mkdir(parents=True, exist_ok=True)
         with ScriptedModelServer(Scenario.model_validate(demo_scenario()), log) as model_server:
-            options = ServerOptions(model=DEMO_MODEL, base_url=model_server.url, price_in=3.0,
-                                    price_out=15.0)
-            config = BuildConfig(project_dir=project_dir, model=DEMO_MODEL)
-            code = _run_build(config, options, spec, None, json_out)
+            flags = {"model": DEMO_MODEL, "base_url": model_server.url, "price_in": 3.0,
+                     "price_out": 15.0}
+            code = run_build_command(project_dir, flags, spec, json_out)
     if code == 0:
         say(f"demo complete: every feature verified by running the generated app's tests in "
-            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens). Try: autocode status -p {project_dir}")
+            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens). Next: autocode status -p {project_dir}")
     raise typer.Exit(code)
+
+
+@config_app.command("show")
+def config_show(project_dir: ProjectDir = Path("."), json_out: JsonFlag = False) -> None:
+    """Print the effective settings and where each came from (default, file, env, flag)."""
+    from agent.config import load_settings
+
+    try:
+        settings, sources = load_settings(project_dir, {})
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    values = settings.model_dump(mode="json")
+    if json_out:
+        typer.echo(json.dumps({k: {"value": v, "source": sources[k]} for k, v in values.items()}, indent=2))
+        return
+    for key, value in values.items():
+        typer.echo(f"{key:22} {json.dumps(value):28} ({sources[key]})")
+
+
+@prompts_app.command("list")
+def prompts_list(project_dir: ProjectDir = Path("."),
+                 prompts_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Each template and the file it comes from (flag > project > built-in)."""
+    from agent.prompts import VARIABLES, PromptBook
+    from agent.state import StateStore
+
+    book = PromptBook([d for d in (prompts_dir, StateStore(project_dir).prompts_dir) if d])
+    for name in VARIABLES:
+        typer.echo(f"{name:16} {book.locate(name)}  vars: {', '.join(sorted(VARIABLES[name]))}")
+
+
+@prompts_app.command("show")
+def prompts_show(name: str, project_dir: ProjectDir = Path("."),
+                 prompts_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Print one template as it would be used."""
+    from agent.prompts import PromptBook
+    from agent.state import StateStore
+
+    try:
+        typer.echo(PromptBook([d for d in (prompts_dir, StateStore(project_dir).prompts_dir) if d])
+                   .source(name), nl=False)
+    except AutocodeError as exc:
+        raise fail(exc) from None
+
+
+@prompts_app.command("export")
+def prompts_export(project_dir: ProjectDir) -> None:
+    """Copy the built-in templates to DIR/.autocode/prompts/ for editing (existing files kept)."""
+    from agent.prompts import VARIABLES, builtin_dir
+    from agent.state import StateStore
+
+    target = StateStore(project_dir).prompts_dir
+    target.mkdir(parents=True, exist_ok=True)
+    for name in VARIABLES:
+        dest = target / f"{name}.md"
+        if dest.exists():
+            typer.echo(f"kept     {dest}")
+        else:
+            dest.write_text((builtin_dir() / f"{name}.md").read_text())
+            typer.echo(f"exported {dest}")
+
+
+@policy_app.command("show")
+def policy_show(project_dir: ProjectDir = Path(".")) -> None:
+    """Print the effective security policy (defaults merged with autocode.toml [security])."""
+    from agent.security import describe_policy, load_security_config
+
+    try:
+        typer.echo(json.dumps(describe_policy(load_security_config(project_dir)), indent=2, default=str))
+    except AutocodeError as exc:
+        raise fail(exc) from None
+
+
+@policy_app.command("check")
+def policy_check(
+    project_dir: ProjectDir = Path("."),
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='Read {"command": ...} lines from stdin.')] = False,
+    command: Annotated[str | None, typer.Argument(help="A command to judge.")] = None,
+) -> None:
+    """Judge commands: one argument, or JSON lines on stdin with --jsonl."""
+    import sys
+
+    from agent.security import PolicyContext, decide, load_security_config
+
+    try:
+        context = PolicyContext(project_dir=project_dir, config=load_security_config(project_dir))
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    if not jsonl:
+        if command is None:
+            raise fail(UsageError("give a command, or --jsonl with JSON lines on stdin"))
+        decision = decide(command, context)
+        typer.echo(f"{'allowed' if decision.allowed else 'denied'}: {decision.reason} [{decision.rule}]")
+        raise typer.Exit(0 if decision.allowed else 1)
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            cmd = json.loads(line)["command"]
+        except (ValueError, KeyError, TypeError):
+            raise fail(UsageError(f'stdin line {number}: expected {{"command": "..."}}')) from None
+        decision = decide(str(cmd), context)
+        typer.echo(json.dumps({"command": cmd, "allowed": decision.allowed, "reason": decision.reason,
+                               "rule": decision.rule}))
 
 
 def main() -> None:

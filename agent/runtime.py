@@ -15,7 +15,8 @@ import httpx
 from pydantic import BaseModel, Field
 
 from agent.build import BuildConfig, Builder
-from agent.cost import Ledger
+from agent.config import Settings
+from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
 from agent.gate import PolicyGate
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
@@ -53,6 +54,26 @@ class ServerOptions(BaseModel):
         if self.small_model:
             names.add(str(parse_model(self.small_model)))
         return frozenset(names)
+
+
+def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, ServerOptions]:
+    """The build's configs from the merged settings (flags already applied)."""
+    if not settings.model:
+        raise UsageError("no model: pass --model provider/model (or set model in autocode.toml)")
+    parse_model(settings.model)
+    limits = Limits(**settings.model_dump(include=set(Limits.model_fields)))
+    system = None
+    if settings.system_prompt is not None:
+        try:
+            system = settings.system_prompt.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --system-prompt {settings.system_prompt}: {exc}") from None
+    config = BuildConfig(project_dir=project_dir, model=settings.model, limits=limits,
+                         no_progress_limit=settings.no_progress_limit, init_retries=settings.init_retries,
+                         test_cmd=settings.test_cmd, check_timeout=settings.check_timeout,
+                         system_prompt=system)
+    options = ServerOptions(**settings.model_dump(include=set(ServerOptions.model_fields)))
+    return config, options
 
 
 def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict[str, object]:

@@ -18,6 +18,9 @@ class JsonReporter:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
+    def close(self) -> None:
+        self.stream.flush()
+
     def emit(self, event: str, **data: Any) -> None:
         record = {"schema": JSON_SCHEMA_VERSION, "event": event, "time": round(time.time(), 3), **data}
         self.stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
@@ -62,8 +65,16 @@ class PlainReporter:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
 
+    def close(self) -> None:
+        self.stream.flush()
+
     def emit(self, event: str, **data: Any) -> None:
         line = describe(event, data)
         if line is not None:
             self.stream.write(line + "\n")
             self.stream.flush()
+
+
+def make_reporter(json_out: bool) -> JsonReporter | PlainReporter:
+    """``--json`` lines for programs; otherwise plain lines (the live view comes in ui/live.py)."""
+    return JsonReporter() if json_out else PlainReporter()

@@ -1,0 +1,101 @@
+"""Configuration in one place: defaults < user config < project `autocode.toml` < `AUTOCODE_*` env
+< command-line flags, merged by :func:`load_settings` into one pydantic model, each value with
+where it came from (`autocode config show`).
+
+Files are TOML with the settings as top-level keys (the project file's `[security]` table belongs
+to the security policy). Unknown keys and wrong types are one-line errors naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import UsageError
+
+ENV_PREFIX = "AUTOCODE_"
+
+
+class Settings(BaseModel):
+    """Every setting a user can give autocode (file keys and env names are the field names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="provider/model, pinned for every request")
+    small_model: str | None = Field(default=None, description="explicit cheap model for small tasks")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for the model")
+    api_key_env: str | None = Field(default=None, description="env var holding that endpoint's key")
+    price_in: float | None = Field(default=None, ge=0, description="USD per 1M input tokens")
+    price_out: float | None = Field(default=None, ge=0, description="USD per 1M output tokens")
+    server_url: str | None = Field(default=None, description="attach to a running OpenCode server")
+    opencode_bin: str | None = Field(default=None, description="OpenCode binary to run")
+    max_iterations: int = Field(default=0, ge=0, description="coding sessions per run (0 = none)")
+    max_budget_usd: float = Field(default=0.0, ge=0, description="whole-build budget, USD (0 = none)")
+    max_session_usd: float = Field(default=0.0, ge=0, description="per-session budget, USD (0 = none)")
+    max_turns: int = Field(default=0, ge=0, description="model steps per session (0 = none)")
+    session_timeout: float = Field(default=0.0, ge=0, description="seconds per session (0 = none)")
+    idle_timeout: float = Field(default=300.0, ge=0, description="seconds without a session event")
+    max_provider_retries: int = Field(default=0, ge=0, description="provider retries before abort")
+    free_only: bool = Field(default=False, description="refuse priced models, stop on any cost")
+    no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping")
+    init_retries: int = Field(default=2, ge=0, description="follow-ups for an invalid feature list")
+    test_cmd: str | None = Field(default=None, description="project test command")
+    check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
+    prompts_dir: Path | None = Field(default=None, description="prompt template overrides")
+    system_prompt: Path | None = Field(default=None, description="file prepended to every session")
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "autocode" / "config.toml"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _file_layer(path: Path) -> dict[str, Any]:
+    data = {k: v for k, v in read_toml(path).items() if k != "security"}
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise UsageError(f"{path}: unknown setting {unknown[0]!r}")
+    return data
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    return {name: env[ENV_PREFIX + name.upper()] for name in Settings.model_fields
+            if ENV_PREFIX + name.upper() in env}
+
+
+def load_settings(project_dir: Path | None, flags: Mapping[str, Any],
+                  env: Mapping[str, str] | None = None,
+                  user_file: Path | None = None) -> tuple[Settings, dict[str, str]]:
+    """Merge every layer; return the settings and, per field, the layer it came from."""
+    user = user_file or user_config_path()
+    layers: list[tuple[str, dict[str, Any]]] = [
+        (str(user), _file_layer(user)),
+        ("autocode.toml", _file_layer(project_dir / "autocode.toml") if project_dir else {}),
+        ("env", _env_layer(os.environ if env is None else env)),
+        ("flag", {k: v for k, v in flags.items() if v is not None}),
+    ]
+    merged: dict[str, Any] = {}
+    sources = dict.fromkeys(Settings.model_fields, "default")
+    for name, layer in layers:
+        merged.update(layer)
+        sources.update(dict.fromkeys(layer, name))
+    try:
+        return Settings.model_validate(merged), sources
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        raise UsageError(f"setting {field!r} (from {sources.get(field, '?')}): {err['msg']}") from None
