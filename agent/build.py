@@ -167,6 +167,8 @@ class Builder:
             and self.git.dirty(), number=index + 1, feature=feature,
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
+        self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
+                           passing=len(state.passing), description=feature.description)
         self.iterations += 1
         result = await self._session(state, index, title, prompt)
         self._judge(index, state, result, count_attempt=result.error is None)

@@ -161,6 +161,35 @@ def status(project_dir: ProjectDir, json_out: JsonFlag = False) -> None:
 
 
 @app.command()
+def logs(
+    project_dir: ProjectDir,
+    session: Annotated[str | None, typer.Option(help="Show this session's transcript.")] = None,
+    feature: Annotated[int | None, typer.Option(help="Show every session of feature N.")] = None,
+) -> None:
+    """List sessions, or show transcripts (prompt, tool calls, results, costs)."""
+    from agent.state import StateStore
+    from agent.ui.transcript import render_logs
+
+    store = StateStore(project_dir)
+    if not store.root.is_dir():
+        raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
+    typer.echo(render_logs(store.sessions_dir, store.progress(), session, feature))
+
+
+@app.command()
+def report(
+    project_dir: ProjectDir,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
+) -> None:
+    """Write a self-contained HTML report: charts, per-feature table, denied commands."""
+    from agent.report import write_report
+
+    if not (project_dir / ".autocode").is_dir():
+        raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
+    typer.echo(str(write_report(project_dir, output)))
+
+
+@app.command()
 def demo(
     project_dir: Annotated[Path, typer.Option("--project-dir", "-p", resolve_path=True,
                                               help="Where to build the demo app.")] = Path("autocode-demo"),

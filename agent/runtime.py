@@ -22,12 +22,13 @@ from agent.gate import PolicyGate
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
 from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
-from agent.ports import Reporter, SystemClock
+from agent.ports import FanoutReporter, Reporter, SystemClock
 from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
 from agent.security import SecurityConfig
 from agent.session import SessionRequest, SessionResult, SessionRunner
 from agent.state import BuildState, StateStore
+from agent.ui.transcript import TranscriptWriter
 from agent.verify import run_check
 
 
@@ -221,6 +222,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                     reporter: Reporter, prompts_dir: Path | None = None) -> BuildState:
     """One `autocode build`: lock, server, session runner, builder. Raises its stop reason."""
     store = StateStore(config.project_dir)
+    reporter = FanoutReporter(reporter, TranscriptWriter(store.sessions_dir))
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
     with store.locked():
@@ -228,7 +230,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         gate = PolicyGate(security, store.record_denied, home=Path.home())
         server = make_server(options, store.server_dir, config.project_dir, security.allow_network)
         reporter.emit("build_started", project=str(config.project_dir), model=options.model,
-                      server=options.server_url or "supervised", pid=os.getpid())
+                      server=options.server_url or "supervised", pid=os.getpid(),
+                      budget_usd=config.limits.max_budget_usd, spent_usd=round(ledger.total, 6))
         def make_runner(client: OpenCodeClient) -> SessionRunner:
             return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
                                  SystemClock(), options.allowed_models())

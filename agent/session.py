@@ -126,12 +126,13 @@ class SessionRunner:
         """Create a fresh titled session and drive it with ``request.prompt``."""
         info = await self.client.create_session(request.directory, request.title)
         self.reporter.emit("session_started", session=info.id, title=request.title,
-                           feature=request.feature, model=str(self.model))
+                           feature=request.feature, model=str(self.model), prompt=request.prompt)
         return await self.drive(info.id, request)
 
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
         """Send ``request.prompt`` to an existing session and follow it until it is idle."""
         track = _Track(session_id, request)
+        self.reporter.emit("prompt", session=session_id, prompt=request.prompt)
         started = self.clock.monotonic()
         halt: StopReason | None = None
         queue: asyncio.Queue[Event | Exception] = asyncio.Queue()
@@ -382,6 +383,8 @@ class SessionRunner:
     def _result(self, track: _Track, started: float, halt: StopReason | None) -> SessionResult:
         texts = [t for mid, t in track.texts.items() if mid in track.assistant and t.strip()]
         text = texts[-1] if texts else ""
+        if text:
+            self.reporter.emit("text", session=track.root, text=text[-2000:])
         stop = halt.kind if halt is not None else ("error" if track.error else "idle")
         session_level = isinstance(halt, SessionLimit)
         return SessionResult(

@@ -33,12 +33,17 @@ def test_bad_specs_are_one_line_errors(tmp_path: Path, content: bytes, message: 
     assert message in out and len(out.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("model", ["nomodel", "/x", "a/", "a b/c", ""])
+@pytest.mark.parametrize("model", ["nomodel", "/x", "a/", "a b/c", "a/b c"])
 def test_bad_model_strings(tmp_path: Path, model: str) -> None:
     spec = tmp_path / "spec.txt"
     spec.write_text("an app")
     code, out = _run("build", "-p", str(tmp_path / "p"), "--model", model, "--spec", str(spec))
     assert code == 2 and "bad model" in out
+
+
+def test_empty_model_is_no_model(tmp_path: Path) -> None:
+    code, out = _run("build", "-p", str(tmp_path / "p"), "--model", "")
+    assert code == 2 and "no model" in out
 
 
 def test_missing_spec(tmp_path: Path) -> None:

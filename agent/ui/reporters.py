@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from agent.ui.live import LiveView
 
 JSON_SCHEMA_VERSION = 1
 
@@ -32,6 +35,10 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
     match event:
         case "build_started":
             return f"building {data['project']} with {data['model']}"
+        case "feature_started":
+            return f"feature {data['feature']}/{data['total']}: {data['description']}"
+        case "model_info" if not data.get("priced"):
+            return f"  note: {data['model']} is unpriced: its cost shows as $0, which may not be true"
         case "session_started":
             return f"session {data['session']}: {data['title']}"
         case "tool" if data.get("status") == "running":
@@ -75,6 +82,12 @@ class PlainReporter:
             self.stream.flush()
 
 
-def make_reporter(json_out: bool) -> JsonReporter | PlainReporter:
-    """``--json`` lines for programs; otherwise plain lines (the live view comes in ui/live.py)."""
-    return JsonReporter() if json_out else PlainReporter()
+def make_reporter(json_out: bool) -> JsonReporter | PlainReporter | LiveView:
+    """``--json`` lines for programs; the rich live view on a terminal; plain lines otherwise."""
+    if json_out:
+        return JsonReporter()
+    if sys.stdout.isatty():
+        from agent.ui.live import LiveView
+
+        return LiveView()
+    return PlainReporter()

@@ -1,0 +1,378 @@
+"""Parse a bash command line with tree-sitter-bash into the simple commands it would run.
+
+Strings are never split by hand: tree-sitter builds the syntax tree and :func:`parse_script`
+walks the *whole* tree, so a command hidden in a list, pipeline, subshell, group, command or
+process substitution, string, assignment, redirection target, expanded heredoc body, control
+structure or function body is returned like any other. Each argument becomes a :class:`Word`
+whose literal value is known only when it holds no expansion; unquoted brace expansion
+(``src/{a,b}``) is performed here so validators see the words bash would pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import tree_sitter
+import tree_sitter_bash
+
+from agent.security.words import Word, chars_of, make_word, words
+
+__all__ = ["Assignment", "FunctionDef", "Redirect", "Script", "SimpleCommand", "Word", "parse_script"]
+
+_REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+_SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
+_LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
+
+State = frozenset[tuple[Word, ...]]
+"""The possible `cd` histories (literal targets, in order) before a command runs."""
+
+START: State = frozenset({()})
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``NAME=value`` (before a command, alone, or in export/declare/local)."""
+
+    name: str
+    value: Word | None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirection: operator, file descriptor, and target word (``None`` for heredocs)."""
+
+    op: str
+    target: Word | None = None
+    fd: str | None = None
+    process: bool = False  # the target is a process substitution >(...) / <(...)
+    dirs: State = START
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    """A simple command: name, arguments, prefix assignments and how its stdin is fed."""
+
+    name: Word | None
+    args: tuple[Word, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    piped: bool = False  # stdin comes from a pipe
+    dirs: State = START  # the cd histories that may precede it
+
+    @property
+    def stdin_fed(self) -> bool:
+        """True when stdin is a pipe, heredoc, herestring or an input file."""
+        return self.piped or any(r.op.startswith("<") and r.op != "<(" for r in self.redirects)
+
+    def shift(self, index: int) -> SimpleCommand:
+        """The command formed by ``args[index:]`` (for wrappers such as ``env``/``xargs``)."""
+        return replace(self, name=self.args[index], args=self.args[index + 1 :], assignments=())
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    name: str
+    calls: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything a bash command line would run, flattened."""
+
+    commands: tuple[SimpleCommand, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    functions: tuple[FunctionDef, ...] = ()
+    pipelines: tuple[tuple[SimpleCommand | None, ...], ...] = ()
+    error: str | None = None
+    cd_unmodelled: bool = False  # a `cd` inside a loop or function body
+
+
+@dataclass
+class _Acc:
+    commands: list[SimpleCommand] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+    functions: list[FunctionDef] = field(default_factory=list)
+    pipelines: list[tuple[SimpleCommand | None, ...]] = field(default_factory=list)
+    in_body: list[int] = field(default_factory=list)  # indices of commands in function bodies
+    in_body_redirects: list[int] = field(default_factory=list)
+    states: set[tuple[Word, ...]] = field(default_factory=set)
+    loops: int = 0
+    functions_open: int = 0
+    cd_unmodelled: bool = False
+
+
+def parse_script(source: str) -> Script:
+    """Parse ``source``; ``Script.error`` is set when the tree has ERROR or MISSING nodes."""
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    root = parser.parse(source.encode()).root_node
+    if root.has_error:
+        return Script(error=_error_text(root))
+    acc = _Acc()
+    _walk(root, acc, False, START)
+    commands, redirects = list(acc.commands), list(acc.redirects)
+    if any(len(history) for history in acc.states):
+        everywhere = frozenset(acc.states)  # a function body runs wherever it is called
+        for index in acc.in_body:
+            commands[index] = replace(commands[index], dirs=everywhere)
+        for index in acc.in_body_redirects:
+            redirects[index] = replace(redirects[index], dirs=everywhere)
+    return Script(
+        tuple(commands),
+        tuple(redirects),
+        tuple(acc.functions),
+        tuple(acc.pipelines),
+        cd_unmodelled=acc.cd_unmodelled,
+    )
+
+
+def _error_text(root: tree_sitter.Node) -> str:
+    for node in _descendants(root):
+        if node.is_missing:
+            return f"bash syntax is incomplete (missing `{node.type}`)"
+        if node.is_error:
+            snippet = _text(node).strip().splitlines()[0][:40] if _text(node).strip() else ""
+            return f"bash could not parse the command near `{snippet}`"
+    return "bash could not parse the command"
+
+
+def _descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _text(node: tree_sitter.Node) -> str:
+    return (node.text or b"").decode(errors="replace")
+
+
+def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
+    """Collect what ``node`` runs; return the cd histories after it succeeds / fails."""
+    kind = node.type
+    acc.states |= state
+    if kind == "list":
+        return _walk_list(node, acc, state)
+    if kind == "pipeline":
+        _walk_pipeline(node, acc, state)
+    elif kind == "negated_command":
+        success, failure = _walk_children(node, acc, state)
+        return failure, success
+    elif kind == "redirected_statement":
+        body = node.child_by_field_name("body")
+        result = (state, state)
+        for child in node.children:
+            outcome = _walk(child, acc, piped and child == body, state)
+            result = outcome if child == body else result
+        return result
+    elif kind in (
+        "program",
+        "compound_statement",
+        "subshell",
+        "command_substitution",
+        "process_substitution",
+        "do_group",
+    ):
+        outcome = _walk_sequence(node, acc, state)
+        return (state, state) if kind in _SCOPES else outcome
+    elif kind in ("command", "declaration_command", "unset_command"):
+        return _walk_command(node, acc, piped, state)
+    elif kind == "function_definition":
+        acc.functions.append(_function(node))
+        acc.functions_open += 1
+        _walk_children(node, acc, state)
+        acc.functions_open -= 1
+    else:
+        return _walk_other(node, acc, state)
+    return state, state
+
+
+def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
+    if node.type in ("variable_assignment", "variable_assignments") and _is_statement(node):
+        _add_command(acc, SimpleCommand(None, assignments=_assignments(node), dirs=state))
+    elif node.type in _REDIRECT_NODES:
+        if acc.functions_open:
+            acc.in_body_redirects.append(len(acc.redirects))
+        acc.redirects.append(replace(_redirect(node), dirs=state))
+    loop = node.type in _LOOPS
+    acc.loops += loop
+    total = state  # if/case/loops/tests: every branch may or may not run
+    for child in node.children:
+        success, failure = _walk(child, acc, False, total)
+        total = total | success | failure
+    acc.loops -= loop
+    return total, total
+
+
+def _walk_children(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
+    result = (state, state)
+    for child in node.children:
+        result = _walk(child, acc, False, state)
+    return result
+
+
+def _walk_sequence(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
+    current = state
+    children = node.children
+    for index, child in enumerate(children):
+        if not child.is_named:
+            continue
+        success, failure = _walk(child, acc, False, current)
+        following = children[index + 1] if index + 1 < len(children) else None
+        if following is None or following.type != "&":  # `cmd &` runs in a subshell
+            current = success | failure
+    return current, current
+
+
+def _walk_list(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
+    named = [c for c in node.children if c.is_named]
+    operator = next((_text(c) for c in node.children if not c.is_named), "&&")
+    if len(named) != 2:
+        return _walk_children(node, acc, state)
+    left_success, left_failure = _walk(named[0], acc, False, state)
+    if operator == "||":
+        right_success, right_failure = _walk(named[1], acc, False, left_failure)
+        return left_success | right_success, right_failure
+    right_success, right_failure = _walk(named[1], acc, False, left_success)
+    return right_success, left_failure | right_failure
+
+
+def _walk_command(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
+    cmd = replace(_simple(node, piped), dirs=state)
+    _add_command(acc, cmd)
+    for child in node.children:
+        _walk(child, acc, False, state)
+    target = _cd_target(cmd)
+    if target is None:
+        return state, state
+    if acc.loops or acc.functions_open:
+        acc.cd_unmodelled = True
+    return frozenset((*history, target) for history in state), state
+
+
+def _add_command(acc: _Acc, cmd: SimpleCommand) -> None:
+    if acc.functions_open:
+        acc.in_body.append(len(acc.commands))
+    acc.commands.append(cmd)
+
+
+def _cd_target(cmd: SimpleCommand) -> Word | None:
+    if cmd.name is None or cmd.name.value != "cd":
+        return None
+    operands = [w for w in cmd.args if not (w.value or "").startswith("-") or w.value == "-"]
+    return operands[0] if operands and operands[0].literal else None
+
+
+def _walk_pipeline(node: tree_sitter.Node, acc: _Acc, state: State) -> None:
+    headless = bool(node.children) and not node.children[0].is_named  # `<<EOF | sh` heredoc tail
+    stages = [c for c in node.children if c.is_named and c.type != "comment"]
+    for index, stage in enumerate(stages):
+        _walk(stage, acc, headless or index > 0, state)  # each stage runs in a subshell
+    acc.pipelines.append(tuple(_stage_command(stage) for stage in stages))
+
+
+def _stage_command(stage: tree_sitter.Node) -> SimpleCommand | None:
+    body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
+    if body is None or body.type != "command":
+        return None
+    return _simple(body, piped=False)
+
+
+def _is_statement(node: tree_sitter.Node) -> bool:
+    parent = node.parent
+    return parent is None or parent.type not in ("command", "variable_assignments", "declaration_command")
+
+
+def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
+    if node.type in ("declaration_command", "unset_command"):
+        return _declaration(node, piped)
+    name: Word | None = None
+    args: list[Word] = []
+    assignments: list[Assignment] = []
+    redirects: list[Redirect] = []
+    for index, child in enumerate(node.children):
+        role = node.field_name_for_child(index)
+        if role == "name":
+            name = _command_name(child)
+        elif role == "argument":
+            args.extend(words(child) if child.is_named else [Word(_text(child))])
+        elif child.type == "variable_assignment":
+            assignments.extend(_assignments(child))
+        elif child.type in _REDIRECT_NODES:
+            redirects.append(_redirect(child))
+    redirects.extend(_outer_redirects(node))
+    return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped)
+
+
+def _outer_redirects(node: tree_sitter.Node) -> list[Redirect]:
+    parent = node.parent
+    if parent is None or parent.type != "redirected_statement":
+        return []
+    return [_redirect(c) for c in parent.children if c.type in _REDIRECT_NODES]
+
+
+def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
+    keyword = _text(node.children[0]) if node.children else ""
+    args: list[Word] = []
+    assignments: list[Assignment] = []
+    for child in node.children[1:]:
+        if child.type == "variable_assignment":
+            assignments.extend(_assignments(child))
+        elif child.is_named:
+            args.extend(words(child))
+    return SimpleCommand(Word(keyword, keyword), tuple(args), tuple(assignments), (), piped)
+
+
+def _command_name(node: tree_sitter.Node) -> Word:
+    inner = node.named_children[0] if node.named_children else node
+    raw = _text(inner)
+    if inner.type == "word" and (raw == "[" or re.fullmatch(r"[A-Za-z0-9_.:/+@%,-]+", raw)):
+        return Word(raw, raw)
+    return Word(raw)  # quoted, escaped, expanded or globbed names are never trusted
+
+
+def _assignments(node: tree_sitter.Node) -> tuple[Assignment, ...]:
+    if node.type == "variable_assignments":
+        return tuple(a for c in node.named_children for a in _assignments(c))
+    target = node.child_by_field_name("name")
+    value = node.child_by_field_name("value")
+    name = _text(target) if target is not None else ""
+    if target is not None and target.type == "subscript":
+        base = target.child_by_field_name("name")
+        name = _text(base) if base is not None else name
+    return (Assignment(name, _assignment_value(value)),)
+
+
+def _assignment_value(node: tree_sitter.Node | None) -> Word | None:
+    if node is None:
+        return None
+    chars = chars_of(node)
+    return Word(_text(node)) if chars is None else make_word(_text(node), chars)
+
+
+def _function(node: tree_sitter.Node) -> FunctionDef:
+    name_node = node.child_by_field_name("name")
+    body = node.child_by_field_name("body")
+    calls: set[str] = set()
+    for inner in _descendants(body) if body is not None else iter(()):
+        if inner.type == "command_name":
+            calls.add(_text(inner))
+    return FunctionDef(_text(name_node) if name_node is not None else "", frozenset(calls))
+
+
+def _redirect(node: tree_sitter.Node) -> Redirect:
+    if node.type != "file_redirect":
+        return Redirect("<<<" if node.type == "herestring_redirect" else "<<")
+    fd_node = node.child_by_field_name("descriptor")
+    ops = [_text(c) for c in node.children if not c.is_named]
+    target = node.child_by_field_name("destination")
+    fd = _text(fd_node) if fd_node is not None else None
+    op = ops[0] if ops else ">"
+    if target is None:
+        return Redirect(op, None, fd)
+    if target.type == "process_substitution":
+        return Redirect(op, Word(_text(target)), fd, process=True)
+    found = words(target)
+    return Redirect(op, found[0] if len(found) == 1 else Word(_text(target)), fd)

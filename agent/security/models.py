@@ -1,0 +1,95 @@
+"""The data the security policy works with: its config, its context and its verdict."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_DEV_SERVER_NAMES: tuple[str, ...] = (
+    "node", "nodemon", "npm", "npx", "yarn", "pnpm", "bun", "deno", "vite", "next",
+    "next-server", "webpack", "tsx", "ts-node", "http-server", "serve", "python", "python3",
+    "uvicorn", "gunicorn", "hypercorn", "flask", "django", "celery", "rails", "puma", "php",
+)  # fmt: skip
+"""Process names `pkill`/`killall` may target by default: the usual dev servers."""
+
+InlineCode = Literal["project", "never", "always"]
+
+
+class SecurityConfig(BaseModel):
+    """The `[security]` table of autocode.toml, merged over these defaults."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    allow: list[str] = Field(default_factory=list)
+    """Extra command names to allow (plain allow: existing validators still apply)."""
+
+    deny: list[str] = Field(default_factory=list)
+    """Command names to deny; wins over `allow` and over the built-in allowlist."""
+
+    allow_network: bool = False
+    """Allow curl/wget to any host and ssh/scp/rsync/nc (never piped into a shell)."""
+
+    allow_git_push: bool = False
+    """Allow `git push`."""
+
+    inline_code: InlineCode = "project"
+    """`python -c`/`node -e` code: "project" (only when run inside the project), "never", "always"."""
+
+    dev_server_names: list[str] = Field(default_factory=lambda: list(DEFAULT_DEV_SERVER_NAMES))
+    """Process names `pkill`/`killall` may target."""
+
+
+class PolicyContext(BaseModel):
+    """Where a command runs: the project, the working directory, the home and started pids."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    project_dir: Path
+    """The project root (made absolute and resolved)."""
+
+    cwd: Path | None = None
+    """Working directory of the command; defaults to `project_dir`."""
+
+    home: Path | None = None
+    """The real home directory, for `~` expansion; defaults to `Path.home()`."""
+
+    started_pids: frozenset[int] = frozenset()
+    """Pids started for the project: `kill` may target these."""
+
+    config: SecurityConfig = Field(default_factory=SecurityConfig)
+    """The effective security config."""
+
+    @field_validator("project_dir")
+    @classmethod
+    def _resolve_project(cls, value: Path) -> Path:
+        return Path(os.path.realpath(value.expanduser()))
+
+    @property
+    def effective_cwd(self) -> Path:
+        """The directory relative paths are resolved against."""
+        if self.cwd is None:
+            return self.project_dir
+        return Path(os.path.realpath(self.project_dir / self.cwd.expanduser()))
+
+    @property
+    def effective_home(self) -> Path:
+        """The directory `~` stands for."""
+        return Path(os.path.realpath(self.home if self.home is not None else Path.home()))
+
+
+class Decision(BaseModel):
+    """The verdict on one permission request."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    allowed: bool
+    """Whether the request is allowed."""
+
+    reason: str
+    """A sentence the agent reads, e.g. "`sudo` is not allowed: no privilege escalation"."""
+
+    rule: str
+    """Short machine id of the rule that decided, e.g. "deny.sudo" or "path.outside"."""

@@ -1,0 +1,227 @@
+"""Filesystem rules: where commands and OpenCode's edit tools may write, and what stays unread.
+
+* Writes (file-changing commands, output redirections, OpenCode edits) must resolve inside the
+  project. Paths are resolved like the shell would (``~`` → the real home, relative → the
+  working directory) and then through symlinks with :func:`os.path.realpath`, so a symlink in
+  the project that points outside counts as outside.
+* Inside the project, autocode's and OpenCode's own state is protected: ``.git/`` internals
+  (anywhere), ``.autocode/``, ``.opencode/``, ``opencode.json``, ``opencode.jsonc`` and
+  ``autocode.toml`` at the project root. Normal ``git`` commands still work.
+* Reads are permissive (``cat /etc/os-release`` is fine) except for credential stores in the
+  home directory: ``~/.ssh``, ``~/.aws``, ``~/.config/opencode``, ``~/.local/share/opencode``
+  and a few more listed in :data:`CREDENTIAL_PATHS`.
+"""
+
+from __future__ import annotations
+
+import os
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Literal
+
+from agent.security.bash import Word
+from agent.security.models import Decision, PolicyContext
+
+PROTECTED_ROOT_NAMES: tuple[str, ...] = (
+    ".git", ".autocode", ".opencode", "opencode.json", "opencode.jsonc", "autocode.toml",
+)  # fmt: skip
+"""Names at the project root that commands and edits must not change."""
+
+PROTECTED_ANYWHERE: tuple[str, ...] = (".git",)
+"""Directory names protected at any depth (nested repositories)."""
+
+CREDENTIAL_PATHS: tuple[str, ...] = (
+    ".ssh", ".aws", ".config/opencode", ".local/share/opencode", ".gnupg", ".netrc",
+    ".git-credentials", ".kube", ".docker", ".config/gcloud", ".azure", ".pypirc", ".npmrc",
+)  # fmt: skip
+"""Paths under the home directory that are never read (credentials and tokens)."""
+
+SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/1", "/dev/fd/2"})
+"""Write targets outside the project that are always fine."""
+
+Action = Literal["read", "write", "edit"]
+
+
+def real(path: Path | str) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def expand_tilde(text: str, tilde: bool, home: Path) -> str | None:
+    """``~`` and ``~/x`` → the home; ``~user`` and friends → ``None`` (unknown)."""
+    if not tilde:
+        return text
+    head, sep, tail = text.partition("/")
+    if head != "~":
+        return None
+    return str(home) + sep + tail
+
+
+def lexical(text: str, cwd: Path) -> Path:
+    """``cwd/text`` with ``..`` folded by name (what the path looks like, not where it leads)."""
+    return Path(os.path.normpath(cwd / text))
+
+
+def physical(text: str, cwd: Path) -> Path:
+    """Where ``cwd/text`` really leads: symlinks resolved before each ``..``, like the kernel."""
+    return real(cwd / text)
+
+
+def glob_matches(name: str, pattern: str) -> bool:
+    """Bash globbing of one path component: a leading dot must be matched explicitly."""
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatchcase(name, pattern)
+
+
+def has_glob(component: str) -> bool:
+    return any(char in component for char in "*?[")
+
+
+def protected_name(project: Path, path: Path) -> str | None:
+    """The protected entry ``path`` falls in, if any (``path`` is resolved)."""
+    if not is_inside(path, project) or path == project:
+        return None
+    parts = path.relative_to(project).parts
+    if parts[0] in PROTECTED_ROOT_NAMES:
+        return parts[0]
+    return next((part for part in parts if part in PROTECTED_ANYWHERE), None)
+
+
+def credential_name(path: Path, home: Path) -> str | None:
+    for entry in CREDENTIAL_PATHS:
+        if is_inside(path, real(home / entry)) or is_inside(path, home / entry):
+            return f"~/{entry}"
+    return None
+
+
+def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
+    """``None`` when ``word`` may be written by ``verb``, else a denial."""
+    if word.value is None:
+        return _deny(
+            "path.dynamic",
+            f"`{verb}` would write to `{word.raw}`, which holds an expansion whose value cannot "
+            "be checked; write the path literally.",
+        )
+    if word.value in SAFE_DEVICES:
+        return None
+    expanded = expand_tilde(word.value, word.tilde, context.effective_home)
+    if expanded is None:
+        return _outside(word.raw, Path(word.value), context, verb)
+    if word.glob:
+        return _check_glob(word.raw, expanded, cwd, context, verb)
+    return check_target(word.raw, expanded, cwd, context, verb)
+
+
+def check_target(raw: str, text: str, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
+    """Check the path ``text`` (relative to ``cwd``) as a write target."""
+    project = context.project_dir
+    resolved = physical(text, cwd)
+    if not is_inside(resolved, project):
+        if is_inside(lexical(text, cwd), project):
+            return _deny(
+                "path.symlink",
+                f"`{raw}` goes through a symlink and resolves to {resolved}, outside the project: "
+                f"`{verb}` may only change files inside {project}.",
+            )
+        return _outside(raw, resolved, context, verb)
+    hit = protected_name(project, resolved)
+    if hit is not None:
+        return _deny(
+            "path.protected",
+            f"`{raw}` is inside the protected `{hit}`: autocode and OpenCode state must not "
+            f"be changed by `{verb}`.",
+        )
+    return None
+
+
+def _outside(raw: str, resolved: Path, context: PolicyContext, verb: str) -> Decision:
+    if str(resolved).startswith("/dev/"):
+        return _deny("path.device", f"`{verb}` may not write to the device `{raw}`: only /dev/null.")
+    return _deny(
+        "path.outside",
+        f"`{raw}` resolves to {resolved}, outside the project: `{verb}` may only change files "
+        f"inside {context.project_dir}.",
+    )
+
+
+def _check_glob(raw: str, expanded: str, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
+    parts = expanded.split("/")
+    first = next(i for i, part in enumerate(parts) if has_glob(part))
+    patterns = [p for p in parts[first:] if p]
+    if any(glob_matches("..", pattern) for pattern in patterns):
+        return _deny(
+            "path.outside",
+            f"the pattern `{raw}` can match `..` and reach outside the project; name the files.",
+        )
+    static = "/".join(parts[:first]) or ("/" if expanded.startswith("/") else ".")
+    problem = check_target(raw, static, cwd, context, verb)
+    if problem is not None:
+        return problem
+    at_root = physical(static, cwd) == context.project_dir
+    for name in PROTECTED_ROOT_NAMES if at_root else PROTECTED_ANYWHERE:
+        if patterns and glob_matches(name, patterns[0]):
+            return _deny(
+                "path.protected",
+                f"the pattern `{raw}` matches the protected `{name}`: autocode and OpenCode "
+                f"state must not be changed by `{verb}`; name the files instead.",
+            )
+    if any(glob_matches(name, p) for p in patterns[1:] for name in PROTECTED_ANYWHERE):
+        return _deny("path.protected", f"the pattern `{raw}` can match a `.git` directory.")
+    return None
+
+
+def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None:
+    """``None`` unless ``word`` names a credential store (reads are otherwise allowed)."""
+    text = word.value
+    if text is None or not ("/" in text or word.tilde or text.startswith(".")):
+        return None
+    home = context.effective_home
+    expanded = expand_tilde(text, word.tilde or text.startswith("~/"), home)
+    if expanded is None:
+        return None
+    if word.glob:
+        hit = _glob_credential(lexical(expanded, cwd), home)
+    else:
+        hit = credential_name(lexical(expanded, cwd), home) or credential_name(physical(expanded, cwd), home)
+    if hit is None:
+        return None
+    return _deny(
+        "path.credentials",
+        f"`{word.raw}` is inside {hit}, which holds credentials: it must not be read.",
+    )
+
+
+def _glob_credential(pattern: Path, home: Path) -> str | None:
+    for entry in CREDENTIAL_PATHS:
+        for target in {home / entry, real(home / entry)}:
+            if len(pattern.parts) < len(target.parts):
+                continue
+            pairs = zip(pattern.parts, target.parts, strict=False)
+            if all(glob_matches(name, pat) for pat, name in pairs):
+                return f"~/{entry}"
+    return None
+
+
+def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
+    """Decide whether OpenCode may ``read``/``write``/``edit`` the file ``path``."""
+    cwd = context.effective_cwd
+    word = Word(path, path, glob=False, tilde=path.startswith("~"))
+    if action == "read":
+        problem = check_read(word, cwd, context)
+        if problem is not None:
+            return problem
+        return Decision(allowed=True, reason=f"Reading `{path}` is allowed.", rule="path.read")
+    problem = check_write(word, cwd, context, action)
+    if problem is not None:
+        return problem
+    return Decision(
+        allowed=True, reason=f"`{path}` is inside the project: {action} allowed.", rule="path.inside"
+    )
+
+
+def _deny(rule: str, reason: str) -> Decision:
+    return Decision(allowed=False, reason=reason, rule=rule)

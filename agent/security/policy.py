@@ -1,0 +1,340 @@
+"""The security policy: may OpenCode run this bash command, or touch this path?
+
+:func:`decide` is a pure function of the command and a :class:`PolicyContext`. The command is
+parsed with tree-sitter-bash (:mod:`agent.security.bash`); anything that does not parse
+cleanly is denied. Every simple command found anywhere in the tree is then checked, in order:
+
+1. prefix assignments (``LD_PRELOAD=…``, ``GIT_SSH_COMMAND=…`` and friends are denied);
+2. the command name must be a literal word (no ``$X``, quoting or globbing in that position);
+3. ``[security].deny`` names are denied, before anything else allows them;
+4. the always-denied table (sudo, dd, mkfs, shutdown, chown, eval, exec, …);
+5. a validator for the name, if there is one (paths, options, inner commands);
+6. the allowlist (built-in names plus ``[security].allow``); everything else is denied.
+
+Around that sit whole-line checks: function definitions may not shadow a known command or
+call themselves (fork bombs), a download may never be piped into a shell or interpreter, and
+every output redirection must target a file inside the project (or /dev/null and friends).
+
+The policy is a guardrail against destructive or out-of-project commands, not a sandbox:
+project code the agent writes (npm scripts, Makefiles, Python files) runs with the user's
+rights. Run autocode in a container or VM when that matters.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+from pydantic import ValidationError
+
+from agent.errors import UsageError
+from agent.security import validators_exec, validators_fs
+from agent.security.base import (
+    Env,
+    Validator,
+    allow,
+    assignment_problem,
+    canonical,
+    deny,
+)
+from agent.security.bash import START, Redirect, Script, SimpleCommand, State, Word, parse_script
+from agent.security.models import Decision, PolicyContext, SecurityConfig
+from agent.security.paths import (
+    CREDENTIAL_PATHS,
+    PROTECTED_ANYWHERE,
+    PROTECTED_ROOT_NAMES,
+    check_read,
+    check_write,
+    decide_path,
+)
+from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, INTERPRETERS, NETWORK, names
+from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
+from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
+from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
+
+__all__ = [
+    "Decision",
+    "PolicyContext",
+    "SecurityConfig",
+    "decide",
+    "decide_path",
+    "describe_policy",
+    "load_security_config",
+]
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    **validators_fs.VALIDATORS, **validators_exec.VALIDATORS, **LANG_VALIDATORS,
+    **TEXT_VALIDATORS, **TOOLS_VALIDATORS,
+})  # fmt: skip
+"""Command name → validator; the name must still be allowed (network tools always are)."""
+
+_FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
+_WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
+_WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
+_MAX_LENGTH = 100_000
+
+
+def decide(command: str, context: PolicyContext) -> Decision:
+    """Decide whether OpenCode may run the bash ``command`` in ``context``."""
+    if not command.strip():
+        return deny("parse.empty", "The command is empty: there is nothing to run.")
+    if len(command) > _MAX_LENGTH:
+        return deny("parse.error", "The command is too long to check; split it up.")
+    env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script)
+    try:
+        return _check_script(command, env)
+    except RecursionError:
+        return deny("parse.error", "The command nests too deeply to check; simplify it.")
+
+
+def _check_script(source: str, env: Env) -> Decision:
+    if not source.strip():
+        return allow("allow.empty", "The nested script is empty.")
+    script = parse_script(source)
+    if script.error is not None:
+        return deny("parse.error", f"{script.error}; only complete, plain bash can be checked.")
+    if script.cd_unmodelled:
+        return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
+    env = replace(env, functions=env.functions | {f.name for f in script.functions})
+    for step in (_check_functions, _check_pipelines, _check_redirects, _check_commands):
+        problem = step(script, env)
+        if problem is not None:
+            return problem
+    names = sorted({c.name.value for c in script.commands if c.name and c.name.value})
+    shown = ", ".join(f"`{n}`" for n in names) or "plain assignments"
+    return allow("allow.list", f"Allowed: {shown}.")
+
+
+def _at(dirs: State, env: Env) -> Env:
+    """``env`` with the directories a command runs in after the ``cd`` histories ``dirs``."""
+    if dirs == START:
+        return env
+    found: list[Path] = []
+    for base in env.cwds:
+        for history in dirs:
+            path: Path | None = base
+            for target in history:
+                path = validators_fs.resolve_word(target, path, env) if path is not None else None
+            if path is not None and path not in found:
+                found.append(path)
+    return replace(env, cwds=tuple(found) or env.cwds)
+
+
+def _check_functions(script: Script, env: Env) -> Decision | None:
+    known = DEFAULT_ALLOW | NETWORK | frozenset(DANGEROUS) | frozenset(VALIDATORS)
+    for function in script.functions:
+        if function.name in function.calls:
+            return deny(
+                "deny.fork_bomb",
+                f"The function `{function.name}` calls itself (the fork-bomb pattern); not allowed.",
+            )
+        if (
+            not _FUNCTION_NAME.match(function.name)
+            or function.name in known
+            or (function.name in env.config.allow)
+        ):
+            return deny(
+                "deny.function_shadow",
+                f"Defining a function named `{function.name}` would shadow a command; pick another name.",
+            )
+    return None
+
+
+def _check_pipelines(script: Script, env: Env) -> Decision | None:
+    for stages in script.pipelines:
+        fetched = False
+        for stage in stages:
+            names = _effective_names(stage) if stage is not None else frozenset()
+            if fetched and names & INTERPRETERS:
+                return deny(
+                    "deny.pipe_to_shell",
+                    "Piping a download into a shell or "
+                    "interpreter runs unreviewed code and is "
+                    "never allowed; save it to a file first.",
+                )
+            fetched = fetched or bool(names & FETCHERS)
+    return None
+
+
+def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
+    name = cmd.name.value if cmd.name is not None else None
+    if name is None:
+        return frozenset()
+    names = {canonical(name.rsplit("/", 1)[-1])}
+    if names & _WRAPPERS:
+        names |= {canonical(w.value.rsplit("/", 1)[-1]) for w in cmd.args if w.value}
+    return frozenset(names)
+
+
+def _check_redirects(script: Script, env: Env) -> Decision | None:
+    for redirect in script.redirects:
+        for cwd in _at(redirect.dirs, env).cwds:
+            problem = _redirect_problem(redirect, cwd, env)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | None:
+    target = redirect.target
+    if target is None or redirect.process:
+        return None
+    if redirect.op == "<":
+        return check_read(target, cwd, env.context)
+    if redirect.op not in _WRITE_OPS:
+        return None
+    if target.value is not None and (target.value.isdigit() or target.value == "-"):
+        return None  # 2>&1, >&-
+    return check_write(target, cwd, env.context, "redirection")
+
+
+def _check_commands(script: Script, env: Env) -> Decision | None:
+    for cmd in script.commands:
+        decision = check_command(cmd, _at(cmd.dirs, env))
+        if not decision.allowed:
+            return decision
+    return None
+
+
+def check_command(cmd: SimpleCommand, env: Env) -> Decision:
+    """The full check of one simple command (also used for commands inside wrappers)."""
+    problem = _assignment_problems(cmd)
+    if problem is not None:
+        return problem
+    if cmd.name is None:
+        return allow("allow.assignment", "A plain variable assignment is allowed.")
+    name = cmd.name.value
+    if name is None:
+        return deny(
+            "deny.dynamic_command",
+            f"`{cmd.name.raw}` in command position is not a plain command name; write the command literally.",
+        )
+    base = canonical(name.rsplit("/", 1)[-1])
+    if base in env.config.deny or name in env.config.deny:
+        return deny("deny.config", f"`{base}` is denied by [security].deny in autocode.toml.")
+    problem = _argument_problems(cmd, env)
+    if problem is not None:
+        return problem
+    if base == "init.sh":
+        return (
+            validators_exec.init_script(cmd.name, env, name)
+            if "/" in name
+            else deny("deny.script", "Run the project's init script as `./init.sh`.")
+        )
+    if "/" not in name and name in env.functions:
+        return allow("allow.function", f"`{name}` is a function defined (and checked) in this command.")
+    return _by_name(cmd, env, base)
+
+
+def _by_name(cmd: SimpleCommand, env: Env, base: str) -> Decision:
+    if base in DANGEROUS and base not in env.config.allow:
+        return deny(f"deny.{base}", f"`{base}` is not allowed: {DANGEROUS[base]}.")
+    listed = base in DEFAULT_ALLOW or base in env.config.allow
+    validator = VALIDATORS.get(base)
+    if validator is not None and (listed or base in NETWORK):
+        return validator(cmd, env)
+    if listed:
+        return allow("allow.list", f"`{base}` is on the allowlist.")
+    return deny(
+        "deny.unknown",
+        f"`{base}` is not on the allowlist; add it to [security].allow "
+        "in autocode.toml if the project needs it.",
+    )
+
+
+def _assignment_problems(cmd: SimpleCommand) -> Decision | None:
+    for assignment in cmd.assignments:
+        value = assignment.value.value if assignment.value is not None else ""
+        problem = assignment_problem(assignment.name, value)
+        if problem is None and value and _INJECTION.search(value):
+            problem = _injection_denial(value)
+        if problem is not None:
+            return problem
+    if cmd.name is not None and cmd.name.value in (
+        "declare",
+        "typeset",
+        "local",
+        "export",
+        "readonly",
+        "printf",
+        "let",
+    ):
+        hit = next((w.value for w in cmd.args if w.value and _INJECTION.search(w.value)), None)
+        return _injection_denial(hit) if hit else None
+    return None
+
+
+def _injection_denial(value: str) -> Decision:
+    return deny(
+        "deny.injection",
+        f"`{value[:40]}` looks like a command hidden in an array "
+        "subscript (arithmetic injection); not allowed.",
+    )
+
+
+def _argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
+    """Reads of credential stores, by any command (also ``--opt=~/.ssh/key``)."""
+    for word in cmd.args:
+        if word.value is None:
+            continue
+        candidates = [word]
+        if word.value.startswith("-") and "=" in word.value:
+            value = word.value.partition("=")[2]
+            candidates.append(Word(value, value, tilde=value.startswith("~")))
+        for candidate in candidates:
+            for cwd in env.cwds:
+                problem = check_read(candidate, cwd, env.context)
+                if problem is not None:
+                    return problem
+    return None
+
+
+def load_security_config(project_dir: Path) -> SecurityConfig:
+    """Read ``[security]`` from ``project_dir/autocode.toml`` over the defaults."""
+    path = project_dir / "autocode.toml"
+    if not path.is_file():
+        return SecurityConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path} is not valid TOML: {error}") from None
+    section = data.get("security", {})
+    if not isinstance(section, dict):
+        raise UsageError(f"{path}: `security` must be a table ([security])")
+    try:
+        return SecurityConfig.model_validate(section)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "security"
+        raise UsageError(f"{path}: [security] {where}: {first['msg']}") from None
+
+
+def describe_policy(config: SecurityConfig) -> dict[str, object]:
+    """The effective policy as plain data (for `autocode policy show`)."""
+    denied = set(config.deny)
+    return {
+        "allow": sorted((DEFAULT_ALLOW | set(config.allow)) - denied),
+        "extra_allow": sorted(config.allow),
+        "deny": sorted(denied),
+        "always_denied": {
+            name: reason
+            for name, reason in sorted(DANGEROUS.items())
+            if name not in config.allow or name in denied
+        },
+        "validated": sorted(set(VALIDATORS) - denied),
+        "allow_network": config.allow_network,
+        "network_tools": sorted(NETWORK),
+        "allow_git_push": config.allow_git_push,
+        "inline_code": config.inline_code,
+        "dev_server_names": list(config.dev_server_names),
+        "protected_paths": [*PROTECTED_ROOT_NAMES, *(f"**/{n}" for n in PROTECTED_ANYWHERE)],
+        "credential_paths": [f"~/{entry}" for entry in CREDENTIAL_PATHS],
+        "settings": {name: field.description for name, field in SecurityConfig.model_fields.items()},
+    }

@@ -1,0 +1,379 @@
+"""Validators for commands that run other commands, and for the kill family.
+
+Wrappers (``env``, ``nice``, ``timeout``, ``nohup``, ``time``, ``stdbuf``, ``command``) are
+unwrapped and the inner command gets the full check. ``xargs`` may only feed stdin words to
+read-only commands; ``find -exec`` checks its command with ``{}`` standing for a file under the
+start paths; ``bash -c STR`` parses STR recursively; a shell may run a script file only for
+the project's own ``init.sh``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from agent.security.base import (
+    Env,
+    Validator,
+    assignment_problem,
+    command_name,
+    deny,
+    dynamic_denial,
+    ok,
+    parse_options,
+)
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.paths import expand_tilde, is_inside, real
+from agent.security.rules import XARGS_SAFE, names
+from agent.security.validators_fs import check_paths, resolve_word
+
+MAX_DEPTH = 8
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SIGNAL = re.compile(r"^-(\d+|(SIG)?[A-Z][A-Z0-9+-]*)$", re.IGNORECASE)
+
+
+def run_inner(cmd: SimpleCommand, env: Env, index: int | None) -> Decision:
+    """Fully check ``args[index:]`` as a command of its own (nothing left → allowed)."""
+    if index is None or index >= len(cmd.args):
+        return ok(cmd)
+    return check_inner(cmd.shift(index), env)
+
+
+def check_inner(inner: SimpleCommand, env: Env) -> Decision:
+    """Fully check a command found inside another one (one nesting level deeper)."""
+    if env.depth >= MAX_DEPTH:
+        return deny("deny.depth", "The command nests wrappers too deeply to check.")
+    return env.inner(inner, replace(env, depth=env.depth + 1))
+
+
+def env_wrapper(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index = cmd.args, 0
+    while index < len(args):
+        text = args[index].value
+        if text is None:
+            return dynamic_denial(cmd, args[index])
+        if text in ("-i", "--ignore-environment", "-0", "--null", "-v", "--debug", "-", "--"):
+            index += 1
+        elif text in ("-u", "--unset"):
+            index += 2
+        elif text.startswith(("--unset=", "-u")):
+            index += 1
+        elif text.startswith("-"):
+            return deny(
+                "deny.env_option",
+                f"`env {text}` is not allowed: it can split strings into commands or change directory.",
+            )
+        else:
+            break
+    while index < len(args) and _ASSIGNMENT.match(args[index].value or args[index].raw):
+        word = args[index]
+        name, _, value = (word.value or word.raw).partition("=")
+        problem = assignment_problem(name, value if word.literal else None)
+        if problem is not None:
+            return problem
+        index += 1
+    return run_inner(cmd, env, index)
+
+
+def _stop_wrapper(short_values: str, long_values: tuple[str, ...], skip: int = 0) -> Validator:
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, short_values, long_values, stop_at_positional=True)
+        index = opts.rest_index
+        return run_inner(cmd, env, None if index is None else index + skip)
+
+    return validate
+
+
+def time_wrapper(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "fo", ("--format", "--output"), stop_at_positional=True)
+    problem = check_paths(opts.values("-o", "--output"), env, "time")
+    return problem or run_inner(cmd, env, opts.rest_index)
+
+
+def command_builtin(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, stop_at_positional=True)
+    if opts.has("-v", "-V"):
+        return ok(cmd, " (lookup only)")
+    return run_inner(cmd, env, opts.rest_index)
+
+
+_XARGS_FLAGS = names(
+    "-0 -r -t -p -x -o -i -e -l --null --no-run-if-empty --verbose --interactive --exit "
+    "--open-tty --show-limits --replace --eof --max-lines"
+)
+_XARGS_VALUES = ("--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
+                 "--process-slot-var")  # fmt: skip
+
+
+def xargs(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "adEILnPs", _XARGS_VALUES, stop_at_positional=True)
+    for flag, value in opts.flags:
+        known = flag in _XARGS_FLAGS or (
+            value is not None and flag in ("-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", *_XARGS_VALUES)
+        )
+        if not known:
+            return deny("deny.xargs_option", f"`xargs {flag}` is not a recognised option.")
+    index = opts.rest_index
+    if index is None or index >= len(cmd.args):
+        return ok(cmd, " (it runs echo)")
+    inner = cmd.args[index]
+    name = (inner.value or "").rsplit("/", 1)[-1]
+    if name not in XARGS_SAFE:
+        return deny(
+            "deny.xargs",
+            f"`xargs {inner.raw}` would pass unchecked words from stdin to "
+            f"`{inner.raw}`; run it on named files (or use find -delete).",
+        )
+    return run_inner(cmd, env, index)
+
+
+_FIND_TESTS = names(
+    "-name -iname -path -ipath -wholename -iwholename -regex -iregex -type -newer -mtime -mmin "
+    "-atime -amin -ctime -cmin -empty -size -perm -user -group -links -inum -samefile"
+)
+
+
+def find(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index, follow = cmd.args, 0, False
+    while index < len(args) and (args[index].value or "") in ("-H", "-L", "-P"):
+        follow = follow or args[index].value == "-L"
+        index += 1
+    starts: list[Word] = []
+    while index < len(args) and not _is_find_expression(args[index]):
+        starts.append(args[index])
+        index += 1
+    dynamic = next((w for w in starts if w.value is None), None)
+    if dynamic is not None:
+        return dynamic_denial(cmd, dynamic, "start path")
+    return _find_expression(cmd, env, starts or [Word(".", ".")], args[index:], follow)
+
+
+def _is_find_expression(word: Word) -> bool:
+    return word.value is None or word.value.startswith("-") or word.value in ("(", ")", "!", ",")
+
+
+def _find_expression(
+    cmd: SimpleCommand, env: Env, starts: list[Word], expr: tuple[Word, ...], follow: bool
+) -> Decision:
+    index, delete, tested, execs = 0, False, False, []
+    while index < len(expr):
+        token = expr[index].value or ""
+        if token in ("-exec", "-execdir", "-ok", "-okdir"):
+            end = _exec_end(expr, index + 1)
+            if end is None or end == index + 1:
+                return deny("deny.find_exec", f"`find {token}` needs a command ending in `;`.")
+            execs.append(expr[index + 1 : end])
+            index = end
+        elif token in ("-fprint", "-fprint0", "-fls", "-fprintf"):
+            problem = check_paths(expr[index + 1 : index + 2], env, f"find {token}")
+            if problem is not None:
+                return problem
+        delete = delete or token == "-delete"
+        tested = tested or token in _FIND_TESTS
+        follow = follow or token == "-follow"
+        index += 1
+    if (delete or execs) and follow:
+        return deny(
+            "deny.find_follow",
+            "`find -L`/`-follow` with -delete or -exec could act through symlinks outside the project.",
+        )
+    problem = _find_delete(env, starts, tested) if delete else None
+    return problem or _find_execs(cmd, env, starts, execs) or ok(cmd)
+
+
+def _exec_end(expr: tuple[Word, ...], start: int) -> int | None:
+    for index in range(start, len(expr)):
+        value = expr[index].value
+        if value == ";" or (value == "+" and expr[index - 1].value == "{}"):
+            return index
+    return None
+
+
+def _find_delete(env: Env, starts: list[Word], tested: bool) -> Decision | None:
+    problem = check_paths(starts, env, "find -delete")
+    if problem is not None or tested:
+        return problem
+    if any(resolve_word(w, cwd, env) == env.project for w in starts for cwd in env.cwds):
+        return deny(
+            "deny.rm_project", "`find -delete` without a test like -name would delete the whole project."
+        )
+    return None
+
+
+def _find_execs(
+    cmd: SimpleCommand, env: Env, starts: list[Word], execs: list[tuple[Word, ...]]
+) -> Decision | None:
+    home = env.context.effective_home
+    for words in execs:
+        for start in starts:
+            base = expand_tilde(start.value or ".", start.tilde, home)
+            if base is None:
+                return deny("path.outside", f"`find {start.raw}` starts outside the project.")
+            found = f"{base.rstrip('/') or '/'}/found-file"
+            subst = tuple(_substitute(w, found, start.glob) for w in words)
+            inner = SimpleCommand(subst[0], subst[1:])
+            decision = check_inner(inner, env)
+            if not decision.allowed:
+                return decision
+    return None
+
+
+def _substitute(word: Word, found: str, glob: bool) -> Word:
+    """``{}`` → a file under the start path (for checking ``find -exec`` commands)."""
+    if word.value is None or "{}" not in word.value:
+        return word
+    value = word.value.replace("{}", found)
+    return Word(word.raw, value, word.glob or glob, word.tilde and not word.value.startswith("{}"))
+
+
+def shell(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index, want_script = cmd.args, 0, False
+    while index < len(args):
+        text = args[index].value
+        if text is None:
+            break
+        if text in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            index += 2
+        elif text.startswith("--") and text != "--":
+            index += 1
+        elif text[:1] in "-+" and len(text) > 1 and text != "--":
+            want_script = want_script or "c" in text
+            index += 1
+        else:
+            index += text == "--"
+            break
+    name = command_name(cmd)
+    rest = args[index:]
+    if want_script:
+        return _shell_string(cmd, env, rest)
+    if rest:
+        return init_script(rest[0], env, f"{name} {rest[0].raw}")
+    return deny(
+        "deny.shell_stdin",
+        f"`{name}` without -c would run commands from stdin that cannot be checked; run the commands directly.",
+    )
+
+
+def _shell_string(cmd: SimpleCommand, env: Env, rest: tuple[Word, ...]) -> Decision:
+    name = command_name(cmd)
+    if not rest or rest[0].value is None:
+        return deny(
+            "deny.shell_dynamic", f"`{name} -c` needs its script written literally so it can be checked."
+        )
+    if env.depth >= MAX_DEPTH:
+        return deny("deny.depth", "The command nests shells too deeply to check.")
+    return env.nested(rest[0].value, replace(env, depth=env.depth + 1))
+
+
+def init_script(word: Word, env: Env, shown: str) -> Decision:
+    """Allow running ``word`` only when it is the project's own ``init.sh``."""
+    expected = real(env.project / "init.sh")
+    if all(resolve_word(word, cwd, env) == expected for cwd in env.cwds):
+        return Decision(allowed=True, reason=f"`{shown}` runs the project's init.sh.", rule="allow.init_sh")
+    return deny(
+        "deny.script",
+        f"`{shown}` runs a script other than the project's ./init.sh; "
+        "only the init.sh in the project root may be run this way.",
+    )
+
+
+def kill(cmd: SimpleCommand, env: Env) -> Decision:
+    pids: list[int] = []
+    signal_seen = jobs = False
+    skip = False
+    for word in cmd.args:
+        text = word.value
+        if text is None:
+            return dynamic_denial(cmd, word, "pid")
+        if skip:
+            skip = False
+        elif text in ("-l", "-L", "--list", "--table"):
+            return ok(cmd, " (it lists signals)")
+        elif text in ("-s", "-n", "--signal"):
+            skip = signal_seen = True
+        elif _SIGNAL.match(text) and not signal_seen and not pids:
+            signal_seen = True
+        elif text.startswith("%"):
+            jobs = True
+        elif text.isdigit() and int(text) > 1:
+            pids.append(int(text))
+        elif text != "--":
+            return deny(
+                "deny.kill",
+                f"`kill {text}` is not allowed: only plain pids of processes started for this project.",
+            )
+    return _kill_pids(cmd, env, pids, jobs)
+
+
+def _kill_pids(cmd: SimpleCommand, env: Env, pids: list[int], jobs: bool) -> Decision:
+    if not pids and not jobs:
+        return deny("deny.kill", "`kill` needs the pid of a process started for this project.")
+    started = env.context.started_pids
+    foreign = [pid for pid in pids if pid not in started]
+    if foreign:
+        known = ", ".join(map(str, sorted(started))) or "none yet"
+        return deny(
+            "deny.kill",
+            f"`kill {foreign[0]}` targets a process this project did not "
+            f"start (started pids: {known}); use `pkill -f <dev server>`.",
+        )
+    return ok(cmd)
+
+
+_PKILL_FLAGS = names(
+    "-f --full -x --exact -n --newest -o --oldest -e --echo -c --count -i --ignore-case "
+    "-q --quiet -w --wait -I --interactive -v --verbose"
+)
+
+
+def pkill(cmd: SimpleCommand, env: Env) -> Decision:
+    names: list[str] = []
+    full = skip = False
+    for word in cmd.args:
+        text = word.value
+        if text is None:
+            return dynamic_denial(cmd, word, "pattern")
+        if skip:
+            skip = False
+        elif text in ("-s", "--signal"):
+            skip = True
+        elif text in _PKILL_FLAGS or text.startswith("--signal=") or _SIGNAL.match(text):
+            full = full or text in ("-f", "--full")
+        elif text.startswith("-"):
+            return deny("deny.pkill", f"`{command_name(cmd)} {text}` is not allowed.")
+        else:
+            names.append(text)
+    return _kill_names(cmd, env, names, full)
+
+
+def _kill_names(cmd: SimpleCommand, env: Env, names: list[str], full: bool) -> Decision:
+    tool = command_name(cmd)
+    if not names or (tool == "pkill" and len(names) > 1):
+        return deny("deny.pkill", f"`{tool}` needs exactly one dev-server name.")
+    allowed = env.config.dev_server_names
+    for pattern in names:
+        head = pattern.split()[0] if full and pattern.split() else pattern
+        if head.rsplit("/", 1)[-1] not in allowed:
+            return deny("deny.pkill", f"`{tool} {pattern}` may only target dev servers ({', '.join(allowed)}).")
+    return ok(cmd)
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "env": env_wrapper, "nice": _stop_wrapper("n", ("--adjustment",)),
+    "timeout": _stop_wrapper("sk", ("--signal", "--kill-after"), skip=1),
+    "nohup": _stop_wrapper("", ()), "time": time_wrapper,
+    "stdbuf": _stop_wrapper("ioe", ("--input", "--output", "--error")),
+    "command": command_builtin, "xargs": xargs, "find": find,
+    "bash": shell, "sh": shell, "zsh": shell, "dash": shell, "ksh": shell,
+    "kill": kill, "pkill": pkill, "killall": pkill,
+})  # fmt: skip
+
+
+def is_inside_project(word: Word, env: Env) -> bool:
+    """True when ``word`` names a path inside the project from every possible cwd."""
+    return all(
+        (path := resolve_word(word, cwd, env)) is not None and is_inside(path, env.project) for cwd in env.cwds
+    )

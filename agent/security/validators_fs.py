@@ -1,0 +1,346 @@
+"""Validators for commands that change files: every target must stay inside the project."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from agent.security.base import (
+    Env,
+    Validator,
+    command_name,
+    deny,
+    dynamic_denial,
+    ok,
+    parse_options,
+)
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.paths import (
+    CREDENTIAL_PATHS,
+    check_write,
+    expand_tilde,
+    is_inside,
+    physical,
+)
+
+HERE = Word(".", ".")
+
+
+def check_paths(words: Iterable[Word], env: Env, verb: str) -> Decision | None:
+    """The first write problem among ``words`` for any directory the command may run in."""
+    for word in words:
+        for cwd in env.cwds:
+            problem = check_write(word, cwd, env.context, verb)
+            if problem is not None:
+                return problem
+    return None
+
+
+def resolve_word(word: Word, cwd: Path, env: Env) -> Path | None:
+    """The resolved path a literal, glob-free word names (``None`` when unknown)."""
+    if word.value is None or word.glob:
+        return None
+    expanded = expand_tilde(word.value, word.tilde, env.context.effective_home)
+    return None if expanded is None else physical(expanded, cwd)
+
+
+def _simple_writer(short_values: str = "", long_values: Iterable[str] = ()) -> Validator:
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, short_values, long_values)
+        return check_paths(opts.positionals, env, command_name(cmd)) or ok(cmd)
+
+    return validate
+
+
+def rm(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args)
+    if opts.has("--no-preserve-root"):
+        return deny("deny.rm_root", "`rm --no-preserve-root` is never allowed.")
+    recursive = opts.has("-r", "-R", "--recursive")
+    for word in opts.positionals:
+        problem = _rm_project_root(word, env, recursive)
+        if problem is not None:
+            return problem
+    return check_paths(opts.positionals, env, "rm") or ok(cmd)
+
+
+def _rm_project_root(word: Word, env: Env, recursive: bool) -> Decision | None:
+    reason = f"`rm {word.raw}` would delete the whole project; remove the files by name."
+    for cwd in env.cwds:
+        if word.glob and recursive and word.value is not None:
+            head, slash, last = word.value.rpartition("/")
+            head = head or ("/" if slash else ".")
+            base = resolve_word(Word(head, head, tilde=word.tilde), cwd, env)
+            if last in ("*", "**", ".*", "*.*") and base == env.project:
+                return deny("deny.rm_project", reason)
+        elif resolve_word(word, cwd, env) == env.project:
+            return deny("deny.rm_project", reason)
+    return None
+
+
+def mv(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "tS", ("--target-directory", "--suffix"))
+    targets = [*opts.positionals, *opts.values("-t", "--target-directory")]
+    for word in targets:
+        if any(resolve_word(word, cwd, env) == env.project for cwd in env.cwds):
+            return deny("deny.mv_project", f"`mv {word.raw}` would move the project itself.")
+    return check_paths(targets, env, "mv") or ok(cmd)
+
+
+def copy_like(cmd: SimpleCommand, env: Env) -> Decision:
+    """cp / ln: the destination must be inside the project; cp sources are only read.
+
+    Links (ln, cp -s/-l) must point inside the project too: a later write through a link to
+    /etc/hosts would change /etc/hosts.
+    """
+    opts = parse_options(cmd.args, "tS", ("--target-directory", "--suffix"))
+    targets = opts.values("-t", "--target-directory")
+    sources = list(opts.positionals)
+    if not targets and len(sources) >= 2:
+        targets = [sources.pop()]
+    if not targets:
+        targets = [HERE]
+    verb = command_name(cmd)
+    links = verb == "ln" or opts.has("-s", "--symbolic-link", "-l", "--link")
+    problem = _home_ancestor(sources, env, verb) or check_paths(targets, env, verb)
+    if problem is None and links:
+        problem = _link_targets(sources, targets[0], env, verb)
+    return problem or ok(cmd)
+
+
+def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str) -> Decision | None:
+    for word in sources:
+        for cwd in env.cwds:
+            dest_path = resolve_word(dest, cwd, env)
+            link_dir = dest_path if dest_path is None or dest_path.is_dir() else dest_path.parent
+            for base in {cwd, link_dir or cwd}:  # relative symlink targets count from the link
+                path = resolve_word(word, base, env)
+                if path is None or not is_inside(path, env.project):
+                    return deny(
+                        "path.outside",
+                        f"`{verb} {word.raw}` would link to a file outside the project; writes "
+                        "through the link would escape it.",
+                    )
+    return None
+
+
+def _home_ancestor(sources: Iterable[Word], env: Env, verb: str) -> Decision | None:
+    home = env.context.effective_home
+    for word in sources:
+        for cwd in env.cwds:
+            path = resolve_word(word, cwd, env)
+            if path is not None and any(is_inside(home / entry, path) for entry in CREDENTIAL_PATHS):
+                return deny(
+                    "path.credentials",
+                    f"`{verb} {word.raw}` would copy credential stores (like ~/.ssh) with it.",
+                )
+    return None
+
+
+def tee(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "", ("--output-error",))
+    return check_paths(opts.positionals, env, "tee") or ok(cmd)
+
+
+def chmod(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args)
+    if opts.has("-R", "--recursive"):
+        return deny("deny.chmod_recursive", "`chmod -R` is not allowed: name the files to change.")
+    unknown = [
+        flag
+        for flag in opts.names()
+        if flag not in ("-v", "-c", "-f", "--verbose", "--changes", "--silent", "--quiet")
+    ]
+    if unknown:
+        return deny("deny.chmod_option", f"`chmod {unknown[0]}` is not allowed.")
+    if not opts.positionals or opts.positionals[0].value is None:
+        return deny("deny.chmod_mode", "`chmod` needs a literal mode such as `+x` or `644`.")
+    mode, files = opts.positionals[0].value, opts.positionals[1:]
+    problem = _mode_problem(mode)
+    if problem:
+        return deny("deny.chmod_mode", f"`chmod {mode}` is not allowed: {problem}.")
+    return check_paths(files, env, "chmod") or ok(cmd)
+
+
+def _mode_problem(mode: str) -> str | None:
+    if mode.isdigit():
+        if len(mode) not in (3, 4) or any(d > "7" for d in mode):
+            return "use a three-digit mode like 755 or 644"
+        if len(mode) == 4 and mode[0] != "0":
+            return "no setuid, setgid or sticky bits"
+        return "it makes files world-writable" if int(mode[-1]) & 2 else None
+    for clause in mode.split(","):
+        who, op, perms = _split_clause(clause)
+        if op is None or not set(perms) <= set("rwxX"):
+            return "use `+x`, `u+x`, `a+x` or a numeric mode like 755"
+        if op in "+=" and "w" in perms and (not who or set(who) & set("oa")):
+            return "it makes files world-writable"
+    return None
+
+
+def _split_clause(clause: str) -> tuple[str, str | None, str]:
+    for index, char in enumerate(clause):
+        if char in "+-=":
+            who = clause[:index]
+            return (who, char, clause[index + 1 :]) if set(who) <= set("ugoa") else ("", None, "")
+    return "", None, ""
+
+
+def mkdir(cmd: SimpleCommand, env: Env) -> Decision:
+    return _simple_writer("m", ("--mode", "--context"))(cmd, env)
+
+
+def touch(cmd: SimpleCommand, env: Env) -> Decision:
+    return _simple_writer("rdt", ("--reference", "--date"))(cmd, env)
+
+
+def gzip(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "S", ("--suffix",))
+    if opts.has("-c", "--stdout", "-l", "--list", "-t", "--test"):
+        return ok(cmd)
+    return check_paths(opts.positionals, env, command_name(cmd)) or ok(cmd)
+
+
+def tar(cmd: SimpleCommand, env: Env) -> Decision:
+    args = _tar_old_style(cmd.args)
+    opts = parse_options(
+        args,
+        "fCTXbHIKNgLV",
+        ("--file", "--directory", "--to-command", "--use-compress-program", "--info-script"),
+    )
+    bad = {
+        "-I",
+        "--use-compress-program",
+        "--to-command",
+        "--checkpoint-action",
+        "-F",
+        "--info-script",
+        "--new-volume-script",
+        "--rsh-command",
+        "-P",
+        "--absolute-names",
+    }
+    found = next((flag for flag in opts.names() if flag in bad), None)
+    if found is not None:
+        return deny(
+            "deny.tar_option",
+            f"`tar {found}` is not allowed: it runs commands or writes outside the target directory.",
+        )
+    archive = opts.values("-f", "--file")
+    creating = opts.has("-c", "--create", "-r", "--append", "-u", "--update", "-A")
+    if creating:
+        archive = [w for w in archive if w.value != "-"]
+        problem = _home_ancestor(opts.positionals, env, "tar")
+        return problem or check_paths(archive, env, "tar") or ok(cmd)
+    if opts.has("-x", "--extract", "--get"):
+        targets = opts.values("-C", "--directory") or [HERE]
+        return check_paths([*targets, *opts.positionals], env, "tar") or ok(cmd)
+    return ok(cmd)
+
+
+def _tar_old_style(args: tuple[Word, ...]) -> tuple[Word, ...]:
+    """``tar czf a.tgz dir`` → ``tar -c -z -f a.tgz dir`` (value letters take the next words)."""
+    if not args or args[0].value is None or args[0].value.startswith("-"):
+        return args
+    letters, rest = args[0].value, list(args[1:])
+    out: list[Word] = []
+    for letter in letters:
+        out.append(Word(f"-{letter}", f"-{letter}"))
+        if letter in "fCTXbHIKNgLV" and rest:
+            out.append(rest.pop(0))
+    return (*out, *rest)
+
+
+def zip_(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "bnOtP", ("--temp-path", "--output-file", "--password"))
+    if any(flag in ("-TT", "--unzip-command") for flag in _raw_flags(cmd)):
+        return deny("deny.zip_option", "`zip -TT` runs a command and is not allowed.")
+    writes = [*opts.positionals[:1], *opts.values("-O", "--output-file", "-b", "--temp-path")]
+    problem = _home_ancestor(opts.positionals[1:], env, "zip")
+    return problem or check_paths(writes, env, "zip") or ok(cmd)
+
+
+def unzip(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "dP")
+    if opts.has("-l", "-t", "-p", "-Z", "-v", "-z"):
+        return ok(cmd)
+    return check_paths(opts.values("-d") or [HERE], env, "unzip") or ok(cmd)
+
+
+def _raw_flags(cmd: SimpleCommand) -> list[str]:
+    return [w.value.partition("=")[0] for w in cmd.args if w.value and w.value.startswith("-")]
+
+
+def output_option(short: str, long: str, values: str = "", long_values: Iterable[str] = ()) -> Validator:
+    """Commands that only write through one output option (sort -o, tree -o)."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, values + short[1:], (long, *long_values))
+        if opts.has("--compress-program"):
+            return deny("deny.sort_option", "`sort --compress-program` runs a program.")
+        return check_paths(opts.values(short, long), env, command_name(cmd)) or ok(cmd)
+
+    return validate
+
+
+def second_positional(values: str) -> Validator:
+    """Commands whose optional second operand is an output file (uniq, xxd)."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, values)
+        return check_paths(opts.positionals[1:2], env, command_name(cmd)) or ok(cmd)
+
+    return validate
+
+
+def cd(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args)
+    if not opts.positionals:
+        return deny("deny.cd", "`cd` with no directory goes to the home directory; stay in the project.")
+    target = opts.positionals[0]
+    if target.value is None:
+        return dynamic_denial(cmd, target, "directory")
+    if target.value == "-":
+        return deny("deny.cd", "`cd -` goes to an unknown directory; name the directory.")
+    for cwd in env.cwds:
+        path = resolve_word(target, cwd, env)
+        if path is None or not is_inside(path, env.project):
+            return deny(
+                "path.outside", f"`cd {target.raw}` leaves the project {env.project}: work inside the project."
+            )
+    return ok(cmd)
+
+
+def source(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, stop_at_positional=True)
+    if not opts.positionals:
+        return deny("deny.source", "`source` needs a file.")
+    target = opts.positionals[0]
+    if target.value is None:
+        return dynamic_denial(cmd, target, "file")
+    for cwd in env.cwds:
+        path = resolve_word(target, cwd, env)
+        if path is None or not is_inside(path, env.project):
+            return deny(
+                "deny.source",
+                f"`source {target.raw}` runs a file outside the project; "
+                "only project files (like .venv/bin/activate) may be "
+                "sourced.",
+            )
+    return ok(cmd)
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "rm": rm, "rmdir": _simple_writer(), "mv": mv, "cp": copy_like, "ln": copy_like,
+    "tee": tee, "chmod": chmod, "mkdir": mkdir, "touch": touch, "gzip": gzip, "gunzip": gzip,
+    "tar": tar, "zip": zip_, "unzip": unzip,
+    "sort": output_option("-o", "--output", "kStT", ("--key", "--field-separator",
+                                                      "--buffer-size", "--temporary-directory",
+                                                      "--files0-from")),
+    "tree": output_option("-o", "--output", "LPIHT", ("--charset", "--filelimit", "--timefmt",
+                                                       "--sort")),
+    "uniq": second_positional("fsw"), "xxd": second_positional("cglson"),
+    "cd": cd, "source": source, ".": source,
+})  # fmt: skip

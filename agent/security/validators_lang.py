@@ -1,0 +1,399 @@
+"""Validators for language tooling: interpreters, package managers and package runners.
+
+Inline code — ``python -c``, ``python3 - <<EOF`` (code on stdin), ``node -e/--eval/-p``,
+``bun -e``, ``deno eval``, ``php -r``, ``perl -e``, ``ruby -e`` — follows
+``[security].inline_code``:
+
+* ``"project"`` (default): allowed when every directory the command may run in is inside the
+  project. Such code has the same reach as a script the agent could write into the project and
+  run, so denying it only costs round-trips. ``perl -e``/``ruby -e`` stay denied: one-liners
+  in those languages are mostly in-place file surgery that would sidestep the path checks.
+* ``"never"``: denied; the agent must write the code to a file in the project and run that.
+* ``"always"``: allowed everywhere, perl and ruby included.
+
+Package installs run in the project (``pip install -r requirements.txt``, ``npm install``);
+global installs (``pip --user``/``--break-system-packages``, ``npm -g``, ``yarn global``,
+``uv tool install``, ``cargo install``, ``composer global``) are denied. Package runners
+(``npx``, ``bunx``, ``uvx``, ``npm exec``, ``pnpm dlx``, ``yarn dlx``, ``uv run``,
+``poetry run``, ``bundle exec``) get their inner command checked; an inner name the policy does
+not know is taken to be a package binary and allowed, unless it is a shell or interpreter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from agent.security.base import (
+    Env,
+    Validator,
+    allow,
+    canonical,
+    command_name,
+    deny,
+    dynamic_denial,
+    ok,
+)
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.paths import is_inside
+from agent.security.rules import SYSTEM_TOOLS, names
+from agent.security.validators_exec import check_inner, is_inside_project
+from agent.security.validators_fs import check_paths
+
+_GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global"})
+
+
+def inline(cmd: SimpleCommand, env: Env, what: str, strict: bool = False) -> Decision:
+    """Apply ``[security].inline_code`` to inline code run by ``cmd``."""
+    mode = env.config.inline_code
+    if mode == "always":
+        return allow("allow.inline_code", f"`{what}` runs inline code (inline_code = always).")
+    if mode == "never":
+        return deny(
+            "deny.inline_code",
+            f"`{what}` runs inline code, which is disabled "
+            "(inline_code = never); write it to a file in the "
+            "project and run that.",
+        )
+    if strict:
+        return deny(
+            "deny.inline_code",
+            f"`{what}` one-liners are only allowed with inline_code = always; write a script file instead.",
+        )
+    if all(is_inside(cwd, env.project) for cwd in env.cwds):
+        return allow("allow.inline_code", f"`{what}` runs inline code inside the project.")
+    return deny(
+        "deny.inline_code",
+        f"`{what}` runs inline code outside the project directory; run it from inside the project.",
+    )
+
+
+def python(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index = cmd.args, 0
+    while index < len(args):
+        text = args[index].value
+        if text is None:
+            return dynamic_denial(cmd, args[index])
+        if text == "-":
+            return inline(cmd, env, "python -")
+        if not text.startswith("-"):
+            return ok(cmd)  # a script file
+        if text == "--check-hash-based-pycs":
+            index += 2
+            continue
+        for offset, letter in enumerate(text[1:] if not text.startswith("--") else "", start=2):
+            if letter == "c":
+                return inline(cmd, env, "python -c")
+            if letter == "m":
+                module = text[offset:] or _value(args, index + 1)
+                rest = args[index + 1 :] if text[offset:] else args[index + 2 :]
+                return _python_module(cmd, env, module, rest)
+            if letter in "WX":
+                index += not text[offset:]
+                break
+        index += 1
+    return inline(cmd, env, "python reading code from stdin") if cmd.stdin_fed else ok(cmd)
+
+
+def _value(args: tuple[Word, ...], index: int) -> str | None:
+    return args[index].value if index < len(args) else None
+
+
+def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple[Word, ...]) -> Decision:
+    if module is None:
+        return deny("deny.dynamic_argument", "`python -m` needs a literal module name.")
+    if module == "pip":
+        return _pip_args(cmd, env, rest)
+    if module == "venv":
+        return check_paths(
+            [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"
+        ) or ok(cmd)
+    return ok(cmd, f" (module {module})")
+
+
+def pip(cmd: SimpleCommand, env: Env) -> Decision:
+    return _pip_args(cmd, env, cmd.args)
+
+
+def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
+    values = [w.value for w in args]
+    for index, text in enumerate(values):
+        if text is None:
+            return dynamic_denial(cmd, args[index])
+        name, eq, _ = text.partition("=")
+        if name in ("--user", "--break-system-packages", "--system"):
+            return deny(
+                "deny.global_install",
+                f"`{name}` installs outside the project; use a virtualenv in the project (.venv).",
+            )
+        if name in ("-t", "--target", "--prefix", "--root", "--src"):
+            target = (
+                [Word(text[len(name) + 1 :], text[len(name) + 1 :])]
+                if eq
+                else list(args[index + 1 : index + 2])
+            )
+            problem = check_paths(target, env, f"pip {name}")
+            if problem is not None:
+                return problem
+    positionals = [v for v in values if v and not v.startswith("-")]
+    if positionals[:1] == ["config"] and positionals[1:2] not in (["get"], ["list"], []):
+        return deny(
+            "deny.pip_config",
+            "`pip config` changes may only be made in the project; use requirements/pyproject settings.",
+        )
+    return ok(cmd)
+
+
+def uv(cmd: SimpleCommand, env: Env) -> Decision:
+    index = _first_positional(cmd.args)
+    sub = _value(cmd.args, index)
+    if sub == "run":
+        return runner(cmd, env, index + 1, "uv run", _UV_FLAGS, _UV_VALUES)
+    if sub == "tool":
+        action = _value(cmd.args, index + 1)
+        if action == "run":
+            return runner(cmd, env, index + 2, "uv tool run", _UV_FLAGS, _UV_VALUES)
+        if action in ("install", "upgrade"):
+            return deny(
+                "deny.global_install",
+                "`uv tool install` installs a tool globally; add it to the project (`uv add --dev`).",
+            )
+        return ok(cmd)
+    if sub == "pip":
+        return _pip_args(cmd, env, cmd.args[index + 1 :])
+    return ok(cmd)
+
+
+def uvx(cmd: SimpleCommand, env: Env) -> Decision:
+    return runner(cmd, env, 0, "uvx", _UV_FLAGS, _UV_VALUES)
+
+
+def _first_positional(args: tuple[Word, ...]) -> int:
+    return next((i for i, w in enumerate(args) if not (w.value or "").startswith("-")), len(args))
+
+
+def npm(cmd: SimpleCommand, env: Env) -> Decision:
+    if _global(cmd):
+        return _global_denial(cmd)
+    index = _first_positional(cmd.args)
+    sub = _value(cmd.args, index)
+    if sub in ("exec", "x"):
+        return runner(cmd, env, index + 1, "npm exec", _NPX_FLAGS, _NPX_VALUES)
+    action = _value(cmd.args, index + 1)
+    project = any(w.value == "--location=project" for w in cmd.args)
+    if sub in ("config", "c") and action in ("set", "delete", "edit", "fix") and not project:
+        return deny(
+            "deny.npm_config",
+            "`npm config set` changes your user config; use `--location=project` or the project's .npmrc.",
+        )
+    return ok(cmd)
+
+
+def npx(cmd: SimpleCommand, env: Env) -> Decision:
+    return runner(cmd, env, 0, command_name(cmd), _NPX_FLAGS, _NPX_VALUES)
+
+
+def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
+    if _global(cmd):
+        return _global_denial(cmd)
+    index = _first_positional(cmd.args)
+    sub = _value(cmd.args, index)
+    name = command_name(cmd)
+    if sub == "global":
+        return _global_denial(cmd)
+    if sub in ("dlx", "exec"):
+        return runner(cmd, env, index + 1, f"{name} {sub}", _NPX_FLAGS, _NPX_VALUES)
+    return ok(cmd)
+
+
+def bun(cmd: SimpleCommand, env: Env) -> Decision:
+    if any(w.value in ("-e", "--eval", "-p", "--print") for w in cmd.args):
+        return inline(cmd, env, "bun --eval")
+    if _global(cmd):
+        return _global_denial(cmd)
+    index = _first_positional(cmd.args)
+    if _value(cmd.args, index) == "x":
+        return runner(cmd, env, index + 1, "bun x", _NPX_FLAGS, _NPX_VALUES)
+    return ok(cmd)
+
+
+def deno(cmd: SimpleCommand, env: Env) -> Decision:
+    index = _first_positional(cmd.args)
+    sub = _value(cmd.args, index)
+    if sub == "eval":
+        return inline(cmd, env, "deno eval")
+    if sub == "install" and _global(cmd):
+        return _global_denial(cmd)
+    return ok(cmd)
+
+
+def node(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index = cmd.args, 0
+    while index < len(args):
+        text = args[index].value
+        if text is None:
+            return dynamic_denial(cmd, args[index])
+        name = text.partition("=")[0]
+        short = text.startswith("-") and not text.startswith("--")
+        if name in ("--eval", "--print") or (short and set(text[1:]) & set("ep")) or text == "-":
+            return inline(cmd, env, "node --eval")
+        if not text.startswith("-"):
+            return ok(cmd)  # a script file
+        takes_value = name in (
+            "-r",
+            "--require",
+            "--import",
+            "--loader",
+            "--input-type",
+            "--experimental-loader",
+            "-C",
+            "--conditions",
+            "--env-file",
+        )
+        index += 2 if takes_value and "=" not in text else 1
+    return inline(cmd, env, "node reading code from stdin") if cmd.stdin_fed else ok(cmd)
+
+
+def _flag_inline(letters: str, what: str, strict: bool) -> Validator:
+    """perl/ruby/php: a short option holding one of ``letters`` runs inline code."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        for word in cmd.args:
+            text = word.value
+            if text is None:
+                return dynamic_denial(cmd, word)
+            if not text.startswith("-") or text == "--":
+                return ok(cmd)
+            if not text.startswith("--") and set(text[1:]) & set(letters):
+                return inline(cmd, env, what, strict)
+        return inline(cmd, env, what, strict) if cmd.stdin_fed else ok(cmd)
+
+    return validate
+
+
+def subcommand_runner(sub: str, flags: str, values: str) -> Validator:
+    """``poetry run X`` / ``bundle exec X``: check X like any other command."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        index = _first_positional(cmd.args)
+        if _value(cmd.args, index) != sub:
+            return ok(cmd)
+        via = f"{command_name(cmd)} {sub}"
+        return runner(cmd, env, index + 1, via, names(flags), names(values))
+
+    return validate
+
+
+def cargo(cmd: SimpleCommand, env: Env) -> Decision:
+    if _value(cmd.args, _first_positional(cmd.args)) == "install":
+        return _global_denial(cmd)
+    return ok(cmd)
+
+
+def composer(cmd: SimpleCommand, env: Env) -> Decision:
+    if _value(cmd.args, _first_positional(cmd.args)) == "global":
+        return _global_denial(cmd)
+    return ok(cmd)
+
+
+def _global(cmd: SimpleCommand) -> bool:
+    return any(w.value in _GLOBAL_FLAGS for w in cmd.args)
+
+
+def _global_denial(cmd: SimpleCommand) -> Decision:
+    return deny(
+        "deny.global_install",
+        f"`{command_name(cmd)}` global installs change the "
+        "machine, not the project; add the package to the "
+        "project instead.",
+    )
+
+
+_NPX_FLAGS = names(
+    "-y --yes --no -q --quiet --no-install --ignore-existing --prefer-offline --prefer-online "
+    "--offline -s --silent --bun -b -r --recursive --parallel"
+)
+_NPX_VALUES = names("-p --package --workspace -w --registry --cache --filter")
+_UV_FLAGS = names(
+    "--frozen --locked --no-sync --isolated --all-extras --no-dev --active --no-project "
+    "--script -s -q --quiet -v --verbose --offline --no-cache --exact --all-packages "
+    "--no-default-groups --only-dev --no-editable --refresh --upgrade -U --native-tls "
+    "--preview --no-progress --compile-bytecode --all-groups -n -m --module"
+)
+_UV_VALUES = names(
+    "--with --with-editable --with-requirements --python -p --project --directory --env-file "
+    "--group --extra --package --index --index-url --extra-index-url --default-index "
+    "--no-group --only-group --from --python-preference --upgrade-package --config-file "
+    "--cache-dir --color --refresh-package"
+)
+_PATH_VALUES = frozenset({"--project", "--directory", "-C", "--dir", "--gemfile"})
+
+
+def runner(
+    cmd: SimpleCommand,
+    env: Env,
+    start: int,
+    via: str,
+    flags: frozenset[str],
+    values: frozenset[str],
+) -> Decision:
+    """Check the command a package runner (npx, uv run, ...) would start."""
+    args, index, module = cmd.args, start, False
+    while index < len(args):
+        word = args[index]
+        text = word.value
+        if text is None:
+            return dynamic_denial(cmd, word)
+        name, eq, attached = text.partition("=")
+        if text == "--" or not text.startswith("-"):
+            index += text == "--"
+            break
+        if name in ("-c", "--call"):
+            script = attached if eq else _value(args, index + 1)
+            return _runner_script(env, via, script)
+        if name in values:
+            target = Word(attached, attached) if eq else args[min(index + 1, len(args) - 1)]
+            if name in _PATH_VALUES and not is_inside_project(target, env):
+                return deny("path.outside", f"`{via} {name}` must name a directory inside the project.")
+            index += 1 if eq else 2
+        elif name in flags:
+            module = module or name in ("-m", "--module")
+            index += 1
+        else:
+            return deny("deny.runner_option", f"`{via} {name}` is not a recognised option.")
+    return _runner_inner(cmd, env, index, via, module)
+
+
+def _runner_script(env: Env, via: str, script: str | None) -> Decision:
+    if script is None:
+        return deny("deny.shell_dynamic", f"`{via} -c` needs its script written literally.")
+    return env.nested(script, env)
+
+
+def _runner_inner(cmd: SimpleCommand, env: Env, index: int, via: str, module: bool) -> Decision:
+    if index >= len(cmd.args):
+        return ok(cmd)
+    inner = cmd.shift(index)
+    if module:
+        inner = SimpleCommand(Word("python", "python"), (Word("-m", "-m"), *cmd.args[index:]))
+    decision = check_inner(inner, env)
+    name = inner.name.value if inner.name is not None else None
+    if decision.allowed or decision.rule != "deny.unknown" or name is None:
+        return decision
+    if ("/" in name and not name.endswith(".py")) or canonical(name) in SYSTEM_TOOLS:
+        return decision
+    return allow("allow.package", f"`{name}` runs a package binary through `{via}`.")
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "python": python, "pip": pip, "uv": uv, "uvx": uvx, "npm": npm, "npx": npx, "bunx": npx,
+    "yarn": yarn_pnpm, "pnpm": yarn_pnpm, "bun": bun, "deno": deno, "node": node,
+    "php": _flag_inline("rRBE", "php -r", strict=False),
+    "perl": _flag_inline("eE", "perl -e", strict=True),
+    "ruby": _flag_inline("e", "ruby -e", strict=True),
+    "cargo": cargo, "composer": composer,
+    "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
+                                "-C --directory -P --project"),
+    "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),
+})  # fmt: skip

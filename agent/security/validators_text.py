@@ -1,0 +1,302 @@
+"""Validators for text tools that hide a small language: sed, awk, rg, sqlite3 and psql.
+
+* ``sed``: the script is scanned; the ``e`` command and the ``s///e`` flag (they run shell
+  commands) are denied, ``w``/``W`` targets and ``-i`` files are path-checked, ``-f`` script
+  files are denied (their content cannot be checked).
+* ``awk``: programs calling ``system()``, piping (``| getline``, ``print | "cmd"``) or
+  redirecting ``print`` output are denied, as are ``-f``, ``@load`` and gawk's file-writing
+  debug options; redirect the shell output instead.
+* ``rg --pre`` runs a program per file and is denied.
+* ``sqlite3``/``psql``: arguments holding shell escapes (``.shell``, ``.system``, ``\\!``,
+  ``COPY ... PROGRAM``) are denied. SQL read from a file or stdin is not inspected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from agent.security.base import Env, Validator, deny, dynamic_denial, ok, parse_options
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.rules import names
+from agent.security.validators_fs import check_paths
+
+_SED_SIMPLE = frozenset("=dDgGhHlnNpPxzF{}")
+
+
+def sed(cmd: SimpleCommand, env: Env) -> Decision:
+    parsed = _sed_args(cmd.args)
+    if parsed is None:
+        return deny(
+            "deny.sed_file", "`sed -f` runs a script file that cannot be checked; pass the script inline."
+        )
+    scripts, positionals, in_place = parsed
+    if not scripts and positionals:
+        scripts.append(positionals.pop(0))
+    problem = _sed_scripts(cmd, env, scripts)
+    if problem is None and in_place:
+        problem = check_paths(positionals, env, "sed -i")
+    return problem or ok(cmd)
+
+
+def _sed_args(args: tuple[Word, ...]) -> tuple[list[Word], list[Word], bool] | None:
+    """Scripts (-e), operands and whether -i is set; ``None`` when a script file is used."""
+    scripts: list[Word] = []
+    positionals: list[Word] = []
+    in_place, index = False, 0
+    while index < len(args):
+        word, text = args[index], args[index].value
+        index += 1
+        if text is None or text == "-" or not text.startswith("-"):
+            positionals.append(word)
+        elif text == "--":
+            positionals.extend(args[index:])
+            break
+        elif text.startswith("--"):
+            name, eq, value = text.partition("=")
+            if name == "--file":
+                return None
+            in_place = in_place or name == "--in-place"
+            if name in ("--expression", "--line-length") and not eq:
+                scripts.extend(args[index : index + 1] if name == "--expression" else [])
+                index += 1
+            elif name == "--expression":
+                scripts.append(Word(value, value))
+        else:
+            for offset, letter in enumerate(text[1:], start=2):
+                rest = text[offset:]
+                if letter == "f":
+                    return None
+                if letter == "i":
+                    in_place = True  # the rest of the cluster is the backup suffix
+                    break
+                if letter in "el":
+                    if letter == "e":
+                        scripts.append(Word(rest, rest) if rest else args[min(index, len(args) - 1)])
+                    index += not rest
+                    break
+    return scripts, positionals, in_place
+
+
+def _sed_scripts(cmd: SimpleCommand, env: Env, scripts: list[Word]) -> Decision | None:
+    for script in scripts:
+        if script.value is None:
+            return dynamic_denial(cmd, script, "script")
+        writes, issue = scan_sed(script.value)
+        if issue is not None:
+            return deny("deny.sed_exec", f"this sed script is not allowed: {issue}.")
+        problem = check_paths([Word(w, w) for w in writes], env, "sed w")
+        if problem is not None:
+            return problem
+    return None
+
+
+def scan_sed(script: str) -> tuple[list[str], str | None]:
+    """Files a sed script writes (``w``), and why it is refused (``None`` when it is fine)."""
+    writes: list[str] = []
+    index, size = 0, len(script)
+    while index < size:
+        if script[index] in " \t\n;":
+            index += 1
+            continue
+        if script[index] == "#":
+            index = _line_end(script, index)
+            continue
+        index = _skip(script, _address(script, index), " \t!")
+        if index < 0 or index >= size:
+            return writes, "it could not be parsed"
+        char = script[index]
+        index += 1
+        if char == "e":
+            return writes, "the `e` command runs a shell command"
+        if char in "wW":
+            end = _line_end(script, index)
+            writes.append(script[index:end].strip())
+            index = end
+        elif char in "aicrR:btTqQlLv":
+            index = _argument_end(script, index, char)
+        elif char in "sy":
+            parsed = _substitution(script, index, char)
+            if parsed is None:
+                return writes, f"its `{char}` command could not be parsed"
+            index, flags, target = parsed
+            if "e" in flags:
+                return writes, "the `e` flag runs the pattern space as a shell command"
+            writes.extend([target] if target is not None else [])
+        elif char not in _SED_SIMPLE:
+            return writes, f"`{char}` is not a sed command it knows"
+    return writes, None
+
+
+def _skip(script: str, index: int, chars: str) -> int:
+    while 0 <= index < len(script) and script[index] in chars:
+        index += 1
+    return index
+
+
+def _line_end(script: str, index: int) -> int:
+    end = script.find("\n", index)
+    return len(script) if end < 0 else end
+
+
+def _argument_end(script: str, index: int, command: str) -> int:
+    if command in "aicrR":  # text or file name up to the end of the line (\ continues)
+        while index < len(script) and script[index] != "\n":
+            index += 2 if script[index] == "\\" else 1
+        return index
+    end = index
+    while end < len(script) and script[end] not in ";\n}":
+        end += 1
+    return end
+
+
+def _address(script: str, index: int) -> int:
+    index = _one_address(script, index)
+    if 0 <= index < len(script) and script[index] == ",":
+        index = _skip(script, index + 1, " ")
+        if index < len(script) and script[index] in "+~":
+            return _skip(script, index + 1, "0123456789")
+        index = _one_address(script, index)
+    return index
+
+
+def _one_address(script: str, index: int) -> int:
+    if index < 0 or index >= len(script):
+        return index
+    char = script[index]
+    if char.isdigit():
+        index = _skip(script, index, "0123456789")
+        return _skip(script, index + 1, "0123456789") if script[index : index + 1] == "~" else index
+    if char == "$":
+        return index + 1
+    if char in "/\\":
+        delim = "/" if char == "/" else script[index + 1 : index + 2]
+        start = index + (1 if char == "/" else 2)
+        end = _delimited(script, start, delim, regex=True) if delim else -1
+        return -1 if end < 0 else _skip(script, end + 1, "IM")
+    return index
+
+
+def _substitution(script: str, index: int, command: str) -> tuple[int, str, str | None] | None:
+    delim = script[index : index + 1]
+    if not delim or delim in "\n\\":
+        return None
+    end = _delimited(script, index + 1, delim, regex=command == "s")
+    end = _delimited(script, end + 1, delim, regex=False) if end >= 0 else -1
+    if end < 0:
+        return None
+    index = end + 1
+    if command == "y":
+        return index, "", None
+    start = index
+    while index < len(script) and script[index] in "gpiImMe0123456789":
+        index += 1
+    flags = script[start:index]
+    if script[index : index + 1] == "w":
+        line_end = _line_end(script, index + 1)
+        return line_end, flags, script[index + 1 : line_end].strip()
+    return index, flags, None
+
+
+def _delimited(script: str, index: int, delim: str, regex: bool) -> int:
+    while index < len(script):
+        char = script[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == delim:
+            return index
+        if regex and char == "[":
+            index = _bracket_end(script, index)
+            if index < 0:
+                return -1
+        index += 1
+    return -1
+
+
+def _bracket_end(script: str, index: int) -> int:
+    index += 1
+    index += script[index : index + 1] == "^"
+    index += script[index : index + 1] == "]"
+    while index < len(script):
+        if script[index] == "[" and script[index + 1 : index + 2] in (":", "=", "."):
+            close = script.find(script[index + 1] + "]", index + 2)
+            if close < 0:
+                return -1
+            index = close + 2
+            continue
+        if script[index] == "]":
+            return index
+        index += 1
+    return -1
+
+
+_AWK_DANGER = (
+    (re.compile(r"\bsystem\s*\("), "system() runs shell commands"),
+    (re.compile(r"\|\s*&|\|\s*getline"), "pipes run shell commands"),
+    (re.compile(r"\bprintf?\b[^;{}\n]*[|>]"), "print redirection writes files or runs commands"),
+    (re.compile(r"@(load|include)\b"), "it loads extensions"),
+)
+_AWK_BAD_OPTIONS = names(
+    "-f --file -E --exec -i --include -l --load -o --pretty-print -p --profile -d --dump-variables -D --debug"
+)
+
+
+def awk(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(
+        cmd.args, "Fvfeiold", ("--field-separator", "--assign", "--file", "--source", "--include", "--load")
+    )
+    bad = next((flag for flag in opts.names() if flag in _AWK_BAD_OPTIONS), None)
+    if bad is not None:
+        return deny(
+            "deny.awk",
+            f"`awk {bad}` is not allowed: it loads program files or writes files; pass the program inline.",
+        )
+    programs = opts.values("-e", "--source") or list(opts.positionals[:1])
+    for program in programs:
+        if program.value is None:
+            return dynamic_denial(cmd, program, "program")
+        for pattern, why in _AWK_DANGER:
+            if pattern.search(program.value):
+                return deny(
+                    "deny.awk", f"this awk program is not allowed: {why}; redirect the shell output instead."
+                )
+    return ok(cmd)
+
+
+def rg(cmd: SimpleCommand, env: Env) -> Decision:
+    for word in cmd.args:
+        name = (word.value or "").partition("=")[0]
+        if name == "--pre":
+            return deny("deny.rg_pre", "`rg --pre` runs a program for every file; not allowed.")
+    return ok(cmd)
+
+
+_SQL_SHELL = {
+    "sqlite3": re.compile(
+        r"(^|\n|;)\s*\.(shell|system|load|once|output|excel|edit)\b|\bedit\s*\(", re.IGNORECASE
+    ),
+    "psql": re.compile(r"\\!|\\[og]\s*\||\bprogram\b|^\|", re.IGNORECASE),
+}
+
+
+def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
+    tool = (cmd.name.value or "") if cmd.name is not None else ""
+    pattern = _SQL_SHELL["psql" if tool.endswith("psql") else "sqlite3"]
+    for word in cmd.args:
+        value = (
+            (word.value or "").partition("=")[2] if (word.value or "").startswith("--") else (word.value or "")
+        )
+        if pattern.search(value) or pattern.search(word.value or ""):
+            return deny(
+                "deny.sql_shell",
+                f"`{tool}` argument `{word.raw[:40]}` uses a shell escape or writes files; not allowed.",
+            )
+    return ok(cmd)
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "sed": sed, "awk": awk, "rg": rg, "sqlite3": sql_client, "psql": sql_client,
+})  # fmt: skip

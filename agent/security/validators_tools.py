@@ -1,0 +1,300 @@
+"""Validators for git and the network tools.
+
+git: normal commands work; ``git -c``/``--exec-path=``/``--config-env`` are denied (they can
+point core.hooksPath, core.sshCommand, core.fsmonitor or aliases at any program),
+``-C``/``--git-dir``/``--work-tree`` must stay inside the project, ``push`` needs
+``allow_git_push``, ``git config`` may only write harmless local keys (user.*, init.*, ...),
+and the few subcommand options that run programs (``rebase --exec``, ``bisect run``,
+``submodule foreach``, ``--upload-pack``, ...) are denied.
+
+Network: with ``allow_network`` off, curl/wget may only reach loopback addresses (so the agent
+can test its own dev server) and ssh/scp/sftp/nc/socat/telnet/ftp are denied; rsync is allowed
+for local copies. Output files are path-checked either way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from agent.security.base import Env, Options, Validator, deny, dynamic_denial, ok, parse_options
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.paths import check_read
+from agent.security.rules import names
+from agent.security.validators_exec import is_inside_project
+from agent.security.validators_fs import HERE, check_paths
+
+_GIT_FLAGS = names(
+    "-p --paginate -P --no-pager --no-replace-objects --bare --literal-pathspecs "
+    "--glob-pathspecs --noglob-pathspecs --icase-pathspecs --no-optional-locks --no-advice "
+    "--version -v --help -h --html-path --man-path --info-path --exec-path"
+)
+_GIT_VALUES = frozenset({"--namespace", "--super-prefix", "--list-cmds", "--attr-source"})
+_GIT_PATHS = frozenset({"-C", "--git-dir", "--work-tree"})
+_GIT_EXEC_OPTIONS = frozenset(
+    {"--upload-pack", "--receive-pack", "--exec", "--extcmd", "--open-files-in-pager"}
+)
+_GIT_SAFE_KEYS = re.compile(
+    r"^(user\.(name|email)|init\.defaultbranch|pull\.(rebase|ff)|push\.(default|autosetupremote)"
+    r"|merge\.(ff|conflictstyle)|color\.[a-z.]+|advice\.[a-z]+|commit\.gpgsign|tag\.gpgsign"
+    r"|fetch\.prune|rebase\.autostash|help\.autocorrect|log\.date)$",
+    re.IGNORECASE,
+)
+
+
+def git(cmd: SimpleCommand, env: Env) -> Decision:
+    args, index = cmd.args, 0
+    while index < len(args):
+        text = args[index].value
+        if text is None:
+            return dynamic_denial(cmd, args[index])
+        if not text.startswith("-"):
+            break
+        name, eq, attached = text.partition("=")
+        if name in ("-c", "--config-env") or (name == "--exec-path" and eq):
+            return deny(
+                "deny.git_config",
+                f"`git {name}` can make git run any program "
+                "(core.hooksPath, core.sshCommand, aliases); "
+                "it is not allowed.",
+            )
+        if name in _GIT_PATHS:
+            target = Word(attached, attached) if eq else args[min(index + 1, len(args) - 1)]
+            if not is_inside_project(target, env):
+                return deny("path.outside", f"`git {name} {target.raw}` points git outside the project.")
+        elif name not in _GIT_VALUES and name not in _GIT_FLAGS:
+            return deny("deny.git_option", f"`git {name}` is not a recognised git option.")
+        index += 2 if (name in _GIT_PATHS or name in _GIT_VALUES) and not eq else 1
+    if index >= len(args):
+        return ok(cmd)
+    return _git_subcommand(cmd, env, args[index].value or "", args[index + 1 :])
+
+
+def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ...]) -> Decision:
+    texts = [w.value or "" for w in rest]
+    names = [t.partition("=")[0] for t in texts]
+    if sub in ("push", "send-pack", "http-push") and not env.config.allow_git_push:
+        return deny(
+            "deny.git_push",
+            "`git push` is not allowed (set allow_git_push = true in [security] of autocode.toml to allow it).",
+        )
+    if sub == "config":
+        return _git_config(cmd, rest)
+    runs = _git_runs_program(sub, names)
+    if runs is not None:
+        return deny("deny.git_exec", f"`git {sub} {runs}` runs an arbitrary program; it is not allowed.")
+    writes = [
+        Word(t.partition("=")[2], t.partition("=")[2])
+        for t in texts
+        if t.startswith(("--output=", "--output-directory="))
+    ]
+    writes += [rest[i + 1] for i, t in enumerate(texts[:-1]) if t in ("-o", "--output", "--output-directory")]
+    if sub == "clone" or (sub == "worktree" and texts[:1] == ["add"]):
+        positionals = [w for w in rest if not (w.value or "").startswith("-")]
+        writes += positionals[1:]
+    return check_paths(writes, env, f"git {sub}") or ok(cmd)
+
+
+def _git_runs_program(sub: str, names: list[str]) -> str | None:
+    if sub == "filter-branch":
+        return "..."
+    hit = next((n for n in names if n in _GIT_EXEC_OPTIONS), None)
+    if hit is not None:
+        return hit
+    if sub == "grep":
+        return next((n for n in names if n.startswith("-O")), None)
+    table = {
+        "rebase": ("-x", "--exec"), "bisect": ("run",), "submodule": ("foreach",),
+        "difftool": ("-x", "--extcmd"), "clone": ("-c", "-u", "--config", "--template"),
+        "init": ("--template",), "ls-remote": ("-u",),
+    }  # fmt: skip
+    return next((n for n in names if n in table.get(sub, ())), None)
+
+
+def _git_config(cmd: SimpleCommand, rest: tuple[Word, ...]) -> Decision:
+    texts: list[str] = []
+    for word in rest:
+        if word.value is None:
+            return dynamic_denial(cmd, word)
+        texts.append(word.value)
+    options: list[str] = []
+    keys: list[str] = []
+    index = 0
+    while index < len(texts):
+        text = texts[index]
+        if text in ("-f", "--file", "--blob", "--type", "--default", "--comment", "--value"):
+            options.append(text)
+            index += 2
+            continue
+        (options if text.startswith("-") else keys).append(text.partition("=")[0])
+        index += 1
+    sub = keys.pop(0) if keys and keys[0] in _CONFIG_SUBS else None
+    if not _config_writes(sub, options, keys):
+        return ok(cmd, " (reading config)")
+    if sub == "edit" or set(options) & {"-e", "--edit", "--global", "--system", "-f", "--file", "--blob"}:
+        return deny(
+            "deny.git_config",
+            "`git config` may only change the project's local "
+            "config (no --global, --system, --file or --edit).",
+        )
+    key = keys[0] if keys else ""
+    if not _GIT_SAFE_KEYS.match(key):
+        return deny(
+            "deny.git_config",
+            f"`git config {key}` is not allowed: only harmless keys "
+            "such as user.name/user.email; core.*, alias.* and "
+            "hook settings can make git run programs.",
+        )
+    return ok(cmd)
+
+
+_CONFIG_SUBS = names("list get set unset rename-section remove-section edit")
+_CONFIG_READS = names("--get --get-all --get-regexp --get-urlmatch --list -l")
+_CONFIG_WRITES = names("--add --unset --unset-all --replace-all --rename-section --remove-section -e --edit")
+
+
+def _config_writes(sub: str | None, options: list[str], keys: list[str]) -> bool:
+    if sub is not None:
+        return sub not in ("list", "get")
+    if set(options) & _CONFIG_WRITES:
+        return True
+    return not set(options) & _CONFIG_READS and len(keys) >= 2
+
+
+_CURL_VALUES = names(
+    "--data --data-raw --data-binary --data-urlencode --data-ascii --json --header --request "
+    "--output --user --user-agent --referer --cookie --cookie-jar --form --form-string "
+    "--upload-file --write-out --max-time --connect-timeout --proxy --retry --retry-delay "
+    "--retry-max-time --config --range --cert --cacert --key --url --resolve --connect-to "
+    "--output-dir --limit-rate --proxy-user --max-redirs --quote --dump-header --trace "
+    "--trace-ascii --stderr --libcurl --etag-save --etag-compare --hsts --alt-svc --socks4 "
+    "--socks4a --socks5 --socks5-hostname --preproxy --doh-url --interface --unix-socket "
+    "--abstract-unix-socket --variable --expand-url --time-cond --speed-time --speed-limit "
+    "--continue-at --max-filesize --oauth2-bearer --keepalive-time --dns-servers"
+)
+_CURL_WRITES = ("-o", "--output", "--output-dir", "-c", "--cookie-jar", "-D", "--dump-header",
+                "--trace", "--trace-ascii", "--stderr", "--libcurl", "--etag-save", "--hsts",
+                "--alt-svc")  # fmt: skip
+_CURL_REMOTE = ("-x", "--proxy", "--socks4", "--socks4a", "--socks5", "--socks5-hostname",
+                "--preproxy", "--connect-to", "--resolve", "-K", "--config", "--doh-url",
+                "--unix-socket", "--abstract-unix-socket")  # fmt: skip
+_WGET_VALUES = names(
+    "--output-document --output-file --append-output --directory-prefix --user-agent --header "
+    "--tries --timeout --wait --execute --input-file --base --quota --level --accept --reject "
+    "--domains --include-directories --exclude-directories --post-data --post-file "
+    "--body-data --body-file --method --user --password --load-cookies --save-cookies "
+    "--http-user --http-password --ca-certificate --certificate --private-key"
+)
+_WGET_WRITES = ("-O", "--output-document", "-o", "--output-file", "-a", "--append-output",
+                "-P", "--directory-prefix", "--save-cookies")  # fmt: skip
+_WGET_REMOTE = ("-e", "--execute", "-i", "--input-file", "-B", "--base")
+_ATTACHED_FILE = re.compile(r"@([~/.][^;,]*)")
+
+
+def curl(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "AbcCdDEeFHKmoPQrtTuUwxXyYz", _CURL_VALUES)
+    writes = [w for w in opts.values(*_CURL_WRITES) if w.value != "-"]
+    if opts.has("-O", "--remote-name", "--remote-name-all") and not opts.has("--output-dir"):
+        writes.append(HERE)
+    urls = [*opts.positionals, *opts.values("--url")]
+    return _fetch(cmd, env, opts, writes, urls, _CURL_REMOTE)
+
+
+def wget(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "OoaPUtTwelABDIRXQi", _WGET_VALUES)
+    writes = [w for w in opts.values(*_WGET_WRITES) if w.value != "-"]
+    if not opts.has("-O", "--output-document", "-P", "--directory-prefix", "--spider"):
+        writes.append(HERE)
+    return _fetch(cmd, env, opts, writes, list(opts.positionals), _WGET_REMOTE)
+
+
+def _fetch(
+    cmd: SimpleCommand,
+    env: Env,
+    opts: Options,
+    writes: list[Word],
+    urls: list[Word],
+    remote: tuple[str, ...],
+) -> Decision:
+    tool = cmd.name.value if cmd.name is not None else "curl"
+    problem = check_paths(writes, env, tool or "curl") or _attached_reads(cmd, env)
+    if problem is not None:
+        return problem
+    if env.config.allow_network:
+        return ok(cmd)
+    hit = next((flag for flag in opts.names() if flag in remote), None)
+    if hit is not None:
+        return _network_denial(f"{tool} {hit}")
+    for url in urls:
+        if url.value is None or not _loopback(url.value):
+            return _network_denial(f"{tool} {url.raw}", " only localhost URLs are allowed.")
+    return ok(cmd, " (localhost only)")
+
+
+def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
+    for word in cmd.args:
+        for match in _ATTACHED_FILE.finditer(word.value or ""):
+            path = match.group(1)
+            target = Word(path, path, tilde=path.startswith("~"))
+            problem = next((p for cwd in env.cwds if (p := check_read(target, cwd, env.context))), None)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _loopback(url: str) -> bool:
+    text = url if "://" in url else f"http://{url}"
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme == "file":
+        return True
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _network_denial(what: str, extra: str = "") -> Decision:
+    return deny(
+        "deny.network",
+        f"`{what}` needs network access, which is off (set "
+        f"allow_network = true in [security] of autocode.toml);{extra}",
+    )
+
+
+def remote_tool(cmd: SimpleCommand, env: Env) -> Decision:
+    tool = cmd.name.value.rsplit("/", 1)[-1] if cmd.name and cmd.name.value else "ssh"
+    local = tool == "rsync" and not any(
+        ":" in (w.value or ":") for w in cmd.args if not (w.value or "").startswith("-")
+    )
+    if not (env.config.allow_network or local) or (local and _rsync_shell(cmd)):
+        return _network_denial(tool)
+    if tool in ("scp", "rsync"):
+        positionals = [w for w in cmd.args if not (w.value or "-").startswith("-")]
+        dest = positionals[-1:] if len(positionals) >= 2 else []
+        if dest and ":" not in (dest[0].value or ""):
+            return check_paths(dest, env, tool) or ok(cmd)
+    return ok(cmd)
+
+
+def _rsync_shell(cmd: SimpleCommand) -> bool:
+    return any((w.value or "").partition("=")[0] in ("-e", "--rsh", "--rsync-path") for w in cmd.args)
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "git": git, "curl": curl, "wget": wget,
+    **{name: remote_tool for name in
+       names("ssh scp sftp rsync nc ncat netcat socat telnet ftp")},
+})  # fmt: skip
