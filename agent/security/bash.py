@@ -10,6 +10,7 @@ whose literal value is known only when it holds no expansion; unquoted brace exp
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -109,6 +110,8 @@ def parse_script(source: str) -> Script:
     root = parser.parse(source.encode()).root_node
     if root.has_error:
         return Script(error=_error_text(root))
+    if _split_by_continuation(root):
+        return Script(error="a backslash-newline joins two words that the parser sees apart")
     acc = _Acc()
     _walk(root, acc, False, START)
     commands, redirects = list(acc.commands), list(acc.redirects)
@@ -135,6 +138,16 @@ def _error_text(root: tree_sitter.Node) -> str:
             snippet = _text(node).strip().splitlines()[0][:40] if _text(node).strip() else ""
             return f"bash could not parse the command near `{snippet}`"
     return "bash could not parse the command"
+
+
+def _split_by_continuation(root: tree_sitter.Node) -> bool:
+    """True when bash would glue two words across ``\\<newline>`` (``r\\<newline>m``)."""
+    for node in _descendants(root):
+        for before, after in itertools.pairwise(node.children):
+            gap = (root.text or b"")[before.end_byte : after.start_byte]
+            if b"\\\n" in gap and not gap.replace(b"\\\n", b""):
+                return True
+    return False
 
 
 def _descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

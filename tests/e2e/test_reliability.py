@@ -14,8 +14,7 @@ import pytest
 from agent.errors import AuthError, NoProgress, ProviderError
 from agent.state import read_jsonl
 from agent.status import build_status
-from tests.e2e.conftest import (ScriptedModel, feature_steps, init_script, run_direct,
-                                simple_features)
+from tests.e2e.conftest import ScriptedModel, feature_steps, init_script, run_direct, simple_features
 
 pytestmark = pytest.mark.e2e
 
