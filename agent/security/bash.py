@@ -18,76 +18,32 @@ from dataclasses import dataclass, field, replace
 import tree_sitter
 import tree_sitter_bash
 
+from agent.security.commands import (
+    START,
+    Assignment,
+    FunctionDef,
+    Redirect,
+    Script,
+    SimpleCommand,
+    State,
+)
 from agent.security.words import Word, chars_of, make_word, words
 
-__all__ = ["Assignment", "FunctionDef", "Redirect", "Script", "SimpleCommand", "Word", "parse_script"]
+__all__ = [
+    "START",
+    "Assignment",
+    "FunctionDef",
+    "Redirect",
+    "Script",
+    "SimpleCommand",
+    "State",
+    "Word",
+    "parse_script",
+]
 
 _REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
-
-State = frozenset[tuple[Word, ...]]
-"""The possible `cd` histories (literal targets, in order) before a command runs."""
-
-START: State = frozenset({()})
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """``NAME=value`` (before a command, alone, or in export/declare/local)."""
-
-    name: str
-    value: Word | None
-
-
-@dataclass(frozen=True)
-class Redirect:
-    """A redirection: operator, file descriptor, and target word (``None`` for heredocs)."""
-
-    op: str
-    target: Word | None = None
-    fd: str | None = None
-    process: bool = False  # the target is a process substitution >(...) / <(...)
-    dirs: State = START
-
-
-@dataclass(frozen=True)
-class SimpleCommand:
-    """A simple command: name, arguments, prefix assignments and how its stdin is fed."""
-
-    name: Word | None
-    args: tuple[Word, ...] = ()
-    assignments: tuple[Assignment, ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    piped: bool = False  # stdin comes from a pipe
-    dirs: State = START  # the cd histories that may precede it
-
-    @property
-    def stdin_fed(self) -> bool:
-        """True when stdin is a pipe, heredoc, herestring or an input file."""
-        return self.piped or any(r.op.startswith("<") and r.op != "<(" for r in self.redirects)
-
-    def shift(self, index: int) -> SimpleCommand:
-        """The command formed by ``args[index:]`` (for wrappers such as ``env``/``xargs``)."""
-        return replace(self, name=self.args[index], args=self.args[index + 1 :], assignments=())
-
-
-@dataclass(frozen=True)
-class FunctionDef:
-    name: str
-    calls: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Script:
-    """Everything a bash command line would run, flattened."""
-
-    commands: tuple[SimpleCommand, ...] = ()
-    redirects: tuple[Redirect, ...] = ()
-    functions: tuple[FunctionDef, ...] = ()
-    pipelines: tuple[tuple[SimpleCommand | None, ...], ...] = ()
-    error: str | None = None
-    cd_unmodelled: bool = False  # a `cd` inside a loop or function body
 
 
 @dataclass
@@ -102,6 +58,7 @@ class _Acc:
     loops: int = 0
     functions_open: int = 0
     cd_unmodelled: bool = False
+    hazard: str | None = None
 
 
 def parse_script(source: str) -> Script:
@@ -110,7 +67,7 @@ def parse_script(source: str) -> Script:
     root = parser.parse(source.encode()).root_node
     if root.has_error:
         return Script(error=_error_text(root))
-    if _split_by_continuation(root):
+    if _split_by_continuation(root, source.encode()):
         return Script(error="a backslash-newline joins two words that the parser sees apart")
     acc = _Acc()
     _walk(root, acc, False, START)
@@ -127,6 +84,7 @@ def parse_script(source: str) -> Script:
         tuple(acc.functions),
         tuple(acc.pipelines),
         cd_unmodelled=acc.cd_unmodelled,
+        hazard=acc.hazard,
     )
 
 
@@ -140,11 +98,11 @@ def _error_text(root: tree_sitter.Node) -> str:
     return "bash could not parse the command"
 
 
-def _split_by_continuation(root: tree_sitter.Node) -> bool:
+def _split_by_continuation(root: tree_sitter.Node, data: bytes) -> bool:
     """True when bash would glue two words across ``\\<newline>`` (``r\\<newline>m``)."""
     for node in _descendants(root):
         for before, after in itertools.pairwise(node.children):
-            gap = (root.text or b"")[before.end_byte : after.start_byte]
+            gap = data[before.end_byte : after.start_byte]
             if b"\\\n" in gap and not gap.replace(b"\\\n", b""):
                 return True
     return False
@@ -205,6 +163,8 @@ def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple
 def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
     if node.type in ("variable_assignment", "variable_assignments") and _is_statement(node):
         _add_command(acc, SimpleCommand(None, assignments=_assignments(node), dirs=state))
+    elif node.type == "expansion" and _prompt_expansion(node):
+        acc.hazard = f"`{_text(node)}` expands a prompt string, which runs command substitutions"
     elif node.type in _REDIRECT_NODES:
         if acc.functions_open:
             acc.in_body_redirects.append(len(acc.redirects))
@@ -217,6 +177,11 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
         total = total | success | failure
     acc.loops -= loop
     return total, total
+
+
+def _prompt_expansion(node: tree_sitter.Node) -> bool:
+    operators = [_text(c) for c in node.children if not c.is_named]
+    return any(a == "@" and b.startswith("P") for a, b in itertools.pairwise(operators))
 
 
 def _walk_children(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:

@@ -98,6 +98,8 @@ def _check_script(source: str, env: Env) -> Decision:
     script = parse_script(source)
     if script.error is not None:
         return deny("parse.error", f"{script.error}; only complete, plain bash can be checked.")
+    if script.hazard is not None:
+        return deny("deny.hazard", f"{script.hazard}; not allowed.")
     if script.cd_unmodelled:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
     env = replace(env, functions=env.functions | {f.name for f in script.functions})

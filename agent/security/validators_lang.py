@@ -28,7 +28,6 @@ from agent.security.base import (
     Env,
     Validator,
     allow,
-    canonical,
     command_name,
     deny,
     dynamic_denial,
@@ -37,9 +36,20 @@ from agent.security.base import (
 from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision
 from agent.security.paths import is_inside
-from agent.security.rules import SYSTEM_TOOLS, names
-from agent.security.validators_exec import check_inner, is_inside_project
+from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
+from agent.security.validators_run import (
+    NPX_FLAGS,
+    NPX_VALUES,
+    UV_FLAGS,
+    UV_VALUES,
+    arg_value,
+    first_positional,
+    npx,
+    runner,
+    subcommand_runner,
+    uvx,
+)
 
 _GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global"})
 
@@ -86,7 +96,7 @@ def python(cmd: SimpleCommand, env: Env) -> Decision:
             if letter == "c":
                 return inline(cmd, env, "python -c")
             if letter == "m":
-                module = text[offset:] or _value(args, index + 1)
+                module = text[offset:] or arg_value(args, index + 1)
                 rest = args[index + 1 :] if text[offset:] else args[index + 2 :]
                 return _python_module(cmd, env, module, rest)
             if letter in "WX":
@@ -94,10 +104,6 @@ def python(cmd: SimpleCommand, env: Env) -> Decision:
                 break
         index += 1
     return inline(cmd, env, "python reading code from stdin") if cmd.stdin_fed else ok(cmd)
-
-
-def _value(args: tuple[Word, ...], index: int) -> str | None:
-    return args[index].value if index < len(args) else None
 
 
 def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple[Word, ...]) -> Decision:
@@ -146,14 +152,14 @@ def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
 
 
 def uv(cmd: SimpleCommand, env: Env) -> Decision:
-    index = _first_positional(cmd.args)
-    sub = _value(cmd.args, index)
+    index = first_positional(cmd.args)
+    sub = arg_value(cmd.args, index)
     if sub == "run":
-        return runner(cmd, env, index + 1, "uv run", _UV_FLAGS, _UV_VALUES)
+        return runner(cmd, env, index + 1, "uv run", UV_FLAGS, UV_VALUES)
     if sub == "tool":
-        action = _value(cmd.args, index + 1)
+        action = arg_value(cmd.args, index + 1)
         if action == "run":
-            return runner(cmd, env, index + 2, "uv tool run", _UV_FLAGS, _UV_VALUES)
+            return runner(cmd, env, index + 2, "uv tool run", UV_FLAGS, UV_VALUES)
         if action in ("install", "upgrade"):
             return deny(
                 "deny.global_install",
@@ -165,22 +171,34 @@ def uv(cmd: SimpleCommand, env: Env) -> Decision:
     return ok(cmd)
 
 
-def uvx(cmd: SimpleCommand, env: Env) -> Decision:
-    return runner(cmd, env, 0, "uvx", _UV_FLAGS, _UV_VALUES)
+def _directory_options(cmd: SimpleCommand, env: Env, options: tuple[str, ...]) -> Decision | None:
+    """``--prefix DIR`` / ``-C DIR`` style options must name a directory inside the project."""
+    args = cmd.args
+    for index, word in enumerate(args):
+        name, eq, value = (word.value or "").partition("=")
+        if name not in options:
+            continue
+        target = Word(value, value) if eq else args[min(index + 1, len(args) - 1)]
+        if not is_inside_project(target, env):
+            return deny("path.outside", f"`{command_name(cmd)} {name} {target.raw}` works outside the project.")
+    return None
 
 
-def _first_positional(args: tuple[Word, ...]) -> int:
-    return next((i for i, w in enumerate(args) if not (w.value or "").startswith("-")), len(args))
+def make(cmd: SimpleCommand, env: Env) -> Decision:
+    return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
 def npm(cmd: SimpleCommand, env: Env) -> Decision:
     if _global(cmd):
         return _global_denial(cmd)
-    index = _first_positional(cmd.args)
-    sub = _value(cmd.args, index)
+    problem = _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+    if problem is not None:
+        return problem
+    index = first_positional(cmd.args)
+    sub = arg_value(cmd.args, index)
     if sub in ("exec", "x"):
-        return runner(cmd, env, index + 1, "npm exec", _NPX_FLAGS, _NPX_VALUES)
-    action = _value(cmd.args, index + 1)
+        return runner(cmd, env, index + 1, "npm exec", NPX_FLAGS, NPX_VALUES)
+    action = arg_value(cmd.args, index + 1)
     project = any(w.value == "--location=project" for w in cmd.args)
     if sub in ("config", "c") and action in ("set", "delete", "edit", "fix") and not project:
         return deny(
@@ -190,20 +208,19 @@ def npm(cmd: SimpleCommand, env: Env) -> Decision:
     return ok(cmd)
 
 
-def npx(cmd: SimpleCommand, env: Env) -> Decision:
-    return runner(cmd, env, 0, command_name(cmd), _NPX_FLAGS, _NPX_VALUES)
-
-
 def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
     if _global(cmd):
         return _global_denial(cmd)
-    index = _first_positional(cmd.args)
-    sub = _value(cmd.args, index)
+    problem = _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+    if problem is not None:
+        return problem
+    index = first_positional(cmd.args)
+    sub = arg_value(cmd.args, index)
     name = command_name(cmd)
     if sub == "global":
         return _global_denial(cmd)
     if sub in ("dlx", "exec"):
-        return runner(cmd, env, index + 1, f"{name} {sub}", _NPX_FLAGS, _NPX_VALUES)
+        return runner(cmd, env, index + 1, f"{name} {sub}", NPX_FLAGS, NPX_VALUES)
     return ok(cmd)
 
 
@@ -212,15 +229,15 @@ def bun(cmd: SimpleCommand, env: Env) -> Decision:
         return inline(cmd, env, "bun --eval")
     if _global(cmd):
         return _global_denial(cmd)
-    index = _first_positional(cmd.args)
-    if _value(cmd.args, index) == "x":
-        return runner(cmd, env, index + 1, "bun x", _NPX_FLAGS, _NPX_VALUES)
+    index = first_positional(cmd.args)
+    if arg_value(cmd.args, index) == "x":
+        return runner(cmd, env, index + 1, "bun x", NPX_FLAGS, NPX_VALUES)
     return ok(cmd)
 
 
 def deno(cmd: SimpleCommand, env: Env) -> Decision:
-    index = _first_positional(cmd.args)
-    sub = _value(cmd.args, index)
+    index = first_positional(cmd.args)
+    sub = arg_value(cmd.args, index)
     if sub == "eval":
         return inline(cmd, env, "deno eval")
     if sub == "install" and _global(cmd):
@@ -272,27 +289,14 @@ def _flag_inline(letters: str, what: str, strict: bool) -> Validator:
     return validate
 
 
-def subcommand_runner(sub: str, flags: str, values: str) -> Validator:
-    """``poetry run X`` / ``bundle exec X``: check X like any other command."""
-
-    def validate(cmd: SimpleCommand, env: Env) -> Decision:
-        index = _first_positional(cmd.args)
-        if _value(cmd.args, index) != sub:
-            return ok(cmd)
-        via = f"{command_name(cmd)} {sub}"
-        return runner(cmd, env, index + 1, via, names(flags), names(values))
-
-    return validate
-
-
 def cargo(cmd: SimpleCommand, env: Env) -> Decision:
-    if _value(cmd.args, _first_positional(cmd.args)) == "install":
+    if arg_value(cmd.args, first_positional(cmd.args)) == "install":
         return _global_denial(cmd)
     return ok(cmd)
 
 
 def composer(cmd: SimpleCommand, env: Env) -> Decision:
-    if _value(cmd.args, _first_positional(cmd.args)) == "global":
+    if arg_value(cmd.args, first_positional(cmd.args)) == "global":
         return _global_denial(cmd)
     return ok(cmd)
 
@@ -310,89 +314,13 @@ def _global_denial(cmd: SimpleCommand) -> Decision:
     )
 
 
-_NPX_FLAGS = names(
-    "-y --yes --no -q --quiet --no-install --ignore-existing --prefer-offline --prefer-online "
-    "--offline -s --silent --bun -b -r --recursive --parallel"
-)
-_NPX_VALUES = names("-p --package --workspace -w --registry --cache --filter")
-_UV_FLAGS = names(
-    "--frozen --locked --no-sync --isolated --all-extras --no-dev --active --no-project "
-    "--script -s -q --quiet -v --verbose --offline --no-cache --exact --all-packages "
-    "--no-default-groups --only-dev --no-editable --refresh --upgrade -U --native-tls "
-    "--preview --no-progress --compile-bytecode --all-groups -n -m --module"
-)
-_UV_VALUES = names(
-    "--with --with-editable --with-requirements --python -p --project --directory --env-file "
-    "--group --extra --package --index --index-url --extra-index-url --default-index "
-    "--no-group --only-group --from --python-preference --upgrade-package --config-file "
-    "--cache-dir --color --refresh-package"
-)
-_PATH_VALUES = frozenset({"--project", "--directory", "-C", "--dir", "--gemfile"})
-
-
-def runner(
-    cmd: SimpleCommand,
-    env: Env,
-    start: int,
-    via: str,
-    flags: frozenset[str],
-    values: frozenset[str],
-) -> Decision:
-    """Check the command a package runner (npx, uv run, ...) would start."""
-    args, index, module = cmd.args, start, False
-    while index < len(args):
-        word = args[index]
-        text = word.value
-        if text is None:
-            return dynamic_denial(cmd, word)
-        name, eq, attached = text.partition("=")
-        if text == "--" or not text.startswith("-"):
-            index += text == "--"
-            break
-        if name in ("-c", "--call"):
-            script = attached if eq else _value(args, index + 1)
-            return _runner_script(env, via, script)
-        if name in values:
-            target = Word(attached, attached) if eq else args[min(index + 1, len(args) - 1)]
-            if name in _PATH_VALUES and not is_inside_project(target, env):
-                return deny("path.outside", f"`{via} {name}` must name a directory inside the project.")
-            index += 1 if eq else 2
-        elif name in flags:
-            module = module or name in ("-m", "--module")
-            index += 1
-        else:
-            return deny("deny.runner_option", f"`{via} {name}` is not a recognised option.")
-    return _runner_inner(cmd, env, index, via, module)
-
-
-def _runner_script(env: Env, via: str, script: str | None) -> Decision:
-    if script is None:
-        return deny("deny.shell_dynamic", f"`{via} -c` needs its script written literally.")
-    return env.nested(script, env)
-
-
-def _runner_inner(cmd: SimpleCommand, env: Env, index: int, via: str, module: bool) -> Decision:
-    if index >= len(cmd.args):
-        return ok(cmd)
-    inner = cmd.shift(index)
-    if module:
-        inner = SimpleCommand(Word("python", "python"), (Word("-m", "-m"), *cmd.args[index:]))
-    decision = check_inner(inner, env)
-    name = inner.name.value if inner.name is not None else None
-    if decision.allowed or decision.rule != "deny.unknown" or name is None:
-        return decision
-    if ("/" in name and not name.endswith(".py")) or canonical(name) in SYSTEM_TOOLS:
-        return decision
-    return allow("allow.package", f"`{name}` runs a package binary through `{via}`.")
-
-
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "python": python, "pip": pip, "uv": uv, "uvx": uvx, "npm": npm, "npx": npx, "bunx": npx,
     "yarn": yarn_pnpm, "pnpm": yarn_pnpm, "bun": bun, "deno": deno, "node": node,
     "php": _flag_inline("rRBE", "php -r", strict=False),
     "perl": _flag_inline("eE", "perl -e", strict=True),
     "ruby": _flag_inline("e", "ruby -e", strict=True),
-    "cargo": cargo, "composer": composer,
+    "cargo": cargo, "composer": composer, "make": make,
     "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
                                 "-C --directory -P --project"),
     "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),

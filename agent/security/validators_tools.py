@@ -231,7 +231,7 @@ def _fetch(
         return _network_denial(f"{tool} {hit}")
     for url in urls:
         if url.value is None or not _loopback(url.value):
-            return _network_denial(f"{tool} {url.raw}", " only localhost URLs are allowed.")
+            return _network_denial(f"{tool} {url.raw}", "; only localhost URLs are allowed")
     return ok(cmd, " (localhost only)")
 
 
@@ -270,7 +270,7 @@ def _network_denial(what: str, extra: str = "") -> Decision:
     return deny(
         "deny.network",
         f"`{what}` needs network access, which is off (set "
-        f"allow_network = true in [security] of autocode.toml);{extra}",
+        f"allow_network = true in [security] of autocode.toml){extra}.",
     )
 
 

@@ -1,0 +1,71 @@
+"""What a parsed command line runs: simple commands, redirections and function definitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from agent.security.words import Word
+
+State = frozenset[tuple[Word, ...]]
+"""The possible `cd` histories (literal targets, in order) before a command runs."""
+
+START: State = frozenset({()})
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``NAME=value`` (before a command, alone, or in export/declare/local)."""
+
+    name: str
+    value: Word | None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirection: operator, file descriptor, and target word (``None`` for heredocs)."""
+
+    op: str
+    target: Word | None = None
+    fd: str | None = None
+    process: bool = False  # the target is a process substitution >(...) / <(...)
+    dirs: State = START
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    """A simple command: name, arguments, prefix assignments and how its stdin is fed."""
+
+    name: Word | None
+    args: tuple[Word, ...] = ()
+    assignments: tuple[Assignment, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    piped: bool = False  # stdin comes from a pipe
+    dirs: State = START  # the cd histories that may precede it
+
+    @property
+    def stdin_fed(self) -> bool:
+        """True when stdin is a pipe, heredoc, herestring or an input file."""
+        return self.piped or any(r.op.startswith("<") and r.op != "<(" for r in self.redirects)
+
+    def shift(self, index: int) -> SimpleCommand:
+        """The command formed by ``args[index:]`` (for wrappers such as ``env``/``xargs``)."""
+        return replace(self, name=self.args[index], args=self.args[index + 1 :], assignments=())
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    name: str
+    calls: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Script:
+    """Everything a bash command line would run, flattened."""
+
+    commands: tuple[SimpleCommand, ...] = ()
+    redirects: tuple[Redirect, ...] = ()
+    functions: tuple[FunctionDef, ...] = ()
+    pipelines: tuple[tuple[SimpleCommand | None, ...], ...] = ()
+    error: str | None = None
+    cd_unmodelled: bool = False  # a `cd` inside a loop or function body
+    hazard: str | None = None  # a construct that runs code the tree does not show
