@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from agent.cost import Ledger, Limits
-from agent.errors import SessionLimit, StopReason, UsageError
+from agent.errors import BudgetExceeded, SessionLimit, StopReason, UsageError
 from agent.gate import PolicyGate
 from agent.opencode.client import OpenCodeClient
 from agent.opencode.server import AttachedServer, OpenCodeServer
@@ -148,9 +148,8 @@ class Harness:
         output = None
         if schema is not None and result.stop == "idle":
             result, output = await self._structured(runner, request, result, schema, output_retries)
-        if result.halt is not None and not isinstance(result.halt, SessionLimit):
-            if not _resumable(result.halt):
-                raise result.halt
+        if result.halt is not None and not _resumable(result.halt):
+            raise result.halt
         run = RunResult[Any](text=result.text, output=output, cost=ledger.total, tokens=dict(ledger.tokens),
                              turns=result.turns, session_id=result.session_id, models=result.models,
                              files_changed=_changed(before, _snapshot(directory)),
@@ -184,8 +183,8 @@ class Harness:
 
 
 def _resumable(stop: StopReason) -> bool:
-    """Budget stops end a run with a stop reason; anything else unsafe is raised."""
-    return stop.kind in ("budget", "session_budget", "max_turns", "session_timeout", "idle_timeout")
+    """Limits end a run with a stop reason; anything else (model mismatch, auth...) is raised."""
+    return isinstance(stop, SessionLimit | BudgetExceeded)
 
 
 def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
