@@ -190,6 +190,51 @@ def report(
 
 
 @app.command()
+def tournament(
+    project_dir: ProjectDir,
+    models: Annotated[str, typer.Option(help="Comma-separated provider/model names.")],
+    task: Annotated[Path, typer.Option(help="File with the task for every candidate.")],
+    max_budget_usd: Annotated[float, typer.Option(help="Total budget, split evenly (USD).")],
+    score_cmd: Annotated[str | None, typer.Option(help="Scores a candidate (exit code, N passed).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Merge the winner's branch.")] = False,
+    max_turns: Annotated[int, typer.Option(help="Model steps per candidate.")] = 30,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for every model.")] = None,
+    price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
+    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Run several models on one task, each in its own git worktree under a share of one budget."""
+    import asyncio
+
+    from agent.project import read_spec
+    from agent.tournament import run_tournament
+
+    try:
+        text = read_spec(task)
+        result = asyncio.run(run_tournament(
+            project_dir, [m.strip() for m in models.split(",") if m.strip()], text, max_budget_usd,
+            score_cmd, apply, max_turns, base_url=base_url, price_in=price_in, price_out=price_out))
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    if json_out:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"tournament (share ${result.share_usd:.4f} each)")
+    for column in ("model", "score", "ok", "cost", "turns", "stop", "diff", "branch"):
+        table.add_column(column)
+    for c in sorted(result.candidates, key=lambda c: c.rank_key(), reverse=True):
+        table.add_row(c.model, f"{c.score:g}", "yes" if c.score_ok else "no", f"${c.cost:.4f}", str(c.turns),
+                      c.error[:40] or c.stop_reason, c.diff_stat or "-", c.branch if c is result.winner else "")
+    Console().print(table)
+    if result.winner is not None:
+        verb = "merged" if result.applied else "kept (use --apply to merge)"
+        typer.echo(f"winner: {result.winner.model}, branch {result.winner.branch} {verb}")
+
+
+@app.command()
 def demo(
     project_dir: Annotated[Path, typer.Option("--project-dir", "-p", resolve_path=True,
                                               help="Where to build the demo app.")] = Path("autocode-demo"),

@@ -211,7 +211,9 @@ def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
     cwd = context.effective_cwd
     word = Word(path, path, glob=False, tilde=path.startswith("~"))
     if action == "read":
-        problem = check_read(word, cwd, context)
+        expanded = expand_tilde(path, word.tilde, context.effective_home) or path
+        absolute = str(cwd / expanded)  # always has a "/", so it is always checked
+        problem = check_read(Word(path, absolute), cwd, context)
         if problem is not None:
             return problem
         return Decision(allowed=True, reason=f"Reading `{path}` is allowed.", rule="path.read")

@@ -54,8 +54,14 @@ from agent.security.validators_run import (
 _GLOBAL_FLAGS = frozenset({"-g", "--global", "--location=global"})
 
 
-def inline(cmd: SimpleCommand, env: Env, what: str, strict: bool = False) -> Decision:
-    """Apply ``[security].inline_code`` to inline code run by ``cmd``."""
+def inline(cmd: SimpleCommand, env: Env, what: str, strict: bool = False, code: Word | None = None) -> Decision:
+    """Apply ``[security].inline_code`` to inline code run by ``cmd`` (``code``: its text)."""
+    if code is not None and code.value is None:
+        return deny(
+            "deny.inline_dynamic",
+            f"`{what}` would run code built from an expansion (`{code.raw[:40]}`) that cannot be "
+            "checked; write the code literally or into a file.",
+        )
     mode = env.config.inline_code
     if mode == "always":
         return allow("allow.inline_code", f"`{what}` runs inline code (inline_code = always).")
@@ -94,7 +100,7 @@ def python(cmd: SimpleCommand, env: Env) -> Decision:
             continue
         for offset, letter in enumerate(text[1:] if not text.startswith("--") else "", start=2):
             if letter == "c":
-                return inline(cmd, env, "python -c")
+                return inline(cmd, env, "python -c", code=_code(args, index, text[offset:]))
             if letter == "m":
                 module = text[offset:] or arg_value(args, index + 1)
                 rest = args[index + 1 :] if text[offset:] else args[index + 2 :]
@@ -104,6 +110,21 @@ def python(cmd: SimpleCommand, env: Env) -> Decision:
                 break
         index += 1
     return inline(cmd, env, "python reading code from stdin") if cmd.stdin_fed else ok(cmd)
+
+
+def _code(args: tuple[Word, ...], index: int, attached: str) -> Word | None:
+    """The code an inline-code option takes: attached (``-cCODE``) or the next word."""
+    if attached:
+        return Word(attached, attached)
+    return args[index + 1] if index + 1 < len(args) else None
+
+
+def _after(text: str, letters: str) -> str:
+    """What follows the first of ``letters`` in an option (``-pe1`` → ``1``; ``--eval=x`` → ``x``)."""
+    if text.startswith("--"):
+        return text.partition("=")[2]
+    position = next((i for i, char in enumerate(text) if i and char in letters), len(text))
+    return text[position + 1 :]
 
 
 def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple[Word, ...]) -> Decision:
@@ -225,8 +246,9 @@ def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def bun(cmd: SimpleCommand, env: Env) -> Decision:
-    if any(w.value in ("-e", "--eval", "-p", "--print") for w in cmd.args):
-        return inline(cmd, env, "bun --eval")
+    flag = next((i for i, w in enumerate(cmd.args) if w.value in ("-e", "--eval", "-p", "--print")), None)
+    if flag is not None:
+        return inline(cmd, env, "bun --eval", code=_code(cmd.args, flag, ""))
     if _global(cmd):
         return _global_denial(cmd)
     index = first_positional(cmd.args)
@@ -239,7 +261,7 @@ def deno(cmd: SimpleCommand, env: Env) -> Decision:
     index = first_positional(cmd.args)
     sub = arg_value(cmd.args, index)
     if sub == "eval":
-        return inline(cmd, env, "deno eval")
+        return inline(cmd, env, "deno eval", code=_code(cmd.args, index, ""))
     if sub == "install" and _global(cmd):
         return _global_denial(cmd)
     return ok(cmd)
@@ -254,7 +276,7 @@ def node(cmd: SimpleCommand, env: Env) -> Decision:
         name = text.partition("=")[0]
         short = text.startswith("-") and not text.startswith("--")
         if name in ("--eval", "--print") or (short and set(text[1:]) & set("ep")) or text == "-":
-            return inline(cmd, env, "node --eval")
+            return inline(cmd, env, "node --eval", code=_code(args, index, _after(text, "ep=")))
         if not text.startswith("-"):
             return ok(cmd)  # a script file
         takes_value = name in (
@@ -276,14 +298,14 @@ def _flag_inline(letters: str, what: str, strict: bool) -> Validator:
     """perl/ruby/php: a short option holding one of ``letters`` runs inline code."""
 
     def validate(cmd: SimpleCommand, env: Env) -> Decision:
-        for word in cmd.args:
+        for index, word in enumerate(cmd.args):
             text = word.value
             if text is None:
                 return dynamic_denial(cmd, word)
             if not text.startswith("-") or text == "--":
                 return ok(cmd)
             if not text.startswith("--") and set(text[1:]) & set(letters):
-                return inline(cmd, env, what, strict)
+                return inline(cmd, env, what, strict, _code(cmd.args, index, _after(text, letters)))
         return inline(cmd, env, what, strict) if cmd.stdin_fed else ok(cmd)
 
     return validate

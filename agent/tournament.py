@@ -1,0 +1,136 @@
+"""A model tournament under one budget: each candidate works in its own git worktree and branch,
+its share of the budget enforced, then scored; the winner's branch is kept (and merged on apply).
+
+Scoring: the score command's exit code (0 beats non-zero), then the number it reports (the last
+"N passed" in its output, else the last number), then lower cost, then the smaller diff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.errors import ModelMismatch, UsageError
+from agent.git import AUTHOR
+from agent.harness import Harness, RunResult
+from agent.providers import parse_model
+from agent.verify import run_check
+
+_PASSED = re.compile(r"(\d+(?:\.\d+)?)\s+passed")
+_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)")
+
+
+class Candidate(BaseModel):
+    model: str
+    branch: str
+    score_ok: bool = False
+    score: float = 0.0
+    score_output: str = ""
+    cost: float = 0.0
+    turns: int = 0
+    stop_reason: str = ""
+    diff_lines: int = 0
+    diff_stat: str = ""
+    error: str = ""
+
+    def rank_key(self) -> tuple[bool, float, float, int]:
+        return (self.score_ok, self.score, -self.cost, -self.diff_lines)
+
+
+class TournamentResult(BaseModel):
+    candidates: list[Candidate]
+    winner: Candidate | None
+    share_usd: float
+    applied: bool = False
+    base: str = Field(description="the commit every candidate started from")
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **AUTHOR})
+    if check and result.returncode != 0:
+        raise UsageError(f"git {' '.join(args)}: {result.stderr.strip()[:200]}")
+    return result.stdout.strip()
+
+
+def parse_score(output: str) -> float:
+    found = _PASSED.findall(output) or _NUMBER.findall(output)
+    return float(found[-1]) if found else 0.0
+
+
+def _slug(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-")
+
+
+async def _compete(model: str, task: str, repo: Path, worktree: Path, branch: str, base: str, share: float,
+                   score_cmd: str | None, max_turns: int, server: dict[str, Any]) -> Candidate:
+    candidate = Candidate(model=model, branch=branch)
+    _git(repo, "worktree", "add", "-q", "-b", branch, str(worktree), base)
+    try:
+        async with Harness(model, cwd=worktree, **server) as harness:
+            result: RunResult[Any] = await harness.arun(task, max_turns=max_turns, max_budget_usd=share or None,
+                                        title=f"autocode tournament: {model}")
+        candidate.cost, candidate.turns, candidate.stop_reason = result.cost, result.turns, result.stop_reason
+    except ModelMismatch:
+        raise  # never tolerated, whoever the candidate
+    except Exception as exc:  # a failed candidate is scored as it stands, never aborts the others
+        candidate.error = str(exc)[:300]
+    _git(worktree, "add", "-A")
+    _git(worktree, "commit", "-q", "--allow-empty", "--no-verify", "-m", f"autocode tournament: {model}")
+    candidate.diff_stat = _git(repo, "diff", "--shortstat", base, branch)
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:insertion|deletion)", candidate.diff_stat)]
+    candidate.diff_lines = sum(numbers)
+    if score_cmd:
+        check = await asyncio.to_thread(run_check, score_cmd, worktree, 600.0)
+        candidate.score_ok, candidate.score = check.ok, parse_score(check.output)
+        candidate.score_output = check.output[-500:]
+    else:
+        candidate.score_ok = not candidate.error
+    return candidate
+
+
+async def run_tournament(project_dir: Path, models: list[str], task: str, max_budget_usd: float,
+                         score_cmd: str | None = None, apply: bool = False,
+                         max_turns: int = 30, **server: Any) -> TournamentResult:
+    """Run every model on ``task`` from the project's HEAD; keep the winner's branch."""
+    if not models:
+        raise UsageError("--models names no model")
+    for model in models:
+        parse_model(model)
+    if not (project_dir / ".git").exists():
+        raise UsageError(f"{project_dir} is not a git repository (a tournament needs one)")
+    base = _git(project_dir, "rev-parse", "HEAD")
+    share = max_budget_usd / len(models) if max_budget_usd else 0.0
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    workdir = Path(tempfile.mkdtemp(prefix="autocode-tournament-"))
+    candidates: list[Candidate] = []
+    try:
+        for model in models:
+            branch = f"autocode/tournament/{stamp}/{_slug(model)}"
+            candidates.append(await _compete(model, task, project_dir, workdir / _slug(model), branch, base,
+                                             share, score_cmd, max_turns, server))
+    finally:
+        for candidate in candidates:
+            _git(project_dir, "worktree", "remove", "--force", str(workdir / _slug(candidate.model)),
+                 check=False)
+        _git(project_dir, "worktree", "prune", check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+    winner = max(candidates, key=Candidate.rank_key) if candidates else None
+    for candidate in candidates:
+        if candidate is not winner:
+            _git(project_dir, "branch", "-D", candidate.branch, check=False)
+    applied = False
+    if apply and winner is not None:
+        _git(project_dir, "merge", "--no-ff", "-q", "-m", f"autocode: tournament winner {winner.model}",
+             winner.branch)
+        applied = True
+    return TournamentResult(candidates=candidates, winner=winner, share_usd=share, applied=applied, base=base)
