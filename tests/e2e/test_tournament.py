@@ -16,7 +16,8 @@ from tests.e2e.conftest import ScriptedModel
 pytestmark = pytest.mark.e2e
 
 SCORE = "python3 -m pytest -q tests"
-TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_neg():\n    assert add(-1, 1) == 0\n"
+TEST = ("from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+        "def test_neg():\n    assert add(-1, 1) == 0\n")
 
 
 def _candidate(model: str, code: str, extra_steps: int = 0) -> dict[str, Any]:
