@@ -68,6 +68,8 @@ class Sessions(Protocol):
 
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult: ...
 
+    async def recover(self, directory: Path, since: float, feature: int | None) -> float: ...
+
 
 Checker = Callable[[str, Path, float], CheckResult]
 
@@ -90,7 +92,7 @@ class Builder:
 
     async def run(self) -> BuildState:
         """Build until a stop reason; raises it (``BuildComplete`` included) after saving."""
-        state = self._resume(self.store.load())
+        state = await self._resume(self.store.load())
         started = self.clock.monotonic()
         try:
             if not state.initialized:
@@ -268,7 +270,7 @@ class Builder:
 
     # ---- resume and stop ------------------------------------------------------------------------
 
-    def _resume(self, state: BuildState) -> BuildState:
+    async def _resume(self, state: BuildState) -> BuildState:
         for warning in state.warnings:
             self.reporter.emit("warning", message=warning)
         state.warnings = []
@@ -279,11 +281,18 @@ class Builder:
         state.skipped = []  # a new run gives skipped features another chance
         if state.current is not None:  # the previous run died mid-session
             state.interrupted_sessions += 1
+            await self.sessions.recover(self.project, state.current.started, state.current.feature)
             self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
             state.current = None
         committed = {int(m.group(1)) - 1 for line in self.git.log(10_000) if (m := COMMIT_RE.match(
             line.split(" ", 1)[-1]))}
         state.passing = sorted(set(state.passing) | committed)
+        recorded = {int(i) for r in self.store.progress() if r.get("kind") == "verdict"
+                    for i in r.get("accepted") or []}
+        for index in sorted(set(state.passing) - recorded):  # committed, then killed before the record
+            self.store.record_progress({"kind": "verdict", "session": None, "feature": index,
+                                        "verdict": "accepted", "accepted": [index], "violations": [],
+                                        "recovered": True})
         state.stop_reason = None
         self.store.save(state)
         return state

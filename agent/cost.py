@@ -68,6 +68,7 @@ class Ledger:
         self.by_session: dict[str, float] = {}
         self.by_feature: dict[int, float] = {}
         self.steps_by_session: dict[str, int] = {}
+        self.max_step_cost = 0.0
         if path is not None and path.exists():
             for record in _read_records(path):
                 self._apply(record)
@@ -78,6 +79,7 @@ class Ledger:
             self.steps_by_session[rec.root_session_id] = (
                 self.steps_by_session.get(rec.root_session_id, 0) + 1)
         seen.cost += rec.cost
+        self.max_step_cost = max(self.max_step_cost, seen.cost)
         for name in TOKEN_FIELDS:
             value = getattr(rec, name)
             seen.tokens[name] = seen.tokens.get(name, 0) + value

@@ -10,6 +10,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, Field
@@ -101,6 +102,7 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path,
 
 
 RunnerFactory = Callable[[OpenCodeClient], SessionRunner]
+T = TypeVar("T")
 
 
 class SupervisedSessions:
@@ -148,7 +150,10 @@ class SupervisedSessions:
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
         return await self._supervised(lambda runner: runner.drive(session_id, request))
 
-    async def _supervised(self, call: Callable[[SessionRunner], Awaitable[SessionResult]]) -> SessionResult:
+    async def recover(self, directory: Path, since: float, feature: int | None) -> float:
+        return await self._supervised(lambda runner: runner.recover(directory, since, feature))
+
+    async def _supervised(self, call: Callable[[SessionRunner], Awaitable[T]]) -> T:
         while True:
             assert self.runner is not None
             try:

@@ -111,6 +111,11 @@ def load_scenario(path: Path | str) -> Scenario:
     return Scenario.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
+def delivered_path(log_path: Path) -> Path:
+    """Beside the request log: one line per reply that was sent in full (its usage was delivered)."""
+    return log_path.with_name(log_path.stem + ".delivered.jsonl")
+
+
 def read_log(path: Path | str) -> list[JSON]:
     """Every logged request, oldest first ([] if the log does not exist yet)."""
     p = Path(path)
@@ -151,6 +156,7 @@ class Reply:
     usage: dict[str, int] | None = None
     delay: float = 0.0
     hang: bool = False
+    request_id: int = 0
 
     @property
     def finish_reason(self) -> str:
@@ -174,6 +180,7 @@ class ScriptedModelServer:
         self._lock = threading.Lock()
         self._failures: dict[tuple[str, int], int] = {}
         self._next_call = 0
+        self._requests = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -242,8 +249,11 @@ class ScriptedModelServer:
         found = _CWD_RE.search(systems)
         mapping = {"{model}": model} | ({"{cwd}": found.group(1)} if found else {})
         reply = self._reply(step, scenario, mapping, script.name if script else "", index)
+        with self._lock:
+            self._requests += 1
+            reply.request_id = self._requests
         self._log({
-            "time": time.time(), "model": model, "tools": has_tools,
+            "id": reply.request_id, "time": time.time(), "model": model, "tools": has_tools,
             "stream": bool(request.get("stream")), "script": script.name if script else None,
             "step": index, "fallback": has_tools and index is None,
             "reply": reply.log_view(), "usage": reply.usage,
@@ -280,13 +290,19 @@ class ScriptedModelServer:
         reply.usage = (step.usage or scenario.usage).as_dict()
         return reply
 
-    def _log(self, record: JSON) -> None:
-        if self.log_path is None:
+    def _log(self, record: JSON, path: Path | None = None) -> None:
+        path = path or self.log_path
+        if path is None:
             return
         line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._lock, self.log_path.open("a", encoding="utf-8") as fh:
+        with self._lock, path.open("a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
+
+    def delivered(self, reply: Reply) -> None:
+        """Record that a reply (and so its usage) reached the client in full."""
+        if self.log_path is not None and reply.usage is not None:
+            self._log({"id": reply.request_id, "usage": reply.usage}, delivered_path(self.log_path))
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -380,6 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_stream(_chunks(reply, model, cid, created))
         else:
             self._send_json(200, _completion(reply, model, cid, created))
+        self.owner.delivered(reply)
 
     def _hang(self) -> None:
         """Wait until the server stops or the client goes away; send nothing."""

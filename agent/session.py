@@ -129,6 +129,28 @@ class SessionRunner:
                            feature=request.feature, model=str(self.model), prompt=request.prompt)
         return await self.drive(info.id, request)
 
+    async def recover(self, directory: Path, since: float, feature: int | None) -> float:
+        """After a crash: count the steps of sessions started since ``since`` (epoch s) from what the
+        server stored. A step cut off mid-flight has an unknowable cost; it is charged as the most
+        expensive step seen so far, so the ledger never shows less than was spent."""
+        before = self.ledger.total
+        for info in await self.client.sessions(directory):
+            if info.created_ms < (since - 5) * 1000:
+                continue
+            for message in await self.client.messages(info.id, directory):
+                raw = message.get("info") or {}
+                if raw.get("role") != "assistant":
+                    continue
+                step = AssistantInfo.from_raw(raw)
+                cut_off = not step.completed and not step.cost
+                self.ledger.observe(
+                    message_id=step.id, session_id=step.session_id, root_session_id=info.parent_id or info.id,
+                    cost=self.ledger.max_step_cost if cut_off else step.cost, tokens=step.tokens.model_dump(),
+                    model=f"{step.provider_id}/{step.model_id}", feature=feature, now=self.clock.wall())
+        recovered = self.ledger.total - before
+        self.reporter.emit("cost_recovered", usd=round(recovered, 6), since=since)
+        return recovered
+
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
         """Send ``request.prompt`` to an existing session and follow it until it is idle."""
         track = _Track(session_id, request)

@@ -128,6 +128,11 @@ class OpenCodeClient:
                                                         directory)
         return result
 
+    async def sessions(self, directory: Path) -> list[SessionInfo]:
+        """Every session the server stored for the directory."""
+        raw = await self._call("GET", "/session", directory)
+        return [SessionInfo.from_raw(item) for item in raw or []]
+
     async def children(self, session_id: str, directory: Path) -> list[SessionInfo]:
         raw = await self._call("GET", f"/session/{session_id}/children", directory)
         return [SessionInfo.model_validate(item) for item in raw or []]

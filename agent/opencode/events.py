@@ -98,6 +98,11 @@ class SessionInfo(_Model):
     title: str = ""
     parent_id: str | None = Field(default=None, alias="parentID")
     directory: str = ""
+    created_ms: int = 0
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> SessionInfo:
+        return cls.model_validate({**raw, "created_ms": int((raw.get("time") or {}).get("created") or 0)})
 
 
 # ---- events -------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ whose literal value is known only when it holds no expansion; unquoted brace exp
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +18,7 @@ import tree_sitter
 import tree_sitter_bash
 
 from agent.security.commands import (
+    COMMAND_NAME,
     START,
     Assignment,
     FunctionDef,
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
+_OPAQUE = frozenset({"string", "raw_string", "ansi_c_string", "translated_string", "heredoc_body", "comment"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
 
@@ -67,8 +68,8 @@ def parse_script(source: str) -> Script:
     root = parser.parse(source.encode()).root_node
     if root.has_error:
         return Script(error=_error_text(root))
-    if _split_by_continuation(root, source.encode()):
-        return Script(error="a backslash-newline joins two words that the parser sees apart")
+    if _stray_backslash(root, source.encode()):
+        return Script(error="a backslash between words means something else to bash than to the parser")
     acc = _Acc()
     _walk(root, acc, False, START)
     commands, redirects = list(acc.commands), list(acc.redirects)
@@ -98,12 +99,19 @@ def _error_text(root: tree_sitter.Node) -> str:
     return "bash could not parse the command"
 
 
-def _split_by_continuation(root: tree_sitter.Node, data: bytes) -> bool:
-    """True when bash would glue two words across ``\\<newline>`` (``r\\<newline>m``)."""
+def _stray_backslash(root: tree_sitter.Node, data: bytes) -> bool:
+    """True when a backslash between tokens would change the words bash sees.
+
+    tree-sitter drops a lone ``\\ `` (bash: a one-space argument) and splits ``r\\<newline>m``
+    (bash: ``rm``); either way the parser's words would not be bash's words.
+    """
     for node in _descendants(root):
+        if node.type in _OPAQUE:
+            continue
         for before, after in itertools.pairwise(node.children):
             gap = data[before.end_byte : after.start_byte]
-            if b"\\\n" in gap and not gap.replace(b"\\\n", b""):
+            cleaned = gap.replace(b"\\\n", b"")
+            if b"\\" in cleaned or (b"\\\n" in gap and not cleaned):
                 return True
     return False
 
@@ -298,6 +306,8 @@ def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
     for child in node.children[1:]:
         if child.type == "variable_assignment":
             assignments.extend(_assignments(child))
+        elif child.type == "variable_name":
+            args.append(Word(_text(child), _text(child)))
         elif child.is_named:
             args.extend(words(child))
     return SimpleCommand(Word(keyword, keyword), tuple(args), tuple(assignments), (), piped)
@@ -306,7 +316,7 @@ def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
 def _command_name(node: tree_sitter.Node) -> Word:
     inner = node.named_children[0] if node.named_children else node
     raw = _text(inner)
-    if inner.type == "word" and (raw == "[" or re.fullmatch(r"[A-Za-z0-9_.:/+@%,-]+", raw)):
+    if inner.type == "word" and COMMAND_NAME.match(raw):
         return Word(raw, raw)
     return Word(raw)  # quoted, escaped, expanded or globbed names are never trusted
 

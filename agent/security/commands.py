@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from agent.security.words import Word
+
+COMMAND_NAME = re.compile(r"^(\[|[A-Za-z0-9_.:/+@%,-]+)$")
+"""A command name that can be trusted: no quoting, escapes, expansions or glob characters."""
 
 State = frozenset[tuple[Word, ...]]
 """The possible `cd` histories (literal targets, in order) before a command runs."""

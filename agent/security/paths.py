@@ -208,6 +208,8 @@ def _glob_credential(pattern: Path, home: Path) -> str | None:
 
 def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
     """Decide whether OpenCode may ``read``/``write``/``edit`` the file ``path``."""
+    if not path or "\x00" in path:
+        return _deny("path.invalid", f"`{path!r}` is not a usable file path.")
     cwd = context.effective_cwd
     word = Word(path, path, glob=False, tilde=path.startswith("~"))
     if action == "read":

@@ -41,7 +41,8 @@ from agent.security.base import (
     canonical,
     deny,
 )
-from agent.security.bash import START, Redirect, Script, SimpleCommand, State, Word, parse_script
+from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
+from agent.security.commands import COMMAND_NAME
 from agent.security.models import Decision, PolicyContext, SecurityConfig
 from agent.security.paths import (
     CREDENTIAL_PATHS,
@@ -51,7 +52,7 @@ from agent.security.paths import (
     check_write,
     decide_path,
 )
-from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, INTERPRETERS, NETWORK, names
+from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
@@ -83,6 +84,8 @@ def decide(command: str, context: PolicyContext) -> Decision:
     """Decide whether OpenCode may run the bash ``command`` in ``context``."""
     if not command.strip():
         return deny("parse.empty", "The command is empty: there is nothing to run.")
+    if "\x00" in command:
+        return deny("parse.error", "The command contains a NUL byte; bash cannot run it as written.")
     if len(command) > _MAX_LENGTH:
         return deny("parse.error", "The command is too long to check; split it up.")
     env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script)
@@ -130,10 +133,11 @@ def _at(dirs: State, env: Env) -> Env:
 def _check_functions(script: Script, env: Env) -> Decision | None:
     known = DEFAULT_ALLOW | NETWORK | frozenset(DANGEROUS) | frozenset(VALIDATORS)
     for function in script.functions:
-        if function.name in function.calls:
+        if _recursive(function.name, script):
             return deny(
                 "deny.fork_bomb",
-                f"The function `{function.name}` calls itself (the fork-bomb pattern); not allowed.",
+                f"The function `{function.name}` calls itself, directly or through another function "
+                "(the fork-bomb pattern); not allowed.",
             )
         if (
             not _FUNCTION_NAME.match(function.name)
@@ -147,20 +151,48 @@ def _check_functions(script: Script, env: Env) -> Decision | None:
     return None
 
 
+def _recursive(name: str, script: Script) -> bool:
+    calls = {f.name: f.calls for f in script.functions}
+    seen: set[str] = set()
+    pending = list(calls.get(name, ()))
+    while pending:
+        current = pending.pop()
+        if current == name:
+            return True
+        if current in calls and current not in seen:
+            seen.add(current)
+            pending.extend(calls[current])
+    return False
+
+
 def _check_pipelines(script: Script, env: Env) -> Decision | None:
     for stages in script.pipelines:
         fetched = False
         for stage in stages:
-            names = _effective_names(stage) if stage is not None else frozenset()
-            if fetched and names & INTERPRETERS:
+            if stage is None:
+                continue
+            if fetched and _reads_program_from_stdin(stage, env):
                 return deny(
                     "deny.pipe_to_shell",
-                    "Piping a download into a shell or "
-                    "interpreter runs unreviewed code and is "
-                    "never allowed; save it to a file first.",
+                    "Piping a download into a shell or interpreter runs unreviewed code and is never "
+                    "allowed; save it to a file and read it first.",
                 )
-            fetched = fetched or bool(names & FETCHERS)
+            fetched = fetched or bool(_effective_names(stage) & FETCHERS)
     return None
+
+
+def _reads_program_from_stdin(stage: SimpleCommand, env: Env) -> bool:
+    """Would this pipeline stage run its stdin as code (``sh``, ``python3``, ``env node``)?"""
+    base = _effective_names(stage)
+    if base & {"sudo", "doas"}:  # denied anyway; look through it for the clearer reason
+        operands = [i for i, w in enumerate(stage.args) if not (w.value or "-").startswith("-")]
+        return bool(operands) and _reads_program_from_stdin(stage.shift(operands[0]), env)
+    config = env.config.model_copy(update={"inline_code": "never"})
+    strict = replace(env, context=env.context.model_copy(update={"config": config}))
+    piped = check_command(replace(stage, piped=True), strict)
+    if piped.rule == "deny.shell_stdin":
+        return True
+    return piped.rule == "deny.inline_code" and check_command(stage, strict).allowed
 
 
 def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
@@ -211,7 +243,7 @@ def check_command(cmd: SimpleCommand, env: Env) -> Decision:
     if cmd.name is None:
         return allow("allow.assignment", "A plain variable assignment is allowed.")
     name = cmd.name.value
-    if name is None:
+    if name is None or cmd.name.glob or not COMMAND_NAME.match(name):
         return deny(
             "deny.dynamic_command",
             f"`{cmd.name.raw}` in command position is not a plain command name; write the command literally.",
@@ -234,7 +266,7 @@ def check_command(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _by_name(cmd: SimpleCommand, env: Env, base: str) -> Decision:
-    if base in DANGEROUS and base not in env.config.allow:
+    if base in DANGEROUS and (base in NEVER or base not in env.config.allow):
         return deny(f"deny.{base}", f"`{base}` is not allowed: {DANGEROUS[base]}.")
     listed = base in DEFAULT_ALLOW or base in env.config.allow
     validator = VALIDATORS.get(base)
@@ -249,23 +281,30 @@ def _by_name(cmd: SimpleCommand, env: Env, base: str) -> Decision:
     )
 
 
+_DECLARATIONS = names("declare typeset local export readonly")
+
+
 def _assignment_problems(cmd: SimpleCommand) -> Decision | None:
-    for assignment in cmd.assignments:
+    assignments = list(cmd.assignments)
+    name = cmd.name.value if cmd.name is not None else None
+    if name in _DECLARATIONS:  # `export "LD_PRELOAD=x"` assigns too
+        for word in cmd.args:
+            if word.value is None:
+                return deny(
+                    "deny.dynamic_argument",
+                    f"`{name} {word.raw}` could set any variable; write the assignment literally.",
+                )
+            if not word.value.startswith(("-", "+")) and "=" in word.value:
+                key, _, text = word.value.partition("=")
+                assignments.append(Assignment(key.rstrip("+"), Word(text, text)))
+    for assignment in assignments:
         value = assignment.value.value if assignment.value is not None else ""
         problem = assignment_problem(assignment.name, value)
         if problem is None and value and _INJECTION.search(value):
             problem = _injection_denial(value)
         if problem is not None:
             return problem
-    if cmd.name is not None and cmd.name.value in (
-        "declare",
-        "typeset",
-        "local",
-        "export",
-        "readonly",
-        "printf",
-        "let",
-    ):
+    if name in ("printf", "let"):
         hit = next((w.value for w in cmd.args if w.value and _INJECTION.search(w.value)), None)
         return _injection_denial(hit) if hit else None
     return None
@@ -328,7 +367,7 @@ def describe_policy(config: SecurityConfig) -> dict[str, object]:
         "always_denied": {
             name: reason
             for name, reason in sorted(DANGEROUS.items())
-            if name not in config.allow or name in denied
+            if name in NEVER or name not in config.allow or name in denied
         },
         "validated": sorted(set(VALIDATORS) - denied),
         "allow_network": config.allow_network,

@@ -77,7 +77,10 @@ _DANGEROUS: dict[str, str] = {
     "readarray": "its callback runs code", "coproc": "it starts hidden background commands",
 }  # fmt: skip
 DANGEROUS = MappingProxyType(_DANGEROUS)
-"""Command names always denied (unless named in `[security].allow`), with the reason."""
+"""Command names denied with a reason; `[security].allow` can re-allow all but NEVER."""
+
+NEVER = names("sudo doas su pkexec eval exec")
+"""Denied even when named in `[security].allow`: they would switch every other check off."""
 
 DANGEROUS_VARS = names(
     "LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT BASH_ENV ENV PROMPT_COMMAND SHELLOPTS BASHOPTS PS4 IFS "

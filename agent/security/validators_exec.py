@@ -125,7 +125,7 @@ def xargs(cmd: SimpleCommand, env: Env) -> Decision:
         return deny(
             "deny.xargs",
             f"`xargs {inner.raw}` would pass unchecked words from stdin to "
-            f"`{inner.raw}`; run it on named files (or use find -delete).",
+            f"`{inner.raw}`; give `{inner.raw}` its arguments directly (for deleting files, use find -delete).",
         )
     return run_inner(cmd, env, index)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -144,23 +145,30 @@ def tee(cmd: SimpleCommand, env: Env) -> Decision:
     return check_paths(opts.positionals, env, "tee") or ok(cmd)
 
 
+_CHMOD_FLAGS = frozenset({"-v", "-c", "-f", "--verbose", "--changes", "--silent", "--quiet", "--"})
+_SYMBOLIC_REMOVAL = re.compile(r"^-[rwxXst]+$")  # `chmod -x file` is a mode, not an option
+
+
 def chmod(cmd: SimpleCommand, env: Env) -> Decision:
-    opts = parse_options(cmd.args)
-    if opts.has("-R", "--recursive"):
-        return deny("deny.chmod_recursive", "`chmod -R` is not allowed: name the files to change.")
-    unknown = [
-        flag
-        for flag in opts.names()
-        if flag not in ("-v", "-c", "-f", "--verbose", "--changes", "--silent", "--quiet")
-    ]
-    if unknown:
-        return deny("deny.chmod_option", f"`chmod {unknown[0]}` is not allowed.")
-    if not opts.positionals or opts.positionals[0].value is None:
-        return deny("deny.chmod_mode", "`chmod` needs a literal mode such as `+x` or `644`.")
-    mode, files = opts.positionals[0].value, opts.positionals[1:]
-    problem = _mode_problem(mode)
+    mode: str | None = None
+    files: list[Word] = []
+    for word in cmd.args:
+        text = word.value
+        if text in ("-R", "--recursive") or (text and re.match(r"^-[a-zA-Z]*R", text)):
+            return deny("deny.chmod_recursive", "`chmod -R` is not allowed: name the files to change.")
+        if text in _CHMOD_FLAGS:
+            continue
+        if mode is None and text is not None and (not text.startswith("-") or _SYMBOLIC_REMOVAL.match(text)):
+            mode = text
+        elif text is not None and text.startswith("-") and not files:
+            return deny("deny.chmod_option", f"`chmod {text}` is not allowed.")
+        elif mode is None:
+            return deny("deny.chmod_mode", "`chmod` needs a literal mode such as `+x` or `644`.")
+        else:
+            files.append(word)
+    problem = _mode_problem(mode) if mode is not None else "it needs a mode such as `+x` or `644`"
     if problem:
-        return deny("deny.chmod_mode", f"`chmod {mode}` is not allowed: {problem}.")
+        return deny("deny.chmod_mode", f"`chmod {mode or ''}` is not allowed: {problem}.")
     return check_paths(files, env, "chmod") or ok(cmd)
 
 

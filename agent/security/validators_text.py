@@ -236,7 +236,6 @@ def _bracket_end(script: str, index: int) -> int:
 _AWK_DANGER = (
     (re.compile(r"\bsystem\s*\("), "system() runs shell commands"),
     (re.compile(r"\|\s*&|\|\s*getline"), "pipes run shell commands"),
-    (re.compile(r"\bprintf?\b[^;{}\n]*[|>]"), "print redirection writes files or runs commands"),
     (re.compile(r"@(load|include)\b"), "it loads extensions"),
 )
 _AWK_BAD_OPTIONS = names(
@@ -258,12 +257,34 @@ def awk(cmd: SimpleCommand, env: Env) -> Decision:
     for program in programs:
         if program.value is None:
             return dynamic_denial(cmd, program, "program")
-        for pattern, why in _AWK_DANGER:
-            if pattern.search(program.value):
-                return deny(
-                    "deny.awk", f"this awk program is not allowed: {why}; redirect the shell output instead."
-                )
+        found = [why for pattern, why in _AWK_DANGER if pattern.search(program.value)]
+        if _print_redirects(program.value):
+            found.append("print redirection writes files or runs commands")
+        if found:
+            return deny(
+                "deny.awk", f"this awk program is not allowed: {found[0]}; redirect the shell output instead."
+            )
     return ok(cmd)
+
+
+def _print_redirects(program: str) -> bool:
+    """``print > "file"`` / ``print | "cmd"``: a ``>`` or ``|`` outside parentheses and strings."""
+    for match in re.finditer(r"\bprintf?\b", program):
+        depth, quoted, index = 0, False, match.end()
+        while index < len(program) and (quoted or program[index] not in ";}\n"):
+            char = program[index]
+            if quoted and char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = not quoted
+            elif not quoted and char in "([":
+                depth += 1
+            elif not quoted and char in ")]":
+                depth -= 1
+            elif not quoted and char in ">|" and depth <= 0:
+                return True
+            index += 1
+    return False
 
 
 def rg(cmd: SimpleCommand, env: Env) -> Decision:
