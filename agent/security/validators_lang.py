@@ -11,12 +11,14 @@ Inline code — ``python -c``, ``python3 - <<EOF`` (code on stdin), ``node -e/--
 * ``"never"``: denied; the agent must write the code to a file in the project and run that.
 * ``"always"``: allowed everywhere, perl and ruby included.
 
+In every mode, code built from an expansion (``python -c "$(curl ...)"``) is denied, and so is
+piping a download into an interpreter (see :mod:`agent.security.policy`).
+
 Package installs run in the project (``pip install -r requirements.txt``, ``npm install``);
 global installs (``pip --user``/``--break-system-packages``, ``npm -g``, ``yarn global``,
-``uv tool install``, ``cargo install``, ``composer global``) are denied. Package runners
-(``npx``, ``bunx``, ``uvx``, ``npm exec``, ``pnpm dlx``, ``yarn dlx``, ``uv run``,
-``poetry run``, ``bundle exec``) get their inner command checked; an inner name the policy does
-not know is taken to be a package binary and allowed, unless it is a shell or interpreter.
+``uv tool install``, ``cargo install``, ``composer global``) are denied, and ``--prefix``/``-C``
+style directories must be inside the project. Package runners (``npx``, ``uv run``, ...) live in
+:mod:`agent.security.validators_run`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,20 @@ def _git_subjects(project: Path) -> list[str]:
 def test_demo_scenario_builds_all_features_with_one_commit_each(
         scripted: ScriptedModel, project: Path) -> None:
     scripted.set(demo_scenario())
-    code, output = _cli(*build_args(project, scripted, spec_text=demo_spec(), json=True))
-    assert code == 0, output
-    events = _json_events(output)
+    args = build_args(project, scripted, spec_text=demo_spec(), json=True, price_in=3, price_out=15)
+    proc = subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every stdout line is JSON
+    assert all(e["schema"] == 1 and isinstance(e["time"], float) for e in events)
     verdicts = [e for e in events if e["event"] == "feature_verdict"]
     assert [v["verdict"] for v in verdicts] == ["accepted"] * 4
-    assert events[-1]["event"] == "stopped" and events[-1]["reason"] == "complete"
+    accepted = {f for v in verdicts for f in v["accepted"]}
+    assert len(verdicts) == len(accepted) == 4  # the stream tells the whole story
+    assert events[0]["event"] == "build_started" and events[-1]["event"] == "stopped"
+    assert events[-1]["reason"] == "complete" and events[-1]["exit_code"] == 0
+    names = {e["event"] for e in events}
+    assert {"session_started", "tool", "permission", "step", "check", "initialized"} <= names
+    steps_cost = sum(e["cost"] for e in events if e["event"] == "step")
     subjects = _git_subjects(project)
     for number in range(1, len(FEATURES) + 1):
         assert sum(s.startswith(f"autocode: feature {number} passes") for s in subjects) == 1, subjects
@@ -52,11 +61,28 @@ def test_demo_scenario_builds_all_features_with_one_commit_each(
     assert status["features_passing"] == 4 and status["features_total"] == 4
     assert status["sessions"] == 5 and status["next_feature"] is None
     assert status["stop_reason"] == "complete"
-    assert status["cost_usd"] == 0.0  # no prices given: zero, and tokens still counted
-    assert status["tokens"]["input"] > 0
+    assert status["cost_usd"] > 0 and abs(status["cost_usd"] - steps_cost) < 1e-9
     assert scripted.models() == {"model-a"}
     code, text = _cli("status", "--project-dir", str(project))
     assert code == 0 and "4/4 passing" in text
+    _check_report_and_logs(project, status)
+
+
+def _check_report_and_logs(project: Path, status: dict[str, Any]) -> None:
+    code, out = _cli("report", "-p", str(project))
+    assert code == 0
+    page = Path(out.strip()).read_text()
+    data = json.loads(page.split('id="report-data">', 1)[1].split("</script>", 1)[0].replace("<\\/", "</"))
+    assert len(data["sessions"]) == status["sessions"] == 5
+    assert [s["passing"] for s in data["sessions"]] == [0, 1, 2, 3, 4]
+    assert abs(data["sessions"][-1]["cumulative_cost"] - status["cost_usd"]) < 1e-6
+    assert page.count("<circle") == 2 * 5  # one dot per session on each chart
+    assert [f["verdicts"] for f in data["features"]] == [["accepted"]] * 4
+    code, listing = _cli("logs", "-p", str(project))
+    assert code == 0 and len(listing.strip().splitlines()) == 5
+    code, transcript = _cli("logs", "-p", str(project), "--feature", "2")
+    assert code == 0 and "List all tasks with status" in transcript and "[write]" in transcript
+    assert "[bash] python3 -m pytest -q tests/test_list.py -> completed" in transcript
 
 
 def _init_steps(features_json: str) -> list[dict[str, Any]]:
