@@ -61,6 +61,7 @@ class BuildConfig(BaseModel):
     test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
     check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
     system_prompt: str | None = Field(default=None, description="prepended to every session's system")
+    sandbox: str = Field(default="none", description="the OS sandbox in force: bwrap, none, external")
 
 
 class Sessions(Protocol):
@@ -278,6 +279,7 @@ class Builder:
         if not spec.exists():
             raise SpecError(f"{spec} is missing: pass --spec FILE")
         state.model = self.config.model
+        state.sandbox = self.config.sandbox
         state.skipped = []  # a new run gives skipped features another chance
         if state.current is not None:  # the previous run died mid-session
             state.interrupted_sessions += 1

@@ -67,10 +67,18 @@ def setup() -> None:
 @app.command()
 def doctor(
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to check.")] = None,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Print the sandbox command line.")] = False,
+    project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Check python, the OpenCode binary and version, rg, git and the state directory."""
-    from agent.doctor import run_checks
+    """Check python, the OpenCode binary and version, rg, git, the sandbox and the state directory."""
+    from agent.doctor import run_checks, sandbox_command_line
 
+    if sandbox:
+        try:
+            typer.echo(sandbox_command_line(project_dir, opencode_bin))
+        except AutocodeError as exc:
+            raise fail(exc) from None
+        return
     checks = run_checks(home_dir(), opencode_bin)
     for check in checks:
         mark = "ok " if check.ok else "BAD"
@@ -101,6 +109,7 @@ def build(
     server_password: Annotated[str | None, typer.Option(envvar="OPENCODE_SERVER_PASSWORD",
                                                         help="Password of --server-url.")] = None,
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to run.")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="OS sandbox: auto | bwrap | none.")] = None,
     test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,

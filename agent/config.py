@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,7 @@ class Settings(BaseModel):
     price_out: float | None = Field(default=None, ge=0, description="USD per 1M output tokens")
     server_url: str | None = Field(default=None, description="attach to a running OpenCode server")
     opencode_bin: str | None = Field(default=None, description="OpenCode binary to run")
+    sandbox: Literal["auto", "bwrap", "none"] = Field(default="auto", description="OS sandbox for the server")
     max_iterations: int = Field(default=0, ge=0, description="coding sessions per run (0 = none)")
     max_budget_usd: float = Field(default=0.0, ge=0, description="whole-build budget, USD (0 = none)")
     max_session_usd: float = Field(default=0.0, ge=0, description="per-session budget, USD (0 = none)")

@@ -114,6 +114,10 @@ class Ledger:
             fh.flush()
             os.fsync(fh.fileno())
 
+    def cost_of(self, message_id: str) -> float:
+        seen = self._seen.get(message_id)
+        return seen.cost if seen else 0.0
+
     def session_cost(self, root_session_id: str) -> float:
         return self.by_session.get(root_session_id, 0.0)
 
@@ -147,6 +151,20 @@ def check_step_limits(limits: Limits, ledger: Ledger, root_session_id: str, turn
         raise SessionBudgetExceeded(f"session budget reached: ${spent:.4f} of "
                                     f"${limits.max_session_usd:.4f}")
     if loop_goes_on and 0 < limits.max_turns <= turns:
+        raise TurnLimit(f"turn limit reached: {turns} model steps (--max-turns {limits.max_turns})")
+
+
+def check_before_tool(limits: Limits, ledger: Ledger, root_session_id: str, turns: int,
+                      in_flight_usd: float) -> None:
+    """Before a tool runs (and so before another model step): stop if the step in flight will
+    cross a limit. ``in_flight_usd`` estimates that step when its cost is not known yet."""
+    projected = ledger.total + in_flight_usd
+    if 0 < limits.max_budget_usd <= projected:
+        raise BudgetExceeded(f"budget reached: spent ${projected:.4f} of ${limits.max_budget_usd:.4f} "
+                             "with the step in flight (re-run with a higher --max-budget-usd)")
+    if 0 < limits.max_session_usd <= ledger.session_cost(root_session_id) + in_flight_usd:
+        raise SessionBudgetExceeded(f"session budget reached: ${limits.max_session_usd:.4f}")
+    if 0 < limits.max_turns <= turns:
         raise TurnLimit(f"turn limit reached: {turns} model steps (--max-turns {limits.max_turns})")
 
 

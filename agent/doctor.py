@@ -23,7 +23,28 @@ class Check:
 
 
 def run_checks(state_dir: Path, opencode_bin: str | None = None) -> list[Check]:
-    return [_python(), _opencode(opencode_bin), _ripgrep(), _git(), _state_dir(state_dir)]
+    return [_python(), _opencode(opencode_bin), _ripgrep(), _git(), _sandbox(), _state_dir(state_dir)]
+
+
+def _sandbox() -> Check:
+    from agent.sandbox import bwrap_works
+
+    ok = bwrap_works()
+    return Check("sandbox", ok, "bubblewrap works: the server runs sandboxed" if ok else
+                 "no working bubblewrap: builds run WITHOUT an OS sandbox (policy only)",
+                 "" if ok else "apt-get install bubblewrap (needs unprivileged user namespaces)")
+
+
+def sandbox_command_line(project_dir: Path, opencode_bin: str | None = None) -> str:
+    """The exact command autocode would start the server with for ``project_dir``, for audit."""
+    import shlex
+
+    from agent.sandbox import server_wrap
+    from agent.state import StateStore
+
+    binary = find_opencode(opencode_bin)
+    wrap = server_wrap("bwrap", project_dir, StateStore(project_dir).server_dir, binary)
+    return shlex.join([*wrap, str(binary), "serve", "--hostname", "127.0.0.1", "--port", "0"])
 
 
 def _python() -> Check:

@@ -41,6 +41,9 @@ class PolicyGate:
     def _decide(self, ask: PermissionAsked, directory: Path) -> Decision:
         context = PolicyContext(project_dir=directory.resolve(), home=self.home, config=self.config)
         match ask.permission:
+            case "read" | "glob" | "grep" | "list" | "todowrite" | "todoread" | "lsp":
+                # read-only inside the project: anything outside asks external_directory (refused)
+                return Decision(allowed=True, rule="tool.readonly", reason="read-only tool")
             case "bash":
                 return decide(self.target(ask), context)
             case "edit" | "write":

@@ -30,6 +30,7 @@ from agent.opencode.server import AttachedServer, OpenCodeServer
 from agent.output import StructuredOutputError, fix_prompt, instructions, read_output
 from agent.ports import NullReporter, Reporter, SystemClock
 from agent.runtime import ServerOptions, make_server, preflight
+from agent.sandbox import SandboxMode
 from agent.security import SecurityConfig, load_security_config
 from agent.session import SessionRequest, SessionResult, SessionRunner
 from agent.state import atomic_write
@@ -82,17 +83,19 @@ class Harness:
                  env: Mapping[str, str] | None = None, opencode_bin: str | None = None,
                  server_url: str | None = None, server_password: str | None = None,
                  security: SecurityConfig | None = None, reporter: Reporter | None = None,
-                 cwd: str | Path | None = None) -> None:
+                 cwd: str | Path | None = None, project_dir: str | Path | None = None,
+                 sandbox: SandboxMode = "auto") -> None:
         self.options = ServerOptions(model=model, base_url=base_url, api_key_env=api_key_env,
                                      price_in=price_in, price_out=price_out, server_url=server_url,
                                      server_password=server_password,
                                      opencode_bin=None if opencode_bin in (None, "opencode") else opencode_bin,
-                                     env=dict(env or {}))
+                                     env=dict(env or {}), sandbox=sandbox)
         self.options.pinned()
         self.security = security
         self.reporter = reporter or NullReporter()
         self._state_dir = Path(tempfile.mkdtemp(prefix="autocode-harness-"))
         self._cwd = Path(cwd or os.getcwd()).resolve()
+        self._root = Path(project_dir).resolve() if project_dir else self._cwd  # writable in the sandbox
         self._server: OpenCodeServer | AttachedServer | None = None
         self._client: OpenCodeClient | None = None
         self._checked = False
@@ -100,7 +103,7 @@ class Harness:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Harness:
-        self._server = make_server(self.options, self._state_dir, self._cwd)
+        self._server = make_server(self.options, self._state_dir, self._root)
         await asyncio.to_thread(self._server.start)
         self._client = OpenCodeClient(self._server.url, self._server.password)
         return self
@@ -129,6 +132,9 @@ class Harness:
         directory = Path(project_dir).resolve() if project_dir else out_dir
         if not directory.is_dir():
             raise UsageError(f"{directory} is not a directory")
+        if directory != self._root and self._root not in directory.parents:
+            raise UsageError(f"{directory} is outside this Harness's project {self._root}: "
+                             "pass project_dir= to Harness(...) (the sandbox makes only it writable)")
         if not self._checked:
             await preflight(self._client, self.options, directory, free_only=False)
             self._checked = True
@@ -189,7 +195,7 @@ def _resumable(stop: StopReason) -> bool:
 
 def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     harness_keys = {"base_url", "api_key_env", "price_in", "price_out", "env", "opencode_bin", "server_url",
-                    "server_password", "security", "reporter"}
+                    "server_password", "security", "reporter", "sandbox"}
     return ({k: v for k, v in kwargs.items() if k in harness_keys},
             {k: v for k, v in kwargs.items() if k not in harness_keys})
 
@@ -197,7 +203,7 @@ def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 async def arun(prompt: str, *, model: str, cwd: str | Path | None = None, **kwargs: Any) -> RunResult[Any]:
     """One run with its own server (async). Options as :meth:`Harness.arun` plus the server's."""
     server_kwargs, run_kwargs = _split(kwargs)
-    async with Harness(model, cwd=cwd, **server_kwargs) as harness:
+    async with Harness(model, cwd=cwd, project_dir=run_kwargs.get("project_dir"), **server_kwargs) as harness:
         return await harness.arun(prompt, cwd=cwd, **run_kwargs)
 
 

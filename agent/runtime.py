@@ -22,10 +22,12 @@ from agent.errors import ServerFailure, UsageError
 from agent.gate import PolicyGate
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
 from agent.opencode.config import CustomProvider, generate_config
+from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
 from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
+from agent.sandbox import SandboxMode, resolve_mode, sandbox_env, server_wrap
 from agent.security import SecurityConfig
 from agent.session import SessionRequest, SessionResult, SessionRunner
 from agent.state import BuildState, StateStore
@@ -47,6 +49,7 @@ class ServerOptions(BaseModel):
     opencode_bin: str | None = Field(default=None, description="OpenCode binary (default: found)")
     env: dict[str, str] = Field(default_factory=dict, description="extra env for the server")
     startup_timeout: float = Field(default=60.0, gt=0, description="seconds for the server to start")
+    sandbox: SandboxMode = Field(default="auto", description="auto (bwrap when it works) | bwrap | none")
 
     def pinned(self) -> ModelRef:
         return parse_model(self.model)
@@ -71,6 +74,7 @@ def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, Serv
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read --system-prompt {settings.system_prompt}: {exc}") from None
     config = BuildConfig(project_dir=project_dir, model=settings.model, limits=limits,
+                         sandbox=resolve_mode(settings.sandbox) if not settings.server_url else "external",
                          no_progress_limit=settings.no_progress_limit, init_retries=settings.init_retries,
                          test_cmd=settings.test_cmd, check_timeout=settings.check_timeout,
                          system_prompt=system)
@@ -95,9 +99,11 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path,
                 allow_network: bool = False) -> OpenCodeServer | AttachedServer:
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
+    wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin))
+    env = {**sandbox_env(state_dir), **options.env} if wrap else options.env
     settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network),
-                              opencode_bin=options.opencode_bin, cwd=cwd, env=options.env,
-                              startup_timeout=options.startup_timeout)
+                              opencode_bin=options.opencode_bin, cwd=cwd, env=env,
+                              startup_timeout=options.startup_timeout, wrap=wrap)
     return OpenCodeServer(settings)
 
 
@@ -234,7 +240,11 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         ledger = Ledger(store.cost_path)
         gate = PolicyGate(security, store.record_denied, home=Path.home())
         server = make_server(options, store.server_dir, config.project_dir, security.allow_network)
+        if config.sandbox == "none":
+            reporter.emit("warning", message="no OS sandbox (bubblewrap unavailable or --sandbox none): "
+                                             "only the command policy protects this machine")
         reporter.emit("build_started", project=str(config.project_dir), model=options.model,
+                      sandbox=config.sandbox,
                       server=options.server_url or "supervised", pid=os.getpid(),
                       budget_usd=config.limits.max_budget_usd, spent_usd=round(ledger.total, 6))
         def make_runner(client: OpenCodeClient) -> SessionRunner:

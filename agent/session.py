@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.cost import Ledger, Limits, check_step_limits
+from agent.cost import Ledger, Limits, check_before_tool, check_step_limits
 from agent.errors import (
     AuthError,
     IdleTimeout,
@@ -100,6 +100,7 @@ class _Track:
         self.models: dict[str, str] = {}
         self.texts: dict[str, str] = {}
         self.assistant: set[str] = set()
+        self.last_assistant = ""
         self.answered: set[str] = set()
         self.tool_states: dict[str, str] = {}
         self.tools: list[ToolCall] = []
@@ -107,6 +108,17 @@ class _Track:
         self.busy = False
         self.aborting = False
         self.error: ErrorInfo | None = None
+
+    @property
+    def turns(self) -> int:
+        """Model steps so far (one assistant message each, child sessions included)."""
+        return len(self.steps | self.assistant)
+
+
+def cut_off(step: AssistantInfo) -> bool:
+    """A step that never reported its usage: interrupted or aborted while the model answered."""
+    no_usage = not step.cost and not step.tokens.input and not step.tokens.output
+    return no_usage and (not step.completed or (step.error is not None and step.error.is_abort))
 
 
 class SessionRunner:
@@ -142,10 +154,9 @@ class SessionRunner:
                 if raw.get("role") != "assistant":
                     continue
                 step = AssistantInfo.from_raw(raw)
-                cut_off = not step.completed and not step.cost
                 self.ledger.observe(
                     message_id=step.id, session_id=step.session_id, root_session_id=info.parent_id or info.id,
-                    cost=self.ledger.max_step_cost if cut_off else step.cost, tokens=step.tokens.model_dump(),
+                    cost=self.ledger.max_step_cost if cut_off(step) else step.cost, tokens=step.tokens.model_dump(),
                     model=f"{step.provider_id}/{step.model_id}", feature=feature, now=self.clock.wall())
         recovered = self.ledger.total - before
         self.reporter.emit("cost_recovered", usd=round(recovered, 6), since=since)
@@ -191,8 +202,11 @@ class SessionRunner:
             step = AssistantInfo.from_raw(info)
             try:
                 self._check_model(track, step)
-                if step.cost or step.tokens.input or step.tokens.output:
-                    self._count(track, step.id, step.session_id, step.cost, step.tokens.model_dump(),
+                cost = step.cost
+                if cut_off(step):  # aborted mid-step: its real cost is unknowable, charge the worst seen
+                    cost = max(cost, self.ledger.max_step_cost)
+                if cost or step.tokens.input or step.tokens.output:
+                    self._count(track, step.id, step.session_id, cost, step.tokens.model_dump(),
                                 loop_goes_on=False)
             except StopReason as late:
                 halt = halt or late
@@ -321,6 +335,7 @@ class SessionRunner:
 
     def _check_model(self, track: _Track, info: AssistantInfo) -> None:
         track.assistant.add(info.id)
+        track.last_assistant = info.id
         if info.provider_id is None or info.model_id is None:
             return
         used = f"{info.provider_id}/{info.model_id}"
@@ -343,8 +358,8 @@ class SessionRunner:
         if delta or loop_goes_on:
             self.reporter.emit("step", session=session_id, cost=delta, total_usd=self.ledger.total,
                                session_usd=self.ledger.session_cost(track.root),
-                               turns=len(track.steps), tokens=tokens)
-        check_step_limits(self.limits, self.ledger, track.root, len(track.steps), delta, loop_goes_on)
+                               turns=track.turns, tokens=tokens)
+        check_step_limits(self.limits, self.ledger, track.root, track.turns, delta, loop_goes_on)
 
     def _tool(self, track: _Track, event: ToolUpdated) -> None:
         if track.tool_states.get(event.part_id) == event.status:
@@ -362,6 +377,12 @@ class SessionRunner:
         if ask.id in track.answered:
             return
         track.answered.add(ask.id)
+        try:
+            self._checkpoint(track)
+        except StopReason:
+            # a plain reject (no message) ends OpenCode's agent loop: no further model step starts
+            await self.client.reply_permission(ask.id, track.request.directory, "reject")
+            raise
         decision = self.gate.judge(ask, track.request.directory)
         self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,
                            patterns=ask.patterns, allowed=decision.allowed,
@@ -372,6 +393,12 @@ class SessionRunner:
         track.denied += 1
         message = f"Refused by autocode's security policy: {decision.reason}. Do something else."
         await self.client.reply_permission(ask.id, track.request.directory, "reject", message)
+
+    def _checkpoint(self, track: _Track) -> None:
+        """A tool wants to run, so another model step will follow: check the limits first."""
+        current = track.last_assistant
+        in_flight = self.ledger.max_step_cost if current and not self.ledger.cost_of(current) else 0.0
+        check_before_tool(self.limits, self.ledger, track.root, track.turns, in_flight)
 
     def _status(self, track: _Track, event: SessionStatus, status: str) -> None:
         if status in ("busy", "retry"):
@@ -410,7 +437,7 @@ class SessionRunner:
         stop = halt.kind if halt is not None else ("error" if track.error else "idle")
         session_level = isinstance(halt, SessionLimit)
         return SessionResult(
-            session_id=track.root, text=text, turns=len(track.steps),
+            session_id=track.root, text=text, turns=track.turns,
             cost=self.ledger.session_cost(track.root), models=sorted(set(track.models.values())),
             tools=track.tools, denied=track.denied, stop=stop,
             stop_message=str(halt) if halt else (track.error.message if track.error else ""),

@@ -59,6 +59,7 @@ class BuildState(BaseModel):
     stop_reason: str | None = None
     stop_message: str = ""
     test_cmd: str | None = None
+    sandbox: str = ""
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -38,6 +38,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
+        "sandbox": state.sandbox,
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
@@ -56,6 +57,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"{status['elapsed_s']:.0f}s",
         f"cost      ${status['cost_usd']:.4f}",
         f"denied    {status['denied']} commands/paths",
+        f"sandbox   {status['sandbox'] or '?'}"
+        + ("  (WARNING: no OS sandbox, only the command policy)" if status["sandbox"] == "none" else ""),
     ]
     if status["next_feature"]:
         nxt = status["next_feature"]

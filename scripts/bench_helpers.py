@@ -124,8 +124,10 @@ class ProcRun:
     exit_code: int | None
     stdout: str
     stderr: str
-    max_rss_kb: int
+    max_rss_kb: int  # wait4: the process or any of its reaped descendants (OpenCode's server too)
     started_epoch: float
+    own_peak_rss_kb: int = 0  # VmHWM of the process itself, sampled from /proc while it ran
+    child_peak_rss_kb: int = 0  # the largest VmHWM among its descendants (e.g. the OpenCode server)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -135,18 +137,46 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _vm_hwm_kb(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo and len(found) < 200:
+        current = todo.pop()
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                kids = [int(k) for k in (task / "children").read_text().split()]
+                found += kids
+                todo += kids
+    return found
+
+
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> ProcRun:
-    """Run ``cmd`` in its own process group; reap it with wait4 to get its own peak RSS."""
+    """Run ``cmd`` in its own process group; reap it with wait4 to get its peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started_epoch = time.time()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
         status: int | None = None
-        rss = 0
+        rss = hwm = 0
+        children_hwm: dict[int, int] = {}
         try:
             deadline = t0 + timeout
+            next_sample = 0.0
             while time.perf_counter() < deadline:
+                if time.perf_counter() >= next_sample:  # VmHWM only grows: the last sample is the peak
+                    hwm = max(hwm, _vm_hwm_kb(proc.pid))
+                    for child in _descendants(proc.pid):
+                        children_hwm[child] = max(children_hwm.get(child, 0), _vm_hwm_kb(child))
+                    next_sample = time.perf_counter() + 0.1
                 pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     status, rss = st, usage.ru_maxrss
@@ -166,7 +196,8 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
         err.seek(0)
         return ProcRun(wall_s=wall, exit_code=None if status is None else proc.returncode,
                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"),
-                       max_rss_kb=int(rss), started_epoch=started_epoch)
+                       max_rss_kb=int(rss), started_epoch=started_epoch, own_peak_rss_kb=hwm,
+                       child_peak_rss_kb=max(children_hwm.values(), default=0))
 
 
 def autocode_build(project: Path, spec: Path, base_url: str, timeout: float, xdg: Path) -> ProcRun:
@@ -197,14 +228,21 @@ def last_time(events: list[JSON], name: str) -> float | None:
 
 # ---- `opencode run`, the way simpler harnesses drive OpenCode -----------------------------------
 
+def _asks_allowed(rules: Any) -> Any:
+    """The permission rules with every "ask" turned into "allow" (denials stay denials)."""
+    if isinstance(rules, dict):
+        return {key: _asks_allowed(value) for key, value in rules.items()}
+    return "allow" if rules == "ask" else rules
+
+
 def opencode_run_env(state_dir: Path, project: Path, base_url: str) -> dict[str, str]:
-    """The isolated env autocode gives its server, with bash allowed (nobody answers asks)."""
+    """The isolated env autocode gives its server, but asks allowed (nobody answers them)."""
     from agent.opencode.config import CustomProvider, generate_config
     from agent.opencode.server import ServerSettings, server_env
     from agent.providers import parse_model
 
     config = generate_config(parse_model(MODEL), provider=CustomProvider(base_url=base_url))
-    config["permission"]["bash"] = "allow"
+    config["permission"] = _asks_allowed(config.get("permission"))  # `opencode run` would auto-reject asks
     settings = ServerSettings(state_dir=state_dir, config=config, cwd=project)
     for sub in (".config", ".local/share", ".cache", ".local/state"):
         (state_dir / "home" / sub).mkdir(parents=True, exist_ok=True)
@@ -278,6 +316,7 @@ class OpenCodeReader:
 
     def __init__(self, http: httpx.Client) -> None:
         self.http = http
+        self.get_messages_s: list[float] = []  # how long each GET /session/{id}/message took
 
     def messages(self, session_id: str, directory: Path) -> list[JSON]:
         r = self.http.get(f"/session/{session_id}/message", params={"directory": str(directory)})
@@ -286,7 +325,10 @@ class OpenCodeReader:
         return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
     def timing(self, session_id: str, directory: Path) -> SessionTiming:
-        return session_timing(session_id, self.messages(session_id, directory))
+        t0 = time.perf_counter()
+        messages = self.messages(session_id, directory)
+        self.get_messages_s.append(time.perf_counter() - t0)
+        return session_timing(session_id, messages)
 
 
 @contextlib.contextmanager
@@ -430,10 +472,11 @@ def scale_worker(project: Path, repeats: int) -> JSON:
     commits = [f"abc{i:04d} autocode: feature {i} passes: Benchmark feature {i}" for i in range(3)]
     scratch = project / ".autocode" / "scratch"
 
-    def render() -> str:
+    def render(failure: bool = True) -> str:
         return prompts.render("coding", project_dir=str(project), passing=len(passing), total=len(baseline),
                               recent_commits=commits, notes=notes, dirty=False, number=target + 1,
-                              feature=baseline[target], last_failure=state.last_failure.get(target, ""),
+                              feature=baseline[target],
+                              last_failure=state.last_failure.get(target, "") if failure else "",
                               test_cmd=state.test_cmd or "")
 
     def bookkeeping() -> None:
@@ -470,6 +513,7 @@ def scale_worker(project: Path, repeats: int) -> JSON:
     }
     scratch.mkdir(parents=True, exist_ok=True)
     results = {name: timed(fn, repeats) for name, fn in ops.items()}
-    return {"ops_s": results, "prompt_chars": len(render()),
+    return {"ops_s": results, "prompt_chars": len(render(failure=False)),
+            "prompt_chars_with_last_failure": len(render()),
             "rss_kb_start": rss_start, "rss_kb_after_imports": rss_imports,
             "rss_kb_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}

@@ -108,7 +108,7 @@ DEV_SESSION_COMMANDS: list[str] = [
     "jq '.dependencies' package.json",
     "awk -F, '{print $1}' data.csv | sort | uniq -c | sort -rn | head",
     "awk '$3 > 5 { print $1 }' data.txt",
-    "awk '{print ($2 > 0 ? \"pos\" : \"neg\")}' data.txt",
+    'awk \'{print ($2 > 0 ? "pos" : "neg")}\' data.txt',
     "curl -s localhost:3000/api/items | python3 -m json.tool",
     "curl -s localhost:3000/api | jq '.items | length'",
     "chmod -x scripts/old.sh",

@@ -104,8 +104,7 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
 def test_security_table_is_merged_over_defaults(tmp_path: Path) -> None:
     project = write_toml(
         tmp_path,
-        '[build]\nmodel = "x"\n\n[security]\nallow = ["docker"]\nallow_network = true\n'
-        'inline_code = "never"\n',
+        '[build]\nmodel = "x"\n\n[security]\nallow = ["docker"]\nallow_network = true\ninline_code = "never"\n',
     )
     config = load_security_config(project)
     assert config.allow == ["docker"]

@@ -2,9 +2,8 @@
 
 It pins ``model`` and ``small_model``, enables only the chosen provider(s), pins the model of
 every built-in agent (title, summary, compaction, subagents), disables title generation, denies
-the tools autocode cannot supervise (``question``, ``task``, ``webfetch``), and makes every bash
-command, every external directory and every protected path *ask*, so autocode's security policy
-answers each ``permission.asked`` event. ``.opencode.json.example`` shows the result, annotated.
+the tools autocode cannot supervise (``question``, ``task``, ``webfetch``), and makes every other
+tool call *ask*, so autocode's security policy answers each ``permission.asked`` event. ``.opencode.json.example`` shows the result, annotated.
 """
 
 from __future__ import annotations
@@ -14,11 +13,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.providers import ModelRef
-
-PROTECTED_PATTERNS = (".autocode", ".autocode/*", ".git/*", "opencode.json", "opencode.jsonc",
-                      ".opencode", ".opencode/*", "autocode.toml", "**/opencode.json",
-                      "**/opencode.jsonc", "**/.opencode/*")
-"""Edit patterns (relative to the worktree) that always ask; the policy then refuses them."""
 
 PINNED_AGENTS = ("build", "plan", "general", "explore", "title", "summary", "compaction")
 
@@ -61,12 +55,12 @@ def generate_config(model: ModelRef, small_model: ModelRef | None = None,
 
 
 def _permissions(allow_network: bool) -> dict[str, Any]:
-    edit: dict[str, str] = {"*": "allow"}
-    edit.update({pattern: "ask" for pattern in PROTECTED_PATTERNS})
+    # Every tool call asks: autocode's gate answers each one, which also gives the limits a
+    # checkpoint before every further model call (the budget can stop a session between steps).
     return {
+        "*": "ask",
         "bash": "ask",
-        "edit": edit,
-        "read": "allow",
+        "edit": "ask",
         "external_directory": "ask",
         "question": "deny",
         "task": "deny",

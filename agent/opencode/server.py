@@ -128,6 +128,7 @@ class OpenCodeServer:
         home = self.settings.state_dir / "home"
         for sub in (".config", ".local/share", ".cache", ".local/state"):
             (home / sub).mkdir(parents=True, exist_ok=True)
+        (self.settings.state_dir / "tmp").mkdir(exist_ok=True)
         copy_user_auth(home)
         cmd = [*self.settings.wrap, str(binary), "serve", "--hostname", "127.0.0.1", "--port", "0"]
         with self.log_path.open("ab") as log:

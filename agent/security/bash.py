@@ -60,6 +60,7 @@ class _Acc:
     functions_open: int = 0
     cd_unmodelled: bool = False
     hazard: str | None = None
+    fed: list[SimpleCommand] = field(default_factory=list)
 
 
 def parse_script(source: str) -> Script:
@@ -86,6 +87,7 @@ def parse_script(source: str) -> Script:
         tuple(acc.pipelines),
         cd_unmodelled=acc.cd_unmodelled,
         hazard=acc.hazard,
+        fed=tuple(acc.fed),
     )
 
 
@@ -146,6 +148,8 @@ def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple
             outcome = _walk(child, acc, piped and child == body, state)
             result = outcome if child == body else result
         return result
+    elif kind == "process_substitution" and _text(node.children[0]) == ">(":
+        _walk_feed(node, acc, state)
     elif kind in (
         "program",
         "compound_statement",
@@ -166,6 +170,15 @@ def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple
     else:
         return _walk_other(node, acc, state)
     return state, state
+
+
+def _walk_feed(node: tree_sitter.Node, acc: _Acc, state: State) -> None:
+    """``>(cmd)``: cmd reads whatever the outer command writes, like a pipeline stage."""
+    for child in node.children:
+        if child.is_named:
+            start = len(acc.commands)
+            _walk(child, acc, True, state)
+            acc.fed.extend(acc.commands[start : start + 1])
 
 
 def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
@@ -213,21 +226,28 @@ def _walk_sequence(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[Sta
 
 
 def _walk_list(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, State]:
-    named = [c for c in node.children if c.is_named]
-    operator = next((_text(c) for c in node.children if not c.is_named), "&&")
-    if len(named) != 2:
-        return _walk_children(node, acc, state)
-    left_success, left_failure = _walk(named[0], acc, False, state)
-    if operator == "||":
-        right_success, right_failure = _walk(named[1], acc, False, left_failure)
-        return left_success | right_success, right_failure
-    right_success, right_failure = _walk(named[1], acc, False, left_success)
-    return right_success, left_failure | right_failure
+    """``a && b || c``: the right side of ``&&`` runs after success, of ``||`` after failure."""
+    chain: list[tuple[str, tree_sitter.Node]] = []
+    left = node
+    while left.type == "list" and len(named := [c for c in left.children if c.is_named]) == 2:
+        chain.append((next((_text(c) for c in left.children if not c.is_named), "&&"), named[1]))
+        left = named[0]  # lists nest to the left; walk the spine without recursing
+    success, failure = _walk(left, acc, False, state)
+    for operator, right in reversed(chain):
+        if operator == "||":
+            right_success, failure = _walk(right, acc, False, failure)
+            success = success | right_success
+        else:
+            success, right_failure = _walk(right, acc, False, success)
+            failure = failure | right_failure
+    return success, failure
 
 
 def _walk_command(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     cmd = replace(_simple(node, piped), dirs=state)
     _add_command(acc, cmd)
+    if any(r.op == "<" and r.process for r in cmd.redirects):  # `cmd < <(producer)`
+        acc.fed.append(cmd)
     for child in node.children:
         _walk(child, acc, False, state)
     target = _cd_target(cmd)

@@ -73,3 +73,4 @@ class Script:
     error: str | None = None
     cd_unmodelled: bool = False  # a `cd` inside a loop or function body
     hazard: str | None = None  # a construct that runs code the tree does not show
+    fed: tuple[SimpleCommand, ...] = ()  # commands reading an unknown producer: >(cmd), cmd < <(...)

@@ -47,7 +47,9 @@ def real(path: Path | str) -> Path:
 
 
 def is_inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+    """``path`` is ``root`` or below it (both absolute)."""
+    text, prefix = str(path), str(root)
+    return text == prefix or text.startswith(prefix.rstrip("/") + "/")
 
 
 def expand_tilde(text: str, tilde: bool, home: Path) -> str | None:
@@ -92,10 +94,21 @@ def protected_name(project: Path, path: Path) -> str | None:
 
 
 def credential_name(path: Path, home: Path) -> str | None:
+    """The credential store ``path`` falls in (``~/.ssh``, ...), if any."""
+    return _credential_hit([path], _credential_roots(home))
+
+
+def _credential_roots(home: Path) -> list[tuple[str, Path]]:
+    roots: list[tuple[str, Path]] = []
     for entry in CREDENTIAL_PATHS:
-        if is_inside(path, real(home / entry)) or is_inside(path, home / entry):
-            return f"~/{entry}"
-    return None
+        roots.append((entry, home / entry))
+        if (resolved := real(home / entry)) != home / entry:
+            roots.append((entry, resolved))
+    return roots
+
+
+def _credential_hit(paths: list[Path], roots: list[tuple[str, Path]]) -> str | None:
+    return next((f"~/{entry}" for path in paths for entry, root in roots if is_inside(path, root)), None)
 
 
 def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
@@ -186,7 +199,7 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     if word.glob:
         hit = _glob_credential(lexical(expanded, cwd), home)
     else:
-        hit = credential_name(lexical(expanded, cwd), home) or credential_name(physical(expanded, cwd), home)
+        hit = _credential_hit([lexical(expanded, cwd), physical(expanded, cwd)], _credential_roots(home))
     if hit is None:
         return None
     return _deny(

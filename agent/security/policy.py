@@ -77,7 +77,7 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
 _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
-_MAX_LENGTH = 100_000
+_MAX_LENGTH = 1_000_000
 
 
 def decide(command: str, context: PolicyContext) -> Decision:
@@ -166,6 +166,13 @@ def _recursive(name: str, script: Script) -> bool:
 
 
 def _check_pipelines(script: Script, env: Env) -> Decision | None:
+    for fed in script.fed:
+        if _reads_program_from_stdin(fed, env):
+            return deny(
+                "deny.pipe_to_shell",
+                "A shell or interpreter reading its program through a process substitution "
+                "(`>(python3)`, `python3 < <(...)`) runs unchecked code; save the code to a file first.",
+            )
     for stages in script.pipelines:
         fetched = False
         for stage in stages:
@@ -192,7 +199,8 @@ def _reads_program_from_stdin(stage: SimpleCommand, env: Env) -> bool:
     piped = check_command(replace(stage, piped=True), strict)
     if piped.rule == "deny.shell_stdin":
         return True
-    return piped.rule == "deny.inline_code" and check_command(stage, strict).allowed
+    plain = replace(stage, piped=False, redirects=())
+    return piped.rule == "deny.inline_code" and check_command(plain, strict).allowed
 
 
 def _effective_names(cmd: SimpleCommand) -> frozenset[str]:

@@ -13,6 +13,7 @@ from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import OpenCodeServer, ServerSettings
 from agent.providers import ModelRef, parse_model
+from agent.sandbox import sandbox_env, server_wrap
 from agent.scripted_model import Scenario, ScriptedModelServer, read_log
 
 
@@ -64,7 +65,7 @@ ServerFactory = Callable[..., OpenCodeServer]
 
 
 @pytest.fixture
-def opencode(tmp_path: Path, scripted: ScriptedModel) -> Iterator[ServerFactory]:
+def opencode(tmp_path: Path, scripted: ScriptedModel, project: Path) -> Iterator[ServerFactory]:
     """Start real OpenCode servers pointed at the scripted model; all stopped at teardown."""
     started: list[OpenCodeServer] = []
 
@@ -76,8 +77,10 @@ def opencode(tmp_path: Path, scripted: ScriptedModel) -> Iterator[ServerFactory]
         config = generate_config(ref, provider=provider)
         config.update(extra_config or {})
         state = tmp_path / f"server-{len(started)}"
-        server = OpenCodeServer(ServerSettings(state_dir=state, config=config, env=env or {},
-                                               cwd=cwd))
+        wrap = server_wrap("auto", project, state, find_opencode())  # sandboxed wherever bwrap works
+        server_env = {**(sandbox_env(state) if wrap else {}), **(env or {})}
+        server = OpenCodeServer(ServerSettings(state_dir=state, config=config, env=server_env,
+                                               cwd=cwd or project, wrap=wrap))
         server.start()
         started.append(server)
         return server

@@ -83,8 +83,8 @@ def test_pinned_session_writes_runs_and_calls_only_the_pinned_model(
     assert (project / "out.txt").read_text().strip() == "hello from scripted model"
     assert result.text == "Done: hello.py written and run."
     assert result.turns == 3
-    assert [a.permission for a in gate.asks] == ["bash"]
-    assert gate.asks[0].patterns == ["python3 hello.py > out.txt"]
+    assert [a.permission for a in gate.asks] == ["edit", "bash"]  # every tool call asks autocode
+    assert gate.asks[1].patterns == ["python3 hello.py > out.txt"]
     requests = scripted.requests()
     assert {r["model"] for r in requests} == {"model-a"}
     assert all(r["tools"] for r in requests), "a request without tools = a title/summary call"
