@@ -74,7 +74,6 @@ def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, Serv
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read --system-prompt {settings.system_prompt}: {exc}") from None
     config = BuildConfig(project_dir=project_dir, model=settings.model, limits=limits,
-                         sandbox=resolve_mode(settings.sandbox) if not settings.server_url else "external",
                          no_progress_limit=settings.no_progress_limit, init_retries=settings.init_retries,
                          test_cmd=settings.test_cmd, check_timeout=settings.check_timeout,
                          system_prompt=system)
@@ -237,6 +236,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
     with store.locked():
+        sandbox = "external" if options.server_url else resolve_mode(options.sandbox)
+        config = config.model_copy(update={"sandbox": sandbox})
         ledger = Ledger(store.cost_path)
         gate = PolicyGate(security, store.record_denied, home=Path.home())
         server = make_server(options, store.server_dir, config.project_dir, security.allow_network)

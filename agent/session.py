@@ -154,10 +154,11 @@ class SessionRunner:
                 if raw.get("role") != "assistant":
                     continue
                 step = AssistantInfo.from_raw(raw)
+                cost = self.ledger.max_step_cost if cut_off(step) else step.cost
                 self.ledger.observe(
                     message_id=step.id, session_id=step.session_id, root_session_id=info.parent_id or info.id,
-                    cost=self.ledger.max_step_cost if cut_off(step) else step.cost, tokens=step.tokens.model_dump(),
-                    model=f"{step.provider_id}/{step.model_id}", feature=feature, now=self.clock.wall())
+                    cost=cost, tokens=step.tokens.model_dump(), model=f"{step.provider_id}/{step.model_id}",
+                    feature=feature, now=self.clock.wall())
         recovered = self.ledger.total - before
         self.reporter.emit("cost_recovered", usd=round(recovered, 6), since=since)
         return recovered

@@ -7,6 +7,7 @@ killed (the whole group) if it overruns; every server started here is stopped in
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import re
@@ -278,6 +279,7 @@ class SessionTiming:
     turns: int  # assistant messages (model steps)
     turn_ms: float  # sum over assistant messages of completed - created
     tool_ms: dict[str, list[float]] = field(default_factory=dict)  # tool -> run times (start..end)
+    tool_starts: dict[str, list[float]] = field(default_factory=dict)  # tool -> start times (ms), in order
 
     @property
     def span_ms(self) -> float:
@@ -290,6 +292,7 @@ def session_timing(session_id: str, messages: list[JSON]) -> SessionTiming:
     turns = 0
     turn_ms = 0.0
     tools: dict[str, list[float]] = {}
+    tool_starts: dict[str, list[float]] = {}
     for message in messages:
         info = message.get("info") or {}
         times = info.get("time") or {}
@@ -307,8 +310,10 @@ def session_timing(session_id: str, messages: list[JSON]) -> SessionTiming:
             ptime = state.get("time") or {}
             if isinstance(ptime.get("start"), int | float) and isinstance(ptime.get("end"), int | float):
                 tools.setdefault(str(part.get("tool")), []).append(float(ptime["end"] - ptime["start"]))
+                tool_starts.setdefault(str(part.get("tool")), []).append(float(ptime["start"]))
     return SessionTiming(session_id=session_id, start_ms=min(starts, default=0.0),
-                         end_ms=max(ends, default=0.0), turns=turns, turn_ms=turn_ms, tool_ms=tools)
+                         end_ms=max(ends, default=0.0), turns=turns, turn_ms=turn_ms, tool_ms=tools,
+                         tool_starts={k: sorted(v) for k, v in tool_starts.items()})
 
 
 class OpenCodeReader:
@@ -384,6 +389,7 @@ def timed(fn: Callable[[], object], repeats: int, budget_s: float = 5.0) -> floa
     samples: list[float] = []
     stop = time.perf_counter() + budget_s
     for _ in range(max(repeats, 1)):
+        gc.collect()  # a collection left over from the previous sample is not this one's cost
         t0 = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t0)

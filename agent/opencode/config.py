@@ -3,7 +3,8 @@
 It pins ``model`` and ``small_model``, enables only the chosen provider(s), pins the model of
 every built-in agent (title, summary, compaction, subagents), disables title generation, denies
 the tools autocode cannot supervise (``question``, ``task``, ``webfetch``), and makes every other
-tool call *ask*, so autocode's security policy answers each ``permission.asked`` event. ``.opencode.json.example`` shows the result, annotated.
+tool call *ask*, so autocode's security policy answers each ``permission.asked`` event.
+``.opencode.json.example`` shows the result, annotated.
 """
 
 from __future__ import annotations
