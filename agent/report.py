@@ -53,7 +53,7 @@ def _features(baseline: list[Any], sessions: list[dict[str, Any]], ledger: Ledge
 
 
 def _svg_line(values: list[float], title: str, fmt: str, top: float | None = None) -> str:
-    width, height, pad = 640, 220, 40
+    width, height, pad = 640, 220, 64
     top = max(top or 0.0, max(values, default=0.0), 1e-9)
     step = (width - 2 * pad) / max(len(values) - 1, 1)
     points = " ".join(f"{pad + i * step:.1f},{height - pad - v / top * (height - 2 * pad):.1f}"

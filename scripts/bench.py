@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import math
 import os
 import platform
 import shutil
@@ -35,10 +36,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,7 +59,6 @@ from bench_helpers import (
     first_time,
     json_events,
     last_time,
-    read_jsonl,
     ms,
     opencode_reader,
     opencode_run,
@@ -187,7 +188,7 @@ def _since(a: float | None, b: float | None) -> float | None:
 def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON:
     """One `autocode build` of the benchmark app, timed by its events and by OpenCode's timestamps."""
     from agent.scripted_model import read_log
-    from agent.state import StateStore
+    from agent.state import StateStore, read_jsonl
 
     project = b.root / "overhead" / f"autocode-project-{index}"
     before = len(read_log(log))
@@ -253,7 +254,7 @@ def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON
 
 def _session_prompts(project: Path, run_project: Path) -> list[tuple[str, int | None]]:
     """Every session's prompt as autocode sent it (from its transcripts), in order."""
-    from agent.state import StateStore
+    from agent.state import StateStore, read_jsonl
 
     store = StateStore(project)
     prompts: list[tuple[str, int | None]] = []
@@ -348,7 +349,7 @@ def section_overhead(b: Bench, n_features: int, repeats: int) -> JSON:
 def section_prompts(b: Bench, overhead: JSON, scale: JSON | None) -> JSON:
     from agent.state import StateStore, read_jsonl
 
-    project = Path(overhead["_project"])
+    project = Path(overhead["autocode"]["_project"])
     store = StateStore(project)
     coding: list[int] = []
     init_chars = None
@@ -431,6 +432,10 @@ def section_scale(b: Bench, sizes: list[tuple[int, int]]) -> JSON:
         growth[name] = {"small_ms": ms(lo), "big_ms": ms(hi), "ratio": _ratio(hi, lo)}
     growth["status_cli"] = {"small_ms": ms(small["status_cli_s"]), "big_ms": ms(big["status_cli_s"]),
                             "ratio": _ratio(big["status_cli_s"], small["status_cli_s"])}
+    scale_factor = big["features"] / small["features"]
+    for g in growth.values():
+        # time ~ n^k: k ~ 0 flat, 1 linear, 2 quadratic
+        g["exponent"] = round(math.log(g["ratio"]) / math.log(scale_factor), 2) if g["ratio"] else None
     return {"sizes": out, "growth": growth, "small": small["features"], "big": big["features"],
             "python_m_agent_version_s": _r(statistics.median(v.wall_s for v in version), 4)}
 
@@ -478,6 +483,7 @@ def section_latency(b: Bench, n_features: int, latency: float) -> JSON:
 # ---- output ----------------------------------------------------------------------------------------------
 
 def _table(title: str, *columns: str) -> Table:
+    from rich.table import Table
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
         table.add_column(col, justify="left" if i == 0 else "right")
@@ -501,6 +507,11 @@ def print_overhead(console: Console, over: JSON) -> None:
               _fmt(rc["model_turns"]), _fmt(rc["raw_turn_time_s"]), _fmt(rc["ratio_wall_to_raw"]),
               _fmt(rc["overhead_ms_per_turn"]))
     console.print(t)
+    reps = over.get("autocode_repeats") or []
+    if len(reps) > 1:
+        console.print("autocode repeats (coding overhead ms/turn): "
+                      + ", ".join(_fmt(x["coding_overhead_ms_per_turn"]) for x in reps)
+                      + " — the median run is shown")
     cmp = over["comparison"]
     console.print(f"autocode / opencode run: coding {_fmt(cmp['autocode_over_opencode_run_coding'])}x, "
                   f"whole run {_fmt(cmp['autocode_over_opencode_run_whole'])}x; "
@@ -522,7 +533,9 @@ def print_overhead(console: Console, over: JSON) -> None:
               _fmt(ac["git_commit_ms"], " ms"))
     p.add_row("  included above: GET /session/{id}/message (reconcile), median",
               _fmt(ac["get_session_messages_ms"], " ms"))
-    p.add_row("security gate CPU per bash ask", _fmt(ac["security_gate_ms_per_bash_ask"], " ms"))
+    p.add_row("permission asks per session (every tool call asks)", _fmt(ac["permission_asks_per_session"]))
+    p.add_row("bash ask: OpenCode tool start to autocode's verdict", _fmt(ac["bash_ask_to_verdict_ms"], " ms"))
+    p.add_row("  included: security gate CPU per bash ask", _fmt(ac["security_gate_ms_per_bash_ask"], " ms"))
     p.add_row("transcript lines (fsync'd appends) per session", _fmt(ac["transcript_lines_per_session"]))
     p.add_row("bash tool run time: autocode (ask) / opencode run (allow)",
               f"{_fmt(ac['bash_tool_ms_mean'])} / {_fmt(rc['bash_tool_ms_mean'])} ms")
@@ -560,16 +573,18 @@ def print_prompts(console: Console, pr: JSON) -> None:
 
 def print_scale(console: Console, sc: JSON) -> None:
     t = _table(f"3. Scale: {sc['small']} vs {sc['big']} features (sessions = features / 2), median ms",
-               "operation", f"{sc['small']}", f"{sc['big']}", "ratio")
+               "operation", f"{sc['small']}", f"{sc['big']}", "ratio", "exponent k (t ~ n^k)")
     for name, g in sc["growth"].items():
-        t.add_row(name.replace("_", " "), _fmt(g["small_ms"]), _fmt(g["big_ms"]), _fmt(g["ratio"]))
+        t.add_row(name.replace("_", " "), _fmt(g["small_ms"]), _fmt(g["big_ms"]), _fmt(g["ratio"]),
+                  _fmt(g.get("exponent")))
     small = min(sc["sizes"], key=lambda s: s["features"])
     big = max(sc["sizes"], key=lambda s: s["features"])
     for label, key in (("peak RSS MB: in-process worker", "worker_peak_rss_mb"),
                        ("peak RSS MB: autocode status --json", "status_cli_peak_rss_mb"),
                        ("RSS MB after imports (worker)", "worker_rss_after_imports_mb")):
-        t.add_row(label, _fmt(small[key]), _fmt(big[key]), _fmt(_ratio(big[key], small[key])))
-    t.add_row("python -m agent --version (start-up floor)", "", _fmt(ms(sc["python_m_agent_version_s"])), "")
+        t.add_row(label, _fmt(small[key]), _fmt(big[key]), _fmt(_ratio(big[key], small[key])), "")
+    floor = _fmt(ms(sc["python_m_agent_version_s"]))
+    t.add_row("python -m agent --version (start-up floor)", "", floor, "", "")
     console.print(t)
 
 
@@ -621,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(json.dumps(scale_worker(args.scale_worker, args.repeats)) + "\n")
         return 0
 
+    from rich.console import Console
+
     from agent import OPENCODE_VERSION, __version__
     from agent.opencode.install import find_opencode
 
@@ -630,6 +647,11 @@ def main(argv: list[str] | None = None) -> int:
                               "quick": args.quick, "python": platform.python_version(),
                               "machine": platform.machine(), "cpus": os.cpu_count(),
                               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                          timeout=30).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           capture_output=True, text=True, timeout=30).stdout.strip()
+    results["meta"]["git"] = head + ("+dirty" if dirty else "")
     root = Path(tempfile.mkdtemp(prefix="autocode-bench-"))
     try:
         xdg = root / "xdg-config"
@@ -638,12 +660,14 @@ def main(argv: list[str] | None = None) -> int:
         n = 5 if args.quick else 20
         sizes = [(20, 10), (200, 100)] if args.quick else [(100, 50), (1000, 500)]
         run_section(console, results, "scale", lambda: section_scale(bench, sizes))
-        run_section(console, results, "overhead", lambda: section_overhead(bench, n))
+        run_section(console, results, "overhead", lambda: section_overhead(bench, n, 1 if args.quick else 3))
         over = results["overhead"]
         scale = results["scale"] if "growth" in results["scale"] else None
         if "error" not in over:
             run_section(console, results, "prompts", lambda: section_prompts(bench, over, scale))
-            over.pop("_project", None)
+        for run in (over.get("autocode"), *(over.get("autocode_repeats") or [])):
+            if isinstance(run, dict):
+                run.pop("_project", None)
         run_section(console, results, "latency", lambda: section_latency(bench, 2 if args.quick else 3, 1.0))
     finally:
         if args.keep:

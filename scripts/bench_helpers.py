@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "scripted/bench-coder"
@@ -338,6 +339,8 @@ class OpenCodeReader:
 
 @contextlib.contextmanager
 def opencode_reader(state_dir: Path, config: dict[str, Any], cwd: Path) -> Iterator[OpenCodeReader]:
+    import httpx
+
     from agent.opencode.server import OpenCodeServer, ServerSettings
 
     server = OpenCodeServer(ServerSettings(state_dir=state_dir, config=config, cwd=cwd))
