@@ -100,6 +100,8 @@ def build(
     session_timeout: Annotated[float | None, typer.Option(help="Seconds per session.")] = None,
     idle_timeout: Annotated[float | None, typer.Option(help="Abort after N s without events.")] = None,
     free_only: Annotated[bool | None, typer.Option("--free-only", help="Only free models.")] = None,
+    max_provider_retries: Annotated[int | None, typer.Option(
+        help="Abort a session after N provider retries (0 = OpenCode's own ~72 s).")] = None,
     small_model: Annotated[str | None, typer.Option(help="An explicit cheap model.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --model.")] = None,
     api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,

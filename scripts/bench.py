@@ -112,7 +112,7 @@ def _check_build(run: ProcRun, what: str) -> list[JSON]:
 # ---- 1. build overhead ---------------------------------------------------------------------------
 
 def _gate_ms(project: Path, commands: list[str]) -> float:
-    """Median ms of autocode's security gate judging one of ``commands`` (its CPU per bash ask)."""
+    """Best ms of autocode's security gate judging one of ``commands`` (its CPU per bash ask)."""
     from agent.gate import PolicyGate
     from agent.opencode.events import PermissionAsked, parse_event
     from agent.security import SecurityConfig
@@ -130,7 +130,7 @@ def _gate_ms(project: Path, commands: list[str]) -> float:
 
 
 def _git_commit_ms(project: Path, scratch: Path) -> float:
-    """Median ms of the harness' per-feature commit (add -A, commit, rev-parse) on a copy."""
+    """Best ms of the harness' per-feature commit (add -A, commit, rev-parse) on a copy."""
     from agent.git import Git
 
     subprocess.run(["git", "clone", "-q", str(project), str(scratch)], check=True, timeout=60,
@@ -200,6 +200,8 @@ def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON
         timings = [(str(r["session"]), r.get("feature"), reader.timing(str(r["session"]), project))
                    for r in sessions]
         get_messages_ms = ms(statistics.median(reader.get_messages_s))
+        sse_ms = ms(statistics.median(reader.sse_connect_s(project) for _ in range(5)))
+        create_ms = ms(statistics.median(reader.create_session_s(project) for _ in range(5)))
     t0 = build.started_epoch
     t_started, t_ready = first_time(events, "build_started"), first_time(events, "server_ready")
     t_info, t_init_session = first_time(events, "model_info"), first_time(events, "session_started")
@@ -237,6 +239,8 @@ def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON
             "between_sessions_breakdown_ms": _gap_breakdown(events, coding_rows),
             "verification_checks_s": _r(sum(checks)),
             "get_session_messages_ms": get_messages_ms,
+            "sse_connect_ms": sse_ms,
+            "create_session_ms": create_ms,
             "bash_ask_to_verdict_ms": _ask_latency_ms(events, coding_rows),
             "permission_asks_per_session": round(sum(1 for e in events if e["event"] == "permission")
                                                  / max(len(sessions), 1), 1),
@@ -533,6 +537,9 @@ def print_overhead(console: Console, over: JSON) -> None:
               _fmt(ac["git_commit_ms"], " ms"))
     p.add_row("  included above: GET /session/{id}/message (reconcile), median",
               _fmt(ac["get_session_messages_ms"], " ms"))
+    p.add_row("  included above: POST /session (OpenCode), median", _fmt(ac["create_session_ms"], " ms"))
+    p.add_row("  included above: new GET /event stream to its first event, median",
+              _fmt(ac["sse_connect_ms"], " ms"))
     p.add_row("permission asks per session (every tool call asks)", _fmt(ac["permission_asks_per_session"]))
     p.add_row("bash ask: OpenCode tool start to autocode's verdict", _fmt(ac["bash_ask_to_verdict_ms"], " ms"))
     p.add_row("  included: security gate CPU per bash ask", _fmt(ac["security_gate_ms_per_bash_ask"], " ms"))
@@ -572,7 +579,7 @@ def print_prompts(console: Console, pr: JSON) -> None:
 
 
 def print_scale(console: Console, sc: JSON) -> None:
-    t = _table(f"3. Scale: {sc['small']} vs {sc['big']} features (sessions = features / 2), median ms",
+    t = _table(f"3. Scale: {sc['small']} vs {sc['big']} features (sessions = features / 2), best-of-N ms",
                "operation", f"{sc['small']}", f"{sc['big']}", "ratio", "exponent k (t ~ n^k)")
     for name, g in sc["growth"].items():
         t.add_row(name.replace("_", " "), _fmt(g["small_ms"]), _fmt(g["big_ms"]), _fmt(g["ratio"]),
@@ -652,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
                            capture_output=True, text=True, timeout=30).stdout.strip()
     results["meta"]["git"] = head + ("+dirty" if dirty else "")
+    results["meta"]["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
     root = Path(tempfile.mkdtemp(prefix="autocode-bench-"))
     try:
         xdg = root / "xdg-config"
@@ -675,12 +683,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     results["meta"]["total_s"] = round(time.perf_counter() - began, 1)
+    results["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print_tables(console, results)
     with contextlib.suppress(KeyError):
         for size in results["scale"]["sizes"]:
             size["worker"].pop("rss_kb_start", None)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    console.print(f"total {results['meta']['total_s']} s; numbers in {args.out}")
+    meta = results["meta"]
+    console.print(f"total {meta['total_s']} s on {meta['cpus']} CPUs (load average {meta['loadavg_start'][0]} "
+                  f"at start, {meta['loadavg_end'][0]} at end; other work on the machine skews timings); "
+                  f"autocode {meta['git']}; numbers in {args.out}")
     failed = [k for k, v in results.items() if isinstance(v, dict) and "error" in v]
     return 1 if failed else 0
 
