@@ -16,33 +16,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.cost import Limits
 from agent.errors import UsageError
 
 ENV_PREFIX = "AUTOCODE_"
 
 
-class Settings(BaseModel):
-    """Every setting a user can give autocode (file keys and env names are the field names)."""
+class Endpoint(BaseModel):
+    """Which model endpoint and which OpenCode server (shared by settings and server options)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    model: str | None = Field(default=None, description="provider/model, pinned for every request")
     small_model: str | None = Field(default=None, description="explicit cheap model for small tasks")
     base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for the model")
     api_key_env: str | None = Field(default=None, description="env var holding that endpoint's key")
     price_in: float | None = Field(default=None, ge=0, description="USD per 1M input tokens")
     price_out: float | None = Field(default=None, ge=0, description="USD per 1M output tokens")
     server_url: str | None = Field(default=None, description="attach to a running OpenCode server")
-    opencode_bin: str | None = Field(default=None, description="OpenCode binary to run")
+    opencode_bin: str | None = Field(default=None, description="OpenCode binary (default: found)")
     sandbox: Literal["auto", "bwrap", "none"] = Field(default="auto", description="OS sandbox for the server")
-    max_iterations: int = Field(default=0, ge=0, description="coding sessions per run (0 = none)")
-    max_budget_usd: float = Field(default=0.0, ge=0, description="whole-build budget, USD (0 = none)")
-    max_session_usd: float = Field(default=0.0, ge=0, description="per-session budget, USD (0 = none)")
-    max_turns: int = Field(default=0, ge=0, description="model steps per session (0 = none)")
-    session_timeout: float = Field(default=0.0, ge=0, description="seconds per session (0 = none)")
+
+
+class Settings(Endpoint, Limits):
+    """Every setting a user can give autocode (file keys and env names are the field names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, description="provider/model, pinned for every request")
     idle_timeout: float = Field(default=300.0, ge=0, description="seconds without a session event")
-    max_provider_retries: int = Field(default=0, ge=0, description="provider retries before abort")
-    free_only: bool = Field(default=False, description="refuse priced models, stop on any cost")
     no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping")
     init_retries: int = Field(default=2, ge=0, description="follow-ups for an invalid feature list")
     test_cmd: str | None = Field(default=None, description="project test command")

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from agent.build import BuildConfig, Builder
-from agent.config import Settings
+from agent.config import Endpoint, Settings
 from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
 from agent.gate import PolicyGate
@@ -27,7 +27,7 @@ from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
 from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
-from agent.sandbox import SandboxMode, resolve_mode, sandbox_env, server_wrap
+from agent.sandbox import resolve_mode, sandbox_env, server_wrap
 from agent.security import SecurityConfig
 from agent.session import SessionRequest, SessionResult, SessionRunner
 from agent.state import BuildState, StateStore
@@ -35,21 +35,13 @@ from agent.ui.transcript import TranscriptWriter
 from agent.verify import run_check
 
 
-class ServerOptions(BaseModel):
+class ServerOptions(Endpoint):
     """Which model and which OpenCode server a run uses."""
 
     model: str = Field(description="provider/model, pinned for every request")
-    small_model: str | None = Field(default=None, description="explicit cheap model for titles etc.")
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for the model")
-    api_key_env: str | None = Field(default=None, description="env var with that endpoint's key")
-    price_in: float | None = Field(default=None, ge=0, description="USD per 1M input tokens")
-    price_out: float | None = Field(default=None, ge=0, description="USD per 1M output tokens")
-    server_url: str | None = Field(default=None, description="attach to this running server")
-    server_password: str | None = Field(default=None, description="its password, if any")
-    opencode_bin: str | None = Field(default=None, description="OpenCode binary (default: found)")
+    server_password: str | None = Field(default=None, description="password of server_url, if any")
     env: dict[str, str] = Field(default_factory=dict, description="extra env for the server")
     startup_timeout: float = Field(default=60.0, gt=0, description="seconds for the server to start")
-    sandbox: SandboxMode = Field(default="auto", description="auto (bwrap when it works) | bwrap | none")
 
     def pinned(self) -> ModelRef:
         return parse_model(self.model)
