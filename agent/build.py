@@ -90,6 +90,7 @@ class Builder:
         self.git = Git(self.project)
         self.iterations = 0
         self.failures_in_row = 0
+        self._features: list[Feature] | None = None  # the baseline, parsed once
 
     async def run(self) -> BuildState:
         """Build until a stop reason; raises it (``BuildComplete`` included) after saving."""
@@ -120,9 +121,7 @@ class Builder:
         features = await self._valid_features(state, result)
         self.git.init()
         self.git.ignore(".autocode/")
-        baseline = with_verdicts(features, set())
-        atomic_write(self.project / FEATURE_FILE, dump_features(baseline))
-        self.store.save_baseline(baseline)
+        self._save_features(with_verdicts(features, set()))
         self.git.commit_all("autocode: initial project skeleton and feature list")
         state.initialized = True
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
@@ -225,12 +224,10 @@ class Builder:
                                violations=integrity.violations)
         accepted = [i for i in integrity.claims if self._verified(i, baseline[i], state)]
         state.passing = sorted(set(state.passing) | set(accepted))
-        verdicts = with_verdicts(baseline, set(state.passing))
-        atomic_write(path, dump_features(verdicts))
+        self._save_features(with_verdicts(baseline, set(state.passing)))
         for i in accepted:
             self.git.commit_all(f"autocode: feature {i + 1} passes: {baseline[i].description[:60]}",
                                 allow_empty=True)
-        self.store.save_baseline(verdicts)
         verdict = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
         if count_attempt or verdict == "accepted":
@@ -308,8 +305,18 @@ class Builder:
         self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
                            passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
 
+    def _save_features(self, features: list[Feature]) -> None:
+        """Write the list with the harness' verdicts to the project and the baseline (one dump)."""
+        text = dump_features(features)
+        atomic_write(self.project / FEATURE_FILE, text)
+        atomic_write(self.store.baseline_path, text)
+        self._features = features
+
     def _baseline(self) -> list[Feature]:
+        if self._features is not None:
+            return self._features
         baseline = self.store.load_baseline()
+        self._features = baseline
         if baseline is None:
             raise FeatureListError("the feature list is missing from .autocode/; re-run the initializer "
                                    "by removing .autocode/state.json")

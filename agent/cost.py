@@ -8,8 +8,8 @@ still counted, and a replayed event is never counted twice). Every change is app
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,10 @@ class StepRecord(BaseModel):
     time: float = 0.0
 
 
-class _Seen(BaseModel):
+@dataclass(slots=True)
+class _Seen:
     cost: float = 0.0
-    tokens: dict[str, int] = Field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
 
 
 TOKEN_FIELDS = ("input", "output", "reasoning", "cache_read", "cache_write")
@@ -92,7 +93,7 @@ class Ledger:
     def observe(self, *, message_id: str, session_id: str, root_session_id: str, cost: float,
                 tokens: dict[str, int], model: str, feature: int | None, now: float) -> float:
         """Record what a step costs so far; returns the newly counted USD (0 for a replay)."""
-        seen = self._seen.get(message_id, _Seen())
+        seen = self._seen.get(message_id) or _Seen()
         delta_cost = max(0.0, cost - seen.cost)
         deltas = {n: max(0, int(tokens.get(n, 0)) - seen.tokens.get(n, 0)) for n in TOKEN_FIELDS}
         first = message_id not in self._seen
@@ -132,8 +133,8 @@ def _read_records(path: Path) -> list[StepRecord]:
     records = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            records.append(StepRecord.model_validate(json.loads(line)))
-        except (ValueError, TypeError):
+            records.append(StepRecord.model_validate_json(line))
+        except ValueError:
             continue
     return records
 

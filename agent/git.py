@@ -39,16 +39,16 @@ class Git:
     def dirty(self) -> bool:
         return bool(self._run("status", "--porcelain").strip())
 
-    def commit_all(self, message: str, allow_empty: bool = False) -> str | None:
-        """Stage everything and commit; returns the new commit id (None if nothing to commit)."""
+    def commit_all(self, message: str, allow_empty: bool = False) -> bool:
+        """Stage everything and commit; False if there was nothing to commit."""
         self._run("add", "-A")
         if not allow_empty and not self._run("status", "--porcelain").strip():
-            return None
+            return False
         args = ["commit", "-q", "--no-verify", "-m", message]
         if allow_empty:
             args.append("--allow-empty")
         self._run(*args)
-        return self._run("rev-parse", "HEAD").strip()
+        return True
 
     def log(self, n: int = 5) -> list[str]:
         if not self.is_repo():

@@ -36,6 +36,7 @@ class PromptBook:
         self.dirs = [d for d in (dirs or []) if d.is_dir()] + [builtin_dir()]
         self.env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                       autoescape=False)
+        self._compiled: dict[tuple[Path, int], jinja2.Template] = {}
 
     def locate(self, name: str) -> Path:
         if name not in VARIABLES:
@@ -62,8 +63,15 @@ class PromptBook:
                 raise UsageError(f"prompt {path} uses unknown variable {unknown[0]!r}; "
                                  f"{name} provides: {', '.join(sorted(allowed))}")
 
+    def _template(self, name: str) -> jinja2.Template:
+        path = self.locate(name)
+        key = (path, path.stat().st_mtime_ns)  # an edited override is picked up
+        if key not in self._compiled:
+            self._compiled[key] = self.env.from_string(path.read_text(encoding="utf-8"))
+        return self._compiled[key]
+
     def render(self, name: str, **values: Any) -> str:
         try:
-            return self.env.from_string(self.source(name)).render(**values).strip() + "\n"
+            return self._template(name).render(**values).strip() + "\n"
         except jinja2.UndefinedError as exc:
             raise UsageError(f"prompt {name}: {exc.message}") from None

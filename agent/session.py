@@ -107,6 +107,7 @@ class _Track:
         self.denied = 0
         self.busy = False
         self.aborting = False
+        self.reconnected = False
         self.error: ErrorInfo | None = None
 
     @property
@@ -187,7 +188,8 @@ class SessionRunner:
             raise
         finally:
             pump[0].cancel()
-        halt = await self._reconcile(track, halt)
+        if track.aborting or track.reconnected or track.assistant - track.steps:
+            halt = await self._reconcile(track, halt)  # only when events may have been missed
         return self._result(track, started, halt)
 
     async def _reconcile(self, track: _Track, halt: StopReason | None) -> StopReason | None:
@@ -251,6 +253,7 @@ class SessionRunner:
                     reconnects += 1
                     if reconnects > MAX_RECONNECTS:
                         raise ServerFailure(f"event stream lost {reconnects} times: {item}")
+                    track.reconnected = True
                     self.reporter.emit("stream_reconnect", session=track.root, reason=str(item))
                     await asyncio.sleep(min(0.2 * reconnects, 2.0))
                     pump = await self._subscribe(track.request.directory, queue)
@@ -385,15 +388,15 @@ class SessionRunner:
             await self.client.reply_permission(ask.id, track.request.directory, "reject")
             raise
         decision = self.gate.judge(ask, track.request.directory)
-        self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,
-                           patterns=ask.patterns, allowed=decision.allowed,
-                           reason=decision.reason, rule=decision.rule)
         if decision.allowed:
             await self.client.reply_permission(ask.id, track.request.directory, "once")
-            return
-        track.denied += 1
-        message = f"Refused by autocode's security policy: {decision.reason}. Do something else."
-        await self.client.reply_permission(ask.id, track.request.directory, "reject", message)
+        else:
+            track.denied += 1
+            message = f"Refused by autocode's security policy: {decision.reason}. Do something else."
+            await self.client.reply_permission(ask.id, track.request.directory, "reject", message)
+        self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,  # after the reply:
+                           patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
+                           reason=decision.reason, rule=decision.rule)
 
     def _checkpoint(self, track: _Track) -> None:
         """A tool wants to run, so another model step will follow: check the limits first."""

@@ -24,7 +24,7 @@ class TranscriptWriter:
         if event == "child_session":
             self.root_of[str(data["child"])] = str(session)
         root = self.root_of.get(str(session), str(session))
-        append_jsonl(self.dir / f"{root}.jsonl", {"event": event, **data})
+        append_jsonl(self.dir / f"{root}.jsonl", {"event": event, **data}, durable=False)
 
     def close(self) -> None:
         return None
