@@ -131,7 +131,7 @@ def _gate_ms(project: Path, commands: list[str]) -> float:
 
 
 def _git_commit_ms(project: Path, scratch: Path) -> float:
-    """Best ms of the harness' per-feature commit (add -A, commit, rev-parse) on a copy."""
+    """Best ms of the harness' per-feature commit (add -A, commit) on a copy."""
     from agent.git import Git
 
     subprocess.run(["git", "clone", "-q", str(project), str(scratch)], check=True, timeout=60,
@@ -485,6 +485,52 @@ def section_latency(b: Bench, n_features: int, latency: float) -> JSON:
             if sessions_wall and requests else None}
 
 
+def _server_start_s(b: Bench, root: Path, wrapped: bool) -> float:
+    from agent.opencode.server import OpenCodeServer, ServerSettings
+    from agent.sandbox import sandbox_env, server_wrap
+
+    state = root / f"state-{time.monotonic_ns()}"
+    project = root / "project"
+    project.mkdir(exist_ok=True)
+    wrap = server_wrap("bwrap", project, state, b.opencode) if wrapped else []
+    settings = ServerSettings(state_dir=state, config=autocode_server_config("http://127.0.0.1:9/v1"),
+                              cwd=project, wrap=wrap, env=sandbox_env(state) if wrapped else {})
+    started = time.perf_counter()
+    with OpenCodeServer(settings):
+        return time.perf_counter() - started
+
+
+def section_sandbox(b: Bench, n_features: int) -> JSON:
+    """What the bubblewrap sandbox costs: server start, and time per model step in a build."""
+    from agent.sandbox import bwrap_works
+    from agent.scripted_model import Scenario, ScriptedModelServer, read_log
+
+    if not bwrap_works():
+        return {"available": False}
+    root = b.root / "sandbox"
+    root.mkdir()
+    starts = {mode: [_server_start_s(b, root, mode == "bwrap") for _ in range(3)] for mode in ("none", "bwrap")}
+    features = bench_features(n_features)
+    spec = root / "app_spec.txt"
+    spec.write_text(bench_spec(features), encoding="utf-8")
+    result: JSON = {"available": True, "features": n_features,
+                    "server_start_s": {m: _r(statistics.median(v)) for m, v in starts.items()}}
+    scenario = Scenario.model_validate(bench_scenario(features))
+    for mode in ("none", "bwrap"):
+        b.console.log(f"[5] autocode build, --sandbox {mode}: {n_features} features, zero model latency")
+        log = root / f"requests-{mode}.jsonl"
+        with ScriptedModelServer(scenario, log) as model:
+            build = autocode_build(root / f"project-{mode}", spec, model.url, 300, b.xdg, sandbox=mode)
+        events = _check_build(build, f"sandbox {mode} build")
+        t_init, t_stop = first_time(events, "initialized"), last_time(events, "stopped")
+        steps = len(read_log(log))
+        coding = (t_stop - t_init) if t_init and t_stop else None
+        result[mode] = {"wall_s": _r(build.wall_s), "coding_s": _r(coding), "model_requests": steps,
+                        "ms_per_step": ms(coding / steps) if coding and steps else None}
+    result["extra_ms_per_step"] = _since(result["none"]["ms_per_step"], result["bwrap"]["ms_per_step"])
+    return result
+
+
 # ---- output ----------------------------------------------------------------------------------------------
 
 def _table(title: str, *columns: str) -> Table:
@@ -534,7 +580,7 @@ def print_overhead(console: Console, over: JSON) -> None:
         p.add_row(f"    {name.replace('_', ' ')}", _fmt(value, " ms"))
     p.add_row("  included above: verification check (mean)",
               _fmt(ac["verification_checks_s"] * 1000 / max(ac["sessions"], 1), " ms"))
-    p.add_row("  included above: git commit per feature (add, commit, rev-parse), best",
+    p.add_row("  included above: git commit per feature (add, commit), best",
               _fmt(ac["git_commit_ms"], " ms"))
     p.add_row("  included above: GET /session/{id}/message (reconcile), median",
               _fmt(ac["get_session_messages_ms"], " ms"))
@@ -545,7 +591,7 @@ def print_overhead(console: Console, over: JSON) -> None:
     p.add_row("bash ask: OpenCode tool start to autocode's verdict", _fmt(ac["bash_ask_to_verdict_ms"], " ms"))
     p.add_row("  included: security gate CPU per bash ask, best",
               _fmt(ac["security_gate_ms_per_bash_ask"], " ms"))
-    p.add_row("transcript lines (fsync'd appends) per session", _fmt(ac["transcript_lines_per_session"]))
+    p.add_row("transcript lines per session", _fmt(ac["transcript_lines_per_session"]))
     p.add_row("bash tool run time: autocode (ask) / opencode run (allow)",
               f"{_fmt(ac['bash_tool_ms_mean'])} / {_fmt(rc['bash_tool_ms_mean'])} ms")
     p.add_row("opencode run: process start+exit per session", _fmt(rc["process_overhead_s_mean"], " s"))
@@ -611,10 +657,22 @@ def print_latency(console: Console, lat: JSON) -> None:
     console.print(t)
 
 
+def print_sandbox(console: Console, sb: JSON) -> None:
+    t = _table(f"5. Sandbox cost: server start (median of 3) and a {sb['features']}-feature build",
+               "what", "--sandbox none", "--sandbox bwrap")
+    starts = sb["server_start_s"]
+    t.add_row("server start to healthy (s)", _fmt(starts["none"]), _fmt(starts["bwrap"]))
+    for key, label in (("wall_s", "build wall (s)"), ("coding_s", "coding sessions (s)"),
+                       ("model_requests", "model steps"), ("ms_per_step", "coding time per model step (ms)")):
+        t.add_row(label, _fmt(sb["none"][key]), _fmt(sb["bwrap"][key]))
+    console.print(t)
+
+
 def print_tables(console: Console, results: JSON) -> None:
     printers: list[tuple[str, str, Callable[[Console, JSON], None]]] = [
         ("overhead", "autocode", print_overhead), ("prompts", "autocode_prompt_chars", print_prompts),
-        ("scale", "growth", print_scale), ("latency", "wall_s", print_latency)]
+        ("scale", "growth", print_scale), ("latency", "wall_s", print_latency),
+        ("sandbox", "server_start_s", print_sandbox)]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -679,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(run, dict):
                 run.pop("_project", None)
         run_section(console, results, "latency", lambda: section_latency(bench, 2 if args.quick else 3, 1.0))
+        run_section(console, results, "sandbox", lambda: section_sandbox(bench, 3 if args.quick else 8))
     finally:
         if args.keep:
             console.log(f"kept {root}")

@@ -201,10 +201,11 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                        child_peak_rss_kb=max(children_hwm.values(), default=0))
 
 
-def autocode_build(project: Path, spec: Path, base_url: str, timeout: float, xdg: Path) -> ProcRun:
+def autocode_build(project: Path, spec: Path, base_url: str, timeout: float, xdg: Path,
+                   sandbox: str = "auto") -> ProcRun:
     """`python -m agent build ... --json` against the scripted model, as a user would run it."""
     cmd = [sys.executable, "-m", "agent", "build", "--project-dir", str(project), "--spec", str(spec),
-           "--model", MODEL, "--base-url", base_url, "--json"]
+           "--model", MODEL, "--base-url", base_url, "--json", "--sandbox", sandbox]
     return run_measured(cmd, REPO, clean_env({"XDG_CONFIG_HOME": str(xdg)}), timeout)
 
 
