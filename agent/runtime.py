@@ -212,8 +212,11 @@ async def preflight(client: OpenCodeClient, options: ServerOptions, directory: P
         known = ", ".join(sorted(models)[:8])
         raise UsageError(f"unknown model {model}: {model.provider_id} has {known or 'no models'}"
                          f"{' ...' if len(models) > 8 else ''}")
-    cost = models[model.model_id].get("cost") or {}
-    info = ModelInfo(model=str(model), price_in=cost.get("input"), price_out=cost.get("output"))
+    if options.base_url:  # a custom endpoint is priced by the user's flags, or not at all
+        info = ModelInfo(model=str(model), price_in=options.price_in, price_out=options.price_out)
+    else:  # OpenCode's catalog
+        cost = models[model.model_id].get("cost") or {}
+        info = ModelInfo(model=str(model), price_in=cost.get("input"), price_out=cost.get("output"))
     if free_only and not info.free:
         raise UsageError(f"--free-only: {model} is {'unpriced' if not info.priced else 'not free'} "
                          f"(input ${info.price_in}, output ${info.price_out} per 1M tokens)")

@@ -86,3 +86,30 @@ def test_disk_full_while_writing_state_keeps_the_old_file(tmp_path: Path,
 def test_status_of_a_missing_directory(tmp_path: Path) -> None:
     code, out = _run("status", "-p", str(tmp_path / "nope"))
     assert code == 2 and "is not a directory" in out
+
+
+def test_policy_check_jsonl_reads_commands_and_writes_verdicts(tmp_path: Path) -> None:
+    import json
+
+    lines = "\n".join(json.dumps({"command": c}) for c in ("ls -la", "sudo rm -rf /", "git push"))
+    result = CliRunner().invoke(app, ["policy", "check", "-p", str(tmp_path), "--jsonl"], input=lines)
+    assert result.exit_code == 0
+    verdicts = [json.loads(line) for line in result.output.splitlines()]
+    assert [(v["command"], v["allowed"]) for v in verdicts] == [
+        ("ls -la", True), ("sudo rm -rf /", False), ("git push", False)]
+    assert all(v["reason"] for v in verdicts)
+    bad = CliRunner().invoke(app, ["policy", "check", "-p", str(tmp_path), "--jsonl"], input="not json\n")
+    assert bad.exit_code == 2 and "stdin line 1" in bad.output
+
+
+def test_policy_show_reflects_autocode_toml(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "autocode.toml").write_text('[security]\ndeny = ["make"]\nallow_network = true\n')
+    result = CliRunner().invoke(app, ["policy", "show", "-p", str(tmp_path)])
+    assert result.exit_code == 0
+    shown = json.loads(result.output)
+    assert "make" in shown["deny"] and shown["allow_network"] is True
+    (tmp_path / "autocode.toml").write_text("[security]\nallow = 3\n")
+    result = CliRunner().invoke(app, ["policy", "show", "-p", str(tmp_path)])
+    assert result.exit_code == 2

@@ -127,3 +127,47 @@ def test_budget_stops_the_build_within_one_step_and_matches_the_model_log(
     total = build_status(project)["cost_usd"]
     assert 0.05 <= total < 0.053 + 1e-9
     assert abs(total - _expected_cost(scripted.requests(), price_in, price_out)) < 1e-6
+
+
+def test_a_reply_from_another_model_aborts_the_session_at_once(
+        scripted: ScriptedModel, opencode: ServerFactory, project: Path) -> None:
+    from agent.errors import ExitCode, ModelMismatch
+
+    # The server can serve model-a and model-b; autocode pins model-a but (as a buggy client
+    # would) the prompt reaches the server as model-b: the guard must stop it on the first step.
+    both = {"provider": {"scripted": {
+        "npm": "@ai-sdk/openai-compatible", "options": {"baseURL": scripted.url, "apiKey": "x"},
+        "models": {"model-a": {"name": "a", "tool_call": True}, "model-b": {"name": "b", "tool_call": True}}}}}
+    server = opencode(extra_config=both)
+    loop = [{"tool": "bash", "args": {"command": f"echo {i}", "description": "x"}} for i in range(10)]
+    scripted.set({"scripts": [{"name": "s", "match": "work", "steps": loop}]})
+
+    async def go() -> SessionResult:
+        async with OpenCodeClient(server.url, server.password) as client:
+            runner = SessionRunner(client, parse_model("scripted/model-b"), Ledger(), Limits(), RecordingGate(),
+                                   EventLog(), SystemClock(), allowed_models=frozenset({"scripted/model-a"}))
+            return await runner.run(SessionRequest(directory=project, title="t", prompt="work"))
+
+    result = asyncio.run(go())
+    assert isinstance(result.halt, ModelMismatch)
+    assert result.halt.exit_code == ExitCode.MODEL_MISMATCH == 4
+    assert "asked for scripted/model-b" in str(result.halt)  # names what was asked and what answered
+    assert "the server used scripted/model-b" in str(result.halt) or "model-b" in str(result.halt)
+    assert len(scripted.requests()) <= 1  # stopped on the first step
+    assert not (project / "0").exists()
+
+
+def test_free_only_refuses_priced_and_unpriced_models_and_runs_free_ones(
+        scripted: ScriptedModel, project: Path) -> None:
+    from agent.errors import UsageError
+    from tests.e2e.conftest import feature_steps, init_script, run_direct, simple_features
+
+    scripted.set({"scripts": [init_script(simple_features("Free")),
+                              {"name": "f", "match": "\nFree\n", "steps": feature_steps(0)}]})
+    _, stop = run_direct(project, scripted, limits={"free_only": True}, price_in=1.0, price_out=2.0)
+    assert isinstance(stop, UsageError) and "not free" in str(stop)
+    _, stop = run_direct(project, scripted, limits={"free_only": True})
+    assert isinstance(stop, UsageError) and "unpriced" in str(stop)
+    assert scripted.requests() == []  # refused before any model call
+    _, stop = run_direct(project, scripted, limits={"free_only": True}, price_in=0.0, price_out=0.0)
+    assert stop is not None and stop.kind == "complete", stop
