@@ -40,7 +40,7 @@ from agent.features import (
 from agent.git import Git
 from agent.ports import Clock, Reporter
 from agent.prompts import PromptBook
-from agent.session import SessionRequest, SessionResult
+from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
 

@@ -32,7 +32,8 @@ from agent.ports import NullReporter, Reporter, SystemClock
 from agent.runtime import ServerOptions, make_server, preflight
 from agent.sandbox import SandboxMode
 from agent.security import SecurityConfig, load_security_config
-from agent.session import SessionRequest, SessionResult, SessionRunner
+from agent.session import SessionRunner
+from agent.session_types import SessionRequest, SessionResult
 from agent.state import atomic_write
 
 T = TypeVar("T", bound=BaseModel)

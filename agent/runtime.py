@@ -29,7 +29,8 @@ from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
 from agent.security import SecurityConfig
-from agent.session import SessionRequest, SessionResult, SessionRunner
+from agent.session import SessionRunner
+from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
 from agent.ui.transcript import TranscriptWriter
 from agent.verify import run_check

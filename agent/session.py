@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from agent.cost import Ledger, Limits, check_before_tool, check_step_limits
 from agent.errors import (
@@ -45,42 +42,10 @@ from agent.opencode.events import (
 )
 from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter
 from agent.providers import ModelRef
+from agent.recovery import cut_off, recover_costs
+from agent.session_types import SessionRequest, SessionResult, ToolCall
 
 MAX_RECONNECTS = 8
-
-
-class SessionRequest(BaseModel):
-    directory: Path
-    title: str
-    prompt: str
-    system: str | None = None
-    feature: int | None = None
-
-
-class ToolCall(BaseModel):
-    tool: str
-    status: str
-    input: dict[str, Any] = Field(default_factory=dict)
-    output: str = ""
-
-
-class SessionResult(BaseModel):
-    """What one session did. ``halt`` is a build-level stop reason to raise after recording."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    session_id: str
-    text: str = ""
-    turns: int = 0
-    cost: float = 0.0
-    models: list[str] = Field(default_factory=list)
-    tools: list[ToolCall] = Field(default_factory=list)
-    denied: int = 0
-    stop: str = "idle"
-    stop_message: str = ""
-    error: ErrorInfo | None = None
-    duration_s: float = 0.0
-    halt: StopReason | None = Field(default=None, exclude=True)
 
 
 class _Done(Exception):
@@ -116,12 +81,6 @@ class _Track:
         return len(self.steps | self.assistant)
 
 
-def cut_off(step: AssistantInfo) -> bool:
-    """A step that never reported its usage: interrupted or aborted while the model answered."""
-    no_usage = not step.cost and not step.tokens.input and not step.tokens.output
-    return no_usage and (not step.completed or (step.error is not None and step.error.is_abort))
-
-
 class SessionRunner:
     def __init__(self, client: OpenCodeAPI, model: ModelRef, ledger: Ledger, limits: Limits,
                  gate: PermissionGate, reporter: Reporter, clock: Clock,
@@ -143,24 +102,8 @@ class SessionRunner:
         return await self.drive(info.id, request)
 
     async def recover(self, directory: Path, since: float, feature: int | None) -> float:
-        """After a crash: count the steps of sessions started since ``since`` (epoch s) from what the
-        server stored. A step cut off mid-flight has an unknowable cost; it is charged as the most
-        expensive step seen so far, so the ledger never shows less than was spent."""
-        before = self.ledger.total
-        for info in await self.client.sessions(directory):
-            if info.created_ms < (since - 5) * 1000:
-                continue
-            for message in await self.client.messages(info.id, directory):
-                raw = message.get("info") or {}
-                if raw.get("role") != "assistant":
-                    continue
-                step = AssistantInfo.from_raw(raw)
-                cost = self.ledger.max_step_cost if cut_off(step) else step.cost
-                self.ledger.observe(
-                    message_id=step.id, session_id=step.session_id, root_session_id=info.parent_id or info.id,
-                    cost=cost, tokens=step.tokens.model_dump(), model=f"{step.provider_id}/{step.model_id}",
-                    feature=feature, now=self.clock.wall())
-        recovered = self.ledger.total - before
+        """After a crash: count what the sessions started since ``since`` spent (see recovery.py)."""
+        recovered = await recover_costs(self.client, self.ledger, directory, since, feature, self.clock.wall())
         self.reporter.emit("cost_recovered", usd=round(recovered, 6), since=since)
         return recovered
 

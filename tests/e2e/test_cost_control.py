@@ -14,7 +14,8 @@ from agent.cost import Ledger, Limits
 from agent.opencode.client import OpenCodeClient
 from agent.ports import SystemClock
 from agent.providers import parse_model
-from agent.session import SessionRequest, SessionResult, SessionRunner
+from agent.session import SessionRunner
+from agent.session_types import SessionRequest, SessionResult
 from tests.e2e.conftest import EventLog, ScriptedModel, ServerFactory
 from tests.e2e.test_foundation import WRITE_AND_RUN, RecordingGate
 

@@ -17,7 +17,8 @@ from agent.opencode.client import OpenCodeClient
 from agent.opencode.events import PermissionAsked
 from agent.ports import SystemClock
 from agent.providers import parse_model
-from agent.session import SessionRequest, SessionResult, SessionRunner
+from agent.session import SessionRunner
+from agent.session_types import SessionRequest, SessionResult
 from tests.e2e.conftest import ScriptedModel, ServerFactory
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,8 @@ from agent.cost import Ledger, Limits
 from agent.opencode.client import OpenCodeClient
 from agent.ports import SystemClock
 from agent.providers import parse_model
-from agent.session import SessionRequest, SessionRunner
+from agent.session import SessionRunner
+from agent.session_types import SessionRequest
 from tests.e2e.conftest import EventLog, ScriptedModel, ServerFactory
 from tests.e2e.test_foundation import RecordingGate
 

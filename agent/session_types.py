@@ -1,0 +1,45 @@
+"""What a session is asked to do and what it did (shared by the runner, the loop and the API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.errors import StopReason
+from agent.opencode.events import ErrorInfo
+
+
+class SessionRequest(BaseModel):
+    directory: Path
+    title: str
+    prompt: str
+    system: str | None = None
+    feature: int | None = None
+
+
+class ToolCall(BaseModel):
+    tool: str
+    status: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    output: str = ""
+
+
+class SessionResult(BaseModel):
+    """What one session did. ``halt`` is a build-level stop reason to raise after recording."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    session_id: str
+    text: str = ""
+    turns: int = 0
+    cost: float = 0.0
+    models: list[str] = Field(default_factory=list)
+    tools: list[ToolCall] = Field(default_factory=list)
+    denied: int = 0
+    stop: str = "idle"
+    stop_message: str = ""
+    error: ErrorInfo | None = None
+    duration_s: float = 0.0
+    halt: StopReason | None = Field(default=None, exclude=True)
