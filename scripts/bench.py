@@ -274,14 +274,20 @@ def _session_prompts(project: Path, run_project: Path) -> list[tuple[str, int | 
     return prompts
 
 
-def section_overhead(b: Bench, n_features: int, repeats: int) -> JSON:
-    from agent.scripted_model import Scenario, ScriptedModelServer
-
-    root = b.root / "overhead"
+def _workdir(b: Bench, name: str, n_features: int) -> tuple[Path, list[JSON], Path]:
+    """A fresh directory for one section, its feature set and its spec file."""
+    root = b.root / name
     root.mkdir()
     features = bench_features(n_features)
     spec = root / "app_spec.txt"
     spec.write_text(bench_spec(features), encoding="utf-8")
+    return root, features, spec
+
+
+def section_overhead(b: Bench, n_features: int, repeats: int) -> JSON:
+    from agent.scripted_model import Scenario, ScriptedModelServer
+
+    root, features, spec = _workdir(b, "overhead", n_features)
     run_project = root / "run-project"
     run_project.mkdir()
     shutil.copy(spec, run_project / "app_spec.txt")
@@ -451,11 +457,7 @@ def section_latency(b: Bench, n_features: int, latency: float) -> JSON:
     from agent.scripted_model import Scenario, ScriptedModelServer, read_log
     from agent.state import StateStore
 
-    root = b.root / "latency"
-    root.mkdir()
-    features = bench_features(n_features)
-    spec = root / "app_spec.txt"
-    spec.write_text(bench_spec(features), encoding="utf-8")
+    root, features, spec = _workdir(b, "latency", n_features)
     log = root / "model-requests.jsonl"
     scenario = Scenario.model_validate(bench_scenario(features, latency_s=latency, short=True))
     b.console.log(f"[4] autocode build: {n_features} features x 3 steps, {latency:g} s per model step")
@@ -507,12 +509,8 @@ def section_sandbox(b: Bench, n_features: int) -> JSON:
 
     if not bwrap_works():
         return {"available": False}
-    root = b.root / "sandbox"
-    root.mkdir()
+    root, features, spec = _workdir(b, "sandbox", n_features)
     starts = {mode: [_server_start_s(b, root, mode == "bwrap") for _ in range(3)] for mode in ("none", "bwrap")}
-    features = bench_features(n_features)
-    spec = root / "app_spec.txt"
-    spec.write_text(bench_spec(features), encoding="utf-8")
     result: JSON = {"available": True, "features": n_features,
                     "server_start_s": {m: _r(statistics.median(v)) for m, v in starts.items()}}
     scenario = Scenario.model_validate(bench_scenario(features))

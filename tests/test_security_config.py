@@ -7,25 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.security import Decision, PolicyContext, SecurityConfig, decide
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> PolicyContext:
-    project, home, outside = tmp_path / "proj", tmp_path / "home", tmp_path / "outside"
-    for directory in (project / "src", project / ".git", home / ".ssh", home / ".aws", outside):
-        directory.mkdir(parents=True)
-    (project / "init.sh").write_text("#!/bin/sh\n")
-    (home / ".ssh" / "id_rsa").write_text("secret")
-    (project / "escape").symlink_to(outside)
-    return PolicyContext(project_dir=project, home=home, started_pids=frozenset({4242}))
-
-
-def assert_decision(decision: Decision, allowed: bool, rule: str) -> None:
-    assert decision.allowed is allowed, f"{decision.rule}: {decision.reason}"
-    assert rule in decision.rule, f"{decision.rule}: {decision.reason}"
-    if not allowed:
-        assert len(decision.reason.split()) >= 4, decision.reason
+from agent.security import PolicyContext, SecurityConfig, decide
+from tests.security_support import assert_decision
 
 
 def with_config(ctx: PolicyContext, **settings: object) -> PolicyContext:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from agent.security import Decision, PolicyContext, decide
+from agent.security import PolicyContext, decide
+from tests.security_support import assert_decision
 
 # (command, allowed, rule substring)
 Row = tuple[str, bool, str]
@@ -291,24 +290,6 @@ VALIDATORS: list[Row] = [
     ('sqlite3 app.db ".shell rm -rf ~"', False, "deny.sql_shell"),
     ("zip -TT 'rm -rf ~' -T x.zip f", False, "deny.zip_option"),
 ]
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> PolicyContext:
-    project, home, outside = tmp_path / "proj", tmp_path / "home", tmp_path / "outside"
-    for directory in (project / "src", project / ".git", home / ".ssh", home / ".aws", outside):
-        directory.mkdir(parents=True)
-    (project / "init.sh").write_text("#!/bin/sh\n")
-    (home / ".ssh" / "id_rsa").write_text("secret")
-    (project / "escape").symlink_to(outside)
-    return PolicyContext(project_dir=project, home=home, started_pids=frozenset({4242}))
-
-
-def assert_decision(decision: Decision, allowed: bool, rule: str) -> None:
-    assert decision.allowed is allowed, f"{decision.rule}: {decision.reason}"
-    assert rule in decision.rule, f"{decision.rule}: {decision.reason}"
-    if not allowed:
-        assert len(decision.reason.split()) >= 4, decision.reason
 
 
 def test_table_sizes() -> None:

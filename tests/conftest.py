@@ -1,0 +1,20 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.security import PolicyContext
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> PolicyContext:
+    project, home, outside = tmp_path / "proj", tmp_path / "home", tmp_path / "outside"
+    for directory in (project / "src", project / ".git", home / ".ssh", home / ".aws", outside):
+        directory.mkdir(parents=True)
+    (project / "init.sh").write_text("#!/bin/sh\n")
+    (home / ".ssh" / "id_rsa").write_text("secret")
+    (project / "escape").symlink_to(outside)
+    return PolicyContext(project_dir=project, home=home, started_pids=frozenset({4242}))
