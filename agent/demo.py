@@ -185,18 +185,25 @@ def _feature_script(index: int) -> dict[str, Any]:
     ]}
 
 
+def initializer_script(features: list[dict[str, Any]], init_sh: str, files: dict[str, str] | None = None,
+                       then: list[dict[str, Any]] | None = None, name: str = "initializer") -> dict[str, Any]:
+    """A scripted initializer: one step writing the feature list, init.sh and ``files``, then
+    ``then`` (more steps), then a closing text. Shared by the demo, the benchmark and the tests."""
+    writes = [{"tool": "write", "args": {"filePath": "{cwd}/feature_list.json",
+                                         "content": json.dumps(features, indent=2)}},
+              {"tool": "write", "args": {"filePath": "{cwd}/init.sh", "content": init_sh}}]
+    writes += [{"tool": "write", "args": {"filePath": f"{{cwd}}/{path}", "content": content}}
+               for path, content in (files or {}).items()]
+    return {"name": name, "match": "You are the initializer", "steps": [
+        {"text": "Writing the feature list and skeleton.", "tool_calls": writes}, *(then or []),
+        {"text": f"Initialized: {len(features)} features and init.sh."}]}
+
+
 def demo_scenario() -> dict[str, Any]:
-    init = {"name": "initializer", "match": "You are the initializer", "steps": [
-        {"text": "Writing the feature list and skeleton.", "tool_calls": [
-            {"tool": "write", "args": {"filePath": "{cwd}/feature_list.json",
-                                       "content": json.dumps(FEATURES, indent=2)}},
-            {"tool": "write", "args": {"filePath": "{cwd}/init.sh", "content": _INIT_SH}},
-            {"tool": "write", "args": {"filePath": "{cwd}/tests/test_smoke.py",
-                                       "content": "def test_python_works():\n    assert 1 + 1 == 2\n"}}]},
-        {"tool": "bash", "args": {"command": "chmod +x init.sh && ./init.sh && git init -q",
-                                  "description": "prepare the project"}},
-        {"text": "Initialized: 4 features, init.sh, a test suite."},
-    ]}
+    init = initializer_script(
+        FEATURES, _INIT_SH, {"tests/test_smoke.py": "def test_python_works():\n    assert 1 + 1 == 2\n"},
+        then=[{"tool": "bash", "args": {"command": "chmod +x init.sh && ./init.sh && git init -q",
+                                        "description": "prepare the project"}}])
     return {"latency_s": 0.0, "usage": {"prompt_tokens": 1200, "completion_tokens": 80},
             "scripts": [init, *(_feature_script(i) for i in range(len(FEATURES)))],
             "fallback": {"text": "Nothing more to do."}}

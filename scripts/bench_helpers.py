@@ -102,14 +102,9 @@ INIT_SH = "#!/usr/bin/env bash\n# Prepare the benchmark app.\n# autocode-test: t
 
 
 def bench_scenario(features: list[JSON], latency_s: float = 0.0, short: bool = False) -> JSON:
-    init = {"name": "initializer", "match": "You are the initializer", "steps": [
-        {"text": "Writing the feature list and the skeleton.", "tool_calls": [
-            {"tool": "write", "args": {"filePath": "{cwd}/feature_list.json",
-                                       "content": json.dumps(features, indent=2)}},
-            {"tool": "write", "args": {"filePath": "{cwd}/init.sh", "content": INIT_SH}},
-            {"tool": "write", "args": {"filePath": "{cwd}/src/README.md",
-                                       "content": "One module per feature.\n"}}]},
-        {"text": f"Initialized: {len(features)} features, init.sh, src/."}]}
+    from agent.demo import initializer_script
+
+    init = initializer_script(features, INIT_SH, {"src/README.md": "One module per feature.\n"})
     return {"latency_s": latency_s, "usage": {"prompt_tokens": 1200, "completion_tokens": 80},
             "scripts": [init, *(coding_script(i, f, short) for i, f in enumerate(features))],
             "fallback": {"text": "Nothing more to do."}}

@@ -151,13 +151,9 @@ def feature_steps(index: int, extra: str = "touch done.txt && ") -> list[dict[st
 
 
 def init_script(features: list[dict[str, Any]], test_cmd: str = "true") -> dict[str, Any]:
-    return {"name": "init", "match": "You are the initializer", "steps": [
-        {"tool_calls": [
-            {"tool": "write", "args": {"filePath": "{cwd}/feature_list.json",
-                                       "content": json.dumps(features)}},
-            {"tool": "write", "args": {"filePath": "{cwd}/init.sh",
-                                       "content": f"#!/bin/sh\n# autocode-test: {test_cmd}\n"}}]},
-        {"text": "initialized"}]}
+    from agent.demo import initializer_script
+
+    return initializer_script(features, f"#!/bin/sh\n# autocode-test: {test_cmd}\n", name="init")
 
 
 def simple_features(*names: str) -> list[dict[str, Any]]:
