@@ -211,10 +211,15 @@ def make(cmd: SimpleCommand, env: Env) -> Decision:
     return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
-def npm(cmd: SimpleCommand, env: Env) -> Decision:
+def _package_manager_scope(cmd: SimpleCommand, env: Env) -> Decision | None:
+    """npm/yarn/pnpm: no global installs, and no directory option pointing outside the project."""
     if _global(cmd):
         return _global_denial(cmd)
-    problem = _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+    return _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+
+
+def npm(cmd: SimpleCommand, env: Env) -> Decision:
+    problem = _package_manager_scope(cmd, env)
     if problem is not None:
         return problem
     index = first_positional(cmd.args)
@@ -232,9 +237,7 @@ def npm(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
-    if _global(cmd):
-        return _global_denial(cmd)
-    problem = _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+    problem = _package_manager_scope(cmd, env)
     if problem is not None:
         return problem
     index = first_positional(cmd.args)
