@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, Field
-from tenacity import RetryCallState, wait_exponential
 
-from agent.cost import Ledger, Limits, check_budget_left
+from agent.cost import Ledger, Limits, check_limits
 from agent.errors import (
     BuildComplete,
     FeatureListError,
@@ -32,7 +31,6 @@ from agent.features import (
     Feature,
     FeatureListProblem,
     check_integrity,
-    dump_features,
     load_features,
     next_feature,
     with_verdicts,
@@ -48,18 +46,23 @@ NOTES_FILE = "autocode-progress.md"
 COMMIT_RE = re.compile(r"^autocode: feature (\d+) passes")
 
 
-class BuildConfig(BaseModel):
+class LoopSettings(BaseModel):
+    """The loop's settings a user can set (flags, files, env): shared with ``config.Settings``."""
+
+    no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping it")
+    init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
+    test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
+    check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
+
+
+class BuildConfig(LoopSettings):
     """What one build run does (the CLI and config files fill it in)."""
 
     project_dir: Path = Field(description="the project being built (absolute)")
     model: str = Field(description="the pinned model, provider/model")
     limits: Limits = Field(default_factory=Limits, description="budgets, turns, timeouts")
-    no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping it")
-    init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
     provider_failures: int = Field(default=3, ge=1, description="failed sessions in a row before stopping")
     provider_backoff_s: float = Field(default=15.0, ge=0, description="first wait after a provider failure")
-    test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
-    check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
     system_prompt: str | None = Field(default=None, description="prepended to every session's system")
     sandbox: str = Field(default="none", description="the OS sandbox in force: bwrap, none, external")
 
@@ -73,12 +76,6 @@ class Sessions(Protocol):
 
 
 Checker = Callable[[str, Path, float], CheckResult]
-
-
-def _retry_state(number: int) -> RetryCallState:
-    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
-    state.attempt_number = number
-    return state
 
 
 class Builder:
@@ -158,7 +155,7 @@ class Builder:
         limit = self.config.limits.max_iterations
         if 0 < limit <= self.iterations:
             raise IterationLimit(f"--max-iterations {limit} reached; run again to continue")
-        check_budget_left(self.config.limits, self.ledger)
+        check_limits(self.config.limits, self.ledger)
 
     async def _code(self, index: int, state: BuildState) -> None:
         baseline = self._baseline()
@@ -206,8 +203,8 @@ class Builder:
         if self.failures_in_row >= self.config.provider_failures:
             raise ProviderError(f"the model provider failed {self.failures_in_row} sessions in a row: "
                                 f"{result.error.message[:200]}; check the provider, then re-run")
-        wait = wait_exponential(multiplier=self.config.provider_backoff_s, max=600)
-        delay = max(wait(_retry_state(self.failures_in_row)), result.error.retry_after or 0.0)
+        backoff = min(self.config.provider_backoff_s * 2 ** (self.failures_in_row - 1), 600.0)
+        delay = max(backoff, result.error.retry_after or 0.0)
         self.reporter.emit("provider_backoff", seconds=round(delay, 2), failures=self.failures_in_row,
                            message=result.error.message[:200])
         await asyncio.sleep(delay)
@@ -307,9 +304,7 @@ class Builder:
 
     def _save_features(self, features: list[Feature]) -> None:
         """Write the list with the harness' verdicts to the project and the baseline (one dump)."""
-        text = dump_features(features)
-        atomic_write(self.project / FEATURE_FILE, text)
-        atomic_write(self.store.baseline_path, text)
+        atomic_write(self.project / FEATURE_FILE, self.store.save_baseline(features))
         self._features = features
 
     def _baseline(self) -> list[Feature]:

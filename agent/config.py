@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.build import LoopSettings
 from agent.cost import Limits
 from agent.errors import UsageError
 
@@ -35,17 +36,13 @@ class Endpoint(BaseModel):
     sandbox: Literal["auto", "bwrap", "none"] = Field(default="auto", description="OS sandbox for the server")
 
 
-class Settings(Endpoint, Limits):
+class Settings(Endpoint, Limits, LoopSettings):
     """Every setting a user can give autocode (file keys and env names are the field names)."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(default=None, description="provider/model, pinned for every request")
     idle_timeout: float = Field(default=300.0, ge=0, description="seconds without a session event")
-    no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping")
-    init_retries: int = Field(default=2, ge=0, description="follow-ups for an invalid feature list")
-    test_cmd: str | None = Field(default=None, description="project test command")
-    check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
     prompts_dir: Path | None = Field(default=None, description="prompt template overrides")
     system_prompt: Path | None = Field(default=None, description="file prepended to every session")
 

@@ -47,10 +47,12 @@ class StepRecord(BaseModel):
     cache_read: int = 0
     cache_write: int = 0
     time: float = 0.0
+    estimated: bool = False
 
 
 @dataclass(slots=True)
 class _Seen:
+    record: StepRecord
     cost: float = 0.0
     tokens: dict[str, int] = field(default_factory=dict)
 
@@ -70,12 +72,15 @@ class Ledger:
         self.by_feature: dict[int, float] = {}
         self.steps_by_session: dict[str, int] = {}
         self.max_step_cost = 0.0
+        self._estimated: set[str] = set()  # steps cut off before reporting their cost
         if path is not None and path.exists():
             for record in _read_records(path):
                 self._apply(record)
 
     def _apply(self, rec: StepRecord) -> None:
-        seen = self._seen.setdefault(rec.message_id, _Seen())
+        seen = self._seen.setdefault(rec.message_id, _Seen(rec))
+        if rec.estimated:
+            self._estimated.add(rec.message_id)
         if not seen.tokens and not seen.cost:
             self.steps_by_session[rec.root_session_id] = (
                 self.steps_by_session.get(rec.root_session_id, 0) + 1)
@@ -91,17 +96,41 @@ class Ledger:
             self.by_feature[rec.feature] = self.by_feature.get(rec.feature, 0.0) + rec.cost
 
     def observe(self, *, message_id: str, session_id: str, root_session_id: str, cost: float,
-                tokens: dict[str, int], model: str, feature: int | None, now: float) -> float:
-        """Record what a step costs so far; returns the newly counted USD (0 for a replay)."""
-        seen = self._seen.get(message_id) or _Seen()
-        delta_cost = max(0.0, cost - seen.cost)
-        deltas = {n: max(0, int(tokens.get(n, 0)) - seen.tokens.get(n, 0)) for n in TOKEN_FIELDS}
-        first = message_id not in self._seen
-        if not first and delta_cost == 0.0 and not any(deltas.values()):
+                tokens: dict[str, int], model: str, feature: int | None, now: float,
+                estimated: bool = False) -> float:
+        """Record what a step costs so far; returns the newly counted USD (0 for a replay).
+
+        ``estimated`` marks a step cut off before it reported its cost: it is charged as the most
+        expensive step seen, now and whenever a costlier step is recorded later, so the ledger
+        never shows less than was spent (even if the cut-off step came first).
+        """
+        if estimated:
+            cost = max(cost, self.max_step_cost)
+        delta = self._record(message_id, session_id, root_session_id, cost, tokens, model, feature, now,
+                             estimated)
+        if not estimated:
+            self._top_up_estimates(now)
+        return delta
+
+    def _top_up_estimates(self, now: float) -> None:
+        for message_id in self._estimated:
+            seen = self._seen[message_id]
+            if seen.cost < self.max_step_cost:
+                first = seen.record
+                self._record(message_id, first.session_id, first.root_session_id, self.max_step_cost, {},
+                             first.model, first.feature, now, estimated=True)
+
+    def _record(self, message_id: str, session_id: str, root_session_id: str, cost: float,
+                tokens: dict[str, int], model: str, feature: int | None, now: float, estimated: bool) -> float:
+        seen = self._seen.get(message_id)
+        seen_cost, seen_tokens = (seen.cost, seen.tokens) if seen else (0.0, {})
+        delta_cost = max(0.0, cost - seen_cost)
+        deltas = {n: max(0, int(tokens.get(n, 0)) - seen_tokens.get(n, 0)) for n in TOKEN_FIELDS}
+        if seen is not None and delta_cost == 0.0 and not any(deltas.values()):
             return 0.0
         record = StepRecord(message_id=message_id, session_id=session_id,
                             root_session_id=root_session_id, feature=feature, model=model,
-                            cost=delta_cost, time=now, **deltas)
+                            cost=delta_cost, time=now, estimated=estimated, **deltas)
         self._append(record)
         self._apply(record)
         return delta_cost
@@ -139,38 +168,30 @@ def _read_records(path: Path) -> list[StepRecord]:
     return records
 
 
+def check_limits(limits: Limits, ledger: Ledger, root_session_id: str | None = None, turns: int = 0,
+                 in_flight_usd: float = 0.0, more_steps: bool = True) -> None:
+    """Raise the stop reason the spend so far (plus an estimate of the step in flight) crosses.
+
+    Without ``root_session_id`` only the build budget is checked (before a session starts); the
+    turn limit applies only when ``more_steps`` would follow.
+    """
+    spent = ledger.total + in_flight_usd
+    if 0 < limits.max_budget_usd <= spent:
+        in_flight = " with the step in flight" if in_flight_usd else ""
+        raise BudgetExceeded(f"budget reached: spent ${spent:.4f} of ${limits.max_budget_usd:.4f}{in_flight} "
+                             "(re-run with a higher --max-budget-usd)")
+    if root_session_id is None:
+        return
+    session = ledger.session_cost(root_session_id) + in_flight_usd
+    if 0 < limits.max_session_usd <= session:
+        raise SessionBudgetExceeded(f"session budget reached: ${session:.4f} of ${limits.max_session_usd:.4f}")
+    if more_steps and 0 < limits.max_turns <= turns:
+        raise TurnLimit(f"turn limit reached: {turns} model steps (--max-turns {limits.max_turns})")
+
+
 def check_step_limits(limits: Limits, ledger: Ledger, root_session_id: str, turns: int,
                       step_cost: float, loop_goes_on: bool) -> None:
-    """Raise the stop reason a finished step crosses, if any (called on every step-finish)."""
+    """On every finished step: --free-only, then the limits (turns only if the loop goes on)."""
     if limits.free_only and step_cost > 0:
         raise CostNotFree(f"--free-only: a step cost ${step_cost:.6f}")
-    if 0 < limits.max_budget_usd <= ledger.total:
-        raise BudgetExceeded(f"budget reached: spent ${ledger.total:.4f} of "
-                             f"${limits.max_budget_usd:.4f} (re-run with a higher --max-budget-usd)")
-    spent = ledger.session_cost(root_session_id)
-    if 0 < limits.max_session_usd <= spent:
-        raise SessionBudgetExceeded(f"session budget reached: ${spent:.4f} of "
-                                    f"${limits.max_session_usd:.4f}")
-    if loop_goes_on and 0 < limits.max_turns <= turns:
-        raise TurnLimit(f"turn limit reached: {turns} model steps (--max-turns {limits.max_turns})")
-
-
-def check_before_tool(limits: Limits, ledger: Ledger, root_session_id: str, turns: int,
-                      in_flight_usd: float) -> None:
-    """Before a tool runs (and so before another model step): stop if the step in flight will
-    cross a limit. ``in_flight_usd`` estimates that step when its cost is not known yet."""
-    projected = ledger.total + in_flight_usd
-    if 0 < limits.max_budget_usd <= projected:
-        raise BudgetExceeded(f"budget reached: spent ${projected:.4f} of ${limits.max_budget_usd:.4f} "
-                             "with the step in flight (re-run with a higher --max-budget-usd)")
-    if 0 < limits.max_session_usd <= ledger.session_cost(root_session_id) + in_flight_usd:
-        raise SessionBudgetExceeded(f"session budget reached: ${limits.max_session_usd:.4f}")
-    if 0 < limits.max_turns <= turns:
-        raise TurnLimit(f"turn limit reached: {turns} model steps (--max-turns {limits.max_turns})")
-
-
-def check_budget_left(limits: Limits, ledger: Ledger) -> None:
-    """Before starting a session: refuse if the build budget is already used up."""
-    if 0 < limits.max_budget_usd <= ledger.total:
-        raise BudgetExceeded(f"budget reached: spent ${ledger.total:.4f} of "
-                             f"${limits.max_budget_usd:.4f} (re-run with a higher --max-budget-usd)")
+    check_limits(limits, ledger, root_session_id, turns, more_steps=loop_goes_on)

@@ -55,7 +55,3 @@ class Git:
             return []
         out = self._run("log", f"-{n}", "--format=%h %s", check=False)
         return [line for line in out.splitlines() if line.strip()]
-
-    def count(self, grep: str) -> int:
-        out = self._run("log", "--format=%s", f"--grep={grep}", check=False)
-        return len([line for line in out.splitlines() if line.strip()])

@@ -13,6 +13,7 @@ file, repairs trivial damage, and re-prompts the same session with the exact val
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import tempfile
@@ -195,8 +196,8 @@ def _resumable(stop: StopReason) -> bool:
 
 
 def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    harness_keys = {"base_url", "api_key_env", "price_in", "price_out", "env", "opencode_bin", "server_url",
-                    "server_password", "security", "reporter", "sandbox"}
+    """The options for the server (``Harness(...)``) and those for the run (``arun``)."""
+    harness_keys = set(inspect.signature(Harness.__init__).parameters) - {"self", "model", "cwd", "project_dir"}
     return ({k: v for k, v in kwargs.items() if k in harness_keys},
             {k: v for k, v in kwargs.items() if k not in harness_keys})
 

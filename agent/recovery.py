@@ -2,8 +2,8 @@
 
 After ``kill -9``, a crash or a reboot, the ledger may lack the last steps: their events never
 reached autocode. The server's own records (its SQLite, kept in the isolated state dir) still hold
-every assistant message. A step cut off mid-answer has an unknowable cost; it is charged as the
-most expensive step seen so far, so the ledger never shows less than was spent.
+every assistant message. A step cut off mid-answer has an unknowable cost; the ledger charges it
+as the most expensive step seen (see ``Ledger.observe``), so it never shows less than was spent.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def recover_costs(client: OpenCodeAPI, ledger: Ledger, directory: Path, si
             step = AssistantInfo.from_raw(raw)
             ledger.observe(message_id=step.id, session_id=step.session_id,
                            root_session_id=info.parent_id or info.id,
-                           cost=ledger.max_step_cost if cut_off(step) else step.cost,
-                           tokens=step.tokens.model_dump(), model=f"{step.provider_id}/{step.model_id}",
-                           feature=feature, now=now)
+                           cost=step.cost, tokens=step.tokens.model_dump(),
+                           model=f"{step.provider_id}/{step.model_id}", feature=feature, now=now,
+                           estimated=cut_off(step))
     return ledger.total - before

@@ -15,7 +15,7 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, Field
 
-from agent.build import BuildConfig, Builder
+from agent.build import BuildConfig, Builder, LoopSettings
 from agent.config import Endpoint, Settings
 from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
@@ -67,8 +67,7 @@ def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, Serv
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read --system-prompt {settings.system_prompt}: {exc}") from None
     config = BuildConfig(project_dir=project_dir, model=settings.model, limits=limits,
-                         no_progress_limit=settings.no_progress_limit, init_retries=settings.init_retries,
-                         test_cmd=settings.test_cmd, check_timeout=settings.check_timeout,
+                         **settings.model_dump(include=set(LoopSettings.model_fields)),
                          system_prompt=system)
     options = ServerOptions(**settings.model_dump(include=set(ServerOptions.model_fields)))
     return config, options

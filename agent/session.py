@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from agent.cost import Ledger, Limits, check_before_tool, check_step_limits
+from agent.cost import Ledger, Limits, check_limits, check_step_limits
 from agent.errors import (
     AuthError,
     IdleTimeout,
@@ -148,12 +148,10 @@ class SessionRunner:
             step = AssistantInfo.from_raw(info)
             try:
                 self._check_model(track, step)
-                cost = step.cost
-                if cut_off(step):  # aborted mid-step: its real cost is unknowable, charge the worst seen
-                    cost = max(cost, self.ledger.max_step_cost)
-                if cost or step.tokens.input or step.tokens.output:
-                    self._count(track, step.id, step.session_id, cost, step.tokens.model_dump(),
-                                loop_goes_on=False)
+                estimated = cut_off(step)  # aborted mid-step: the ledger charges the worst step seen
+                if estimated or step.cost or step.tokens.input or step.tokens.output:
+                    self._count(track, step.id, step.session_id, step.cost, step.tokens.model_dump(),
+                                loop_goes_on=False, estimated=estimated)
             except StopReason as late:
                 halt = halt or late
         return halt
@@ -297,11 +295,11 @@ class SessionRunner:
                     event.tokens.model_dump(), loop_goes_on=event.reason == "tool-calls")
 
     def _count(self, track: _Track, message_id: str, session_id: str, cost: float,
-               tokens: dict[str, int], loop_goes_on: bool) -> None:
+               tokens: dict[str, int], loop_goes_on: bool, estimated: bool = False) -> None:
         delta = self.ledger.observe(
             message_id=message_id, session_id=session_id, root_session_id=track.root, cost=cost,
             tokens=tokens, model=track.models.get(message_id, ""),
-            feature=track.request.feature, now=self.clock.wall())
+            feature=track.request.feature, now=self.clock.wall(), estimated=estimated)
         if delta or loop_goes_on:
             self.reporter.emit("step", session=session_id, cost=delta, total_usd=self.ledger.total,
                                session_usd=self.ledger.session_cost(track.root),
@@ -345,7 +343,7 @@ class SessionRunner:
         """A tool wants to run, so another model step will follow: check the limits first."""
         current = track.last_assistant
         in_flight = self.ledger.max_step_cost if current and not self.ledger.cost_of(current) else 0.0
-        check_before_tool(self.limits, self.ledger, track.root, track.turns, in_flight)
+        check_limits(self.limits, self.ledger, track.root, track.turns, in_flight)
 
     def _status(self, track: _Track, event: SessionStatus, status: str) -> None:
         if status in ("busy", "retry"):

@@ -190,8 +190,11 @@ class StateStore:
                     return parse_features(path.read_text(encoding="utf-8"))
         return None
 
-    def save_baseline(self, features: list[Feature]) -> None:
-        atomic_write(self.baseline_path, dump_features(features))
+    def save_baseline(self, features: list[Feature]) -> str:
+        """Write the baseline; returns the text written (the project's copy is the same text)."""
+        text = dump_features(features)
+        atomic_write(self.baseline_path, text)
+        return text
 
     # ---- logs -------------------------------------------------------------------------------
 

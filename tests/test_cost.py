@@ -57,3 +57,20 @@ def test_zero_means_no_limit_and_last_turn_that_stops_is_fine() -> None:
     _observe(ledger, "m1", 100.0)
     check_step_limits(Limits(), ledger, "s1", 10_000, 100.0, True)
     check_step_limits(Limits(max_turns=3), ledger, "s1", 3, 0.0, loop_goes_on=False)
+
+
+def test_a_cut_off_step_is_charged_the_worst_step_even_if_it_came_first(tmp_path: Path) -> None:
+    path = tmp_path / "cost.jsonl"
+    ledger = Ledger(path)
+    ledger.observe(message_id="cut", session_id="s1", root_session_id="s1", cost=0.0, tokens={},
+                   model="p/m", feature=0, now=0.0, estimated=True)  # nothing known yet: $0 so far
+    assert ledger.total == 0.0
+    _observe(ledger, "m1", 0.25)
+    assert ledger.cost_of("cut") == pytest.approx(0.25)  # topped up to the worst real step
+    _observe(ledger, "m2", 0.40)
+    assert ledger.cost_of("cut") == pytest.approx(0.40)
+    assert ledger.total == pytest.approx(0.25 + 0.40 + 0.40)
+    again = Ledger(path)  # the estimate and its top-ups survive a reload
+    assert again.total == pytest.approx(ledger.total)
+    _observe(again, "m3", 0.50)
+    assert again.cost_of("cut") == pytest.approx(0.50)

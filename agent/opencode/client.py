@@ -16,7 +16,7 @@ import httpx
 from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from agent.errors import AutocodeError, ServerFailure
+from agent.errors import AutocodeError
 from agent.opencode.events import Event, SessionInfo, parse_event
 from agent.providers import ModelRef
 
@@ -65,10 +65,7 @@ class OpenCodeClient:
     async def _send(self, method: str, path: str, directory: Path | None = None,
                     json: Any = None) -> httpx.Response:
         params = {"directory": str(directory)} if directory is not None else None
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TransportError:
-            raise
+        response = await self._http.request(method, path, params=params, json=json)
         if response.status_code >= 400:
             raise OpenCodeHTTPError(response.status_code, method, path, response.text)
         return response
@@ -89,10 +86,6 @@ class OpenCodeClient:
         return response.json()
 
     # ---- API ------------------------------------------------------------------------------------
-
-    async def health(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", "/global/health", retry=False)
-        return result
 
     async def create_session(self, directory: Path, title: str,
                              parent_id: str | None = None) -> SessionInfo:
@@ -119,9 +112,6 @@ class OpenCodeClient:
     async def abort(self, session_id: str, directory: Path) -> None:
         await self._call("POST", f"/session/{session_id}/abort", directory)
 
-    async def get_session(self, session_id: str, directory: Path) -> SessionInfo:
-        return SessionInfo.model_validate(await self._call("GET", f"/session/{session_id}", directory))
-
     async def messages(self, session_id: str, directory: Path) -> list[dict[str, Any]]:
         """Every message of the session as ``{"info": ..., "parts": [...]}``."""
         result: list[dict[str, Any]] = await self._call("GET", f"/session/{session_id}/message",
@@ -132,15 +122,6 @@ class OpenCodeClient:
         """Every session the server stored for the directory."""
         raw = await self._call("GET", "/session", directory)
         return [SessionInfo.from_raw(item) for item in raw or []]
-
-    async def children(self, session_id: str, directory: Path) -> list[SessionInfo]:
-        raw = await self._call("GET", f"/session/{session_id}/children", directory)
-        return [SessionInfo.model_validate(item) for item in raw or []]
-
-    async def status(self, directory: Path) -> dict[str, Any]:
-        """Busy/retrying sessions of the directory (idle ones are absent)."""
-        result: dict[str, Any] = await self._call("GET", "/session/status", directory) or {}
-        return result
 
     async def providers(self, directory: Path) -> dict[str, Any]:
         """The providers OpenCode can use (with credentials) and their models, prices, limits."""
@@ -177,8 +158,3 @@ class OpenCodeClient:
         except httpx.TransportError as exc:
             raise StreamClosed(f"event stream broke: {exc.__class__.__name__}") from exc
         raise StreamClosed("event stream ended")
-
-
-def server_unreachable(url: str, exc: BaseException) -> ServerFailure:
-    return ServerFailure(f"OpenCode server at {url} does not answer ({exc.__class__.__name__}); "
-                         "check --server-url or drop it to let autocode start one")

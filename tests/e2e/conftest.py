@@ -143,11 +143,16 @@ def run_direct(project: Path, scripted: ScriptedModel, *, spec_text: str = "spec
     return events, None
 
 
+def mark_command(index: int, extra: str = "") -> str:
+    """A bash command that runs ``extra`` and then marks feature ``index`` passing, as an agent would."""
+    return (f"{extra}python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
+            f"d[{index}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
+
+
 def feature_steps(index: int, extra: str = "touch done.txt && ") -> list[dict[str, Any]]:
     """A session that marks feature ``index`` passing (after running ``extra``)."""
-    command = (f"{extra}python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
-               f"d[{index}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
-    return [{"tool": "bash", "args": {"command": command, "description": "mark"}}, {"text": "done"}]
+    return [{"tool": "bash", "args": {"command": mark_command(index, extra), "description": "mark"}},
+            {"text": "done"}]
 
 
 def init_script(features: list[dict[str, Any]], test_cmd: str = "true") -> dict[str, Any]:

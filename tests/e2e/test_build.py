@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from agent.cli import app
 from agent.demo import FEATURES, demo_scenario, demo_spec
 from agent.status import build_status
-from tests.e2e.conftest import ScriptedModel, build_args
+from tests.e2e.conftest import ScriptedModel, build_args, mark_command
 
 pytestmark = pytest.mark.e2e
 
@@ -109,10 +109,10 @@ def test_initializer_is_re_prompted_until_the_feature_list_is_valid(
         {"name": "init", "match": "You are the initializer",
          "steps": [*_init_steps("[{not json"), fixed, {"text": "fixed"}]},
         {"name": "f1", "match": "\nMake ok file\n", "steps": [
-            {"tool": "bash", "args": {"command": _mark_and(0, "touch ok.txt && "), "description": "x"}},
+            {"tool": "bash", "args": {"command": mark_command(0, "touch ok.txt && "), "description": "x"}},
             {"text": "done"}]},
         {"name": "f2", "match": "\nMake readme\n", "steps": [
-            {"tool": "bash", "args": {"command": _mark_and(1, "touch README && "), "description": "x"}},
+            {"tool": "bash", "args": {"command": mark_command(1, "touch README && "), "description": "x"}},
             {"text": "done"}]},
     ]})
     code, output = _cli(*build_args(project, scripted, spec_text="two features", json=True))
@@ -135,11 +135,6 @@ def test_invalid_feature_list_after_retries_is_a_clear_error(
     assert "0 features" in output
 
 
-def _mark_and(index: int, extra: str = "") -> str:
-    return (f"{extra}python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
-            f"d[{index}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
-
-
 def test_tampering_is_reverted_and_a_failing_mark_is_flipped_back(
         scripted: ScriptedModel, project: Path) -> None:
     tampered = json.dumps([{**TWO[0], "passes": True, "description": "Make ok file (easier)"}])
@@ -160,7 +155,7 @@ def test_tampering_is_reverted_and_a_failing_mark_is_flipped_back(
 
     # Session 2 marks feature 1 passing without creating ok.txt: the check fails, mark flipped back.
     scripted.set({"scripts": [{"name": "liar", "match": "\nMake ok file\n", "steps": [
-        {"tool": "bash", "args": {"command": _mark_and(0), "description": "mark"}},
+        {"tool": "bash", "args": {"command": mark_command(0), "description": "mark"}},
         {"text": "done (not really)"}]}], "fallback": {"text": "nothing"}})
     code, output = _cli(*build_args(project, scripted, json=True, max_iterations=1))
     assert code == 3, output
@@ -171,7 +166,7 @@ def test_tampering_is_reverted_and_a_failing_mark_is_flipped_back(
     assert "test -f ok.txt" in state["last_failure"]["0"]
     # The next session's prompt carries the failing check's output.
     scripted.set({"scripts": [{"name": "honest", "match": "autocode's own check failed", "steps": [
-        {"tool": "bash", "args": {"command": _mark_and(0, "touch ok.txt && "), "description": "fix"}},
+        {"tool": "bash", "args": {"command": mark_command(0, "touch ok.txt && "), "description": "fix"}},
         {"text": "fixed"}]}], "fallback": {"text": "nothing"}})
     code, output = _cli(*build_args(project, scripted, json=True, max_iterations=1))
     assert code == 3, output
