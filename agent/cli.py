@@ -370,16 +370,40 @@ def policy_check(
         decision = decide(command, context)
         typer.echo(f"{'allowed' if decision.allowed else 'denied'}: {decision.reason} [{decision.rule}]")
         raise typer.Exit(0 if decision.allowed else 1)
-    for number, line in enumerate(sys.stdin, start=1):
-        if not line.strip():
+    errors = 0
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        result = _judge_line(raw.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw, context)
+        if result is None:
             continue
-        try:
-            cmd = json.loads(line)["command"]
-        except (ValueError, KeyError, TypeError):
-            raise fail(UsageError(f'stdin line {number}: expected {{"command": "..."}}')) from None
-        decision = decide(str(cmd), context)
-        typer.echo(json.dumps({"command": cmd, "allowed": decision.allowed, "reason": decision.reason,
-                               "rule": decision.rule}))
+        if "error" in result:
+            errors += 1
+            typer.echo(f"autocode: stdin line {number}: {result['error']}", err=True)
+        typer.echo(json.dumps({"line": number, **result}, ensure_ascii=True))
+    if errors:
+        raise typer.Exit(2)
+
+
+def _judge_line(raw: bytes, context: Any) -> dict[str, Any] | None:
+    """One ``--jsonl`` line judged, or ``{"error": ...}``; None for a blank line."""
+    from agent.security import decide
+
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {"error": f"not valid UTF-8 (byte {exc.start})"}
+    if not line.strip():
+        return None
+    try:
+        item = json.loads(line)
+    except RecursionError:
+        return {"error": "JSON nested too deeply"}
+    except ValueError as exc:
+        return {"error": f"not valid JSON: {exc}"}
+    if not isinstance(item, dict) or not isinstance(item.get("command"), str):
+        return {"error": 'expected an object {"command": "..."} with a string command'}
+    decision = decide(item["command"], context)
+    return {"command": item["command"], "allowed": decision.allowed, "reason": decision.reason,
+            "rule": decision.rule}
 
 
 def main() -> None:

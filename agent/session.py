@@ -40,12 +40,15 @@ from agent.opencode.events import (
     ToolUpdated,
     parse_event,
 )
-from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter
+from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
+from agent.security.models import Decision
 from agent.session_types import SessionRequest, SessionResult, ToolCall
 
 MAX_RECONNECTS = 8
+JUDGE_TIMEOUT_S = 5.0
+"""Seconds the security gate may take for one permission request before it is refused."""
 
 
 class _Done(Exception):
@@ -328,7 +331,7 @@ class SessionRunner:
             # a plain reject (no message) ends OpenCode's agent loop: no further model step starts
             await self.client.reply_permission(ask.id, track.request.directory, "reject")
             raise
-        decision = self.gate.judge(ask, track.request.directory)
+        decision = await self._judge(ask, track.request.directory)
         if decision.allowed:
             await self.client.reply_permission(ask.id, track.request.directory, "once")
         else:
@@ -338,6 +341,17 @@ class SessionRunner:
         self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,  # after the reply:
                            patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
                            reason=decision.reason, rule=decision.rule)
+
+    async def _judge(self, ask: PermissionAsked, directory: Path) -> Verdict:
+        """The gate's verdict, computed off the event loop (a slow decision cannot freeze the
+        session's timeouts or the event stream); past ``JUDGE_TIMEOUT_S`` the request is refused."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self.gate.judge, ask, directory),
+                                          JUDGE_TIMEOUT_S)
+        except TimeoutError:
+            return Decision(allowed=False, rule="deny.too_complex",
+                            reason=f"judging this request took over {JUDGE_TIMEOUT_S:.0f}s; "
+                                   "split the command into simpler ones")
 
     def _checkpoint(self, track: _Track) -> None:
         """A tool wants to run, so another model step will follow: check the limits first."""

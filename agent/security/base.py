@@ -34,6 +34,7 @@ class Env:
     depth: int  # nesting of bash -c / find -exec / wrappers
     inner: Callable[[SimpleCommand, Env], Decision]  # full check of a wrapped command
     nested: Callable[[str, Env], Decision]  # parse and check a bash string (bash -c STR)
+    deadline: float = float("inf")  # time.monotonic() past which the decision is "too complex"
 
     @property
     def config(self) -> SecurityConfig:

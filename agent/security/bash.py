@@ -11,6 +11,8 @@ whose literal value is known only when it holds no expansion; unquoted brace exp
 from __future__ import annotations
 
 import itertools
+import posixpath
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -45,6 +47,14 @@ _REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_re
 _OPAQUE = frozenset({"string", "raw_string", "ansi_c_string", "translated_string", "heredoc_body", "comment"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
+MAX_HISTORIES = 64
+"""``cd`` histories tracked at once; each if/||/&& may double them, so past this: too complex."""
+MAX_DEPTH = 150
+"""Syntax-tree nesting walked; deeper input is denied rather than risking the recursion limit."""
+
+
+class TooComplex(Exception):
+    """The command is past the decision budget; ``str()`` says which part."""
 
 
 @dataclass
@@ -61,18 +71,37 @@ class _Acc:
     cd_unmodelled: bool = False
     hazard: str | None = None
     fed: list[SimpleCommand] = field(default_factory=list)
+    deadline: float = float("inf")  # time.monotonic() past which the walk gives up
+    depth: int = 0
+
+    def enter(self, state: State) -> None:
+        """Check the budget before walking one more node."""
+        if len(state) > MAX_HISTORIES:
+            raise TooComplex(f"more than {MAX_HISTORIES} possible working directories (`cd` in branches)")
+        if self.depth > MAX_DEPTH:
+            raise TooComplex(f"nested more than {MAX_DEPTH} levels deep")
+        if time.monotonic() > self.deadline:
+            raise TooComplex("it took too long to take apart")
 
 
-def parse_script(source: str) -> Script:
-    """Parse ``source``; ``Script.error`` is set when the tree has ERROR or MISSING nodes."""
+def parse_script(source: str, deadline: float = float("inf")) -> Script:
+    """Parse ``source``; ``Script.error`` is set when the tree has ERROR or MISSING nodes, and
+    ``Script.too_complex`` when walking it would pass the budget (histories, depth, ``deadline``)."""
+    try:
+        data = source.encode()
+    except UnicodeEncodeError:
+        return Script(error="the command is not valid UTF-8 text (a lone surrogate or undecodable byte)")
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
-    root = parser.parse(source.encode()).root_node
+    root = parser.parse(data).root_node
     if root.has_error:
         return Script(error=_error_text(root))
-    if _stray_backslash(root, source.encode()):
+    if _stray_backslash(root, data):
         return Script(error="a backslash between words means something else to bash than to the parser")
-    acc = _Acc()
-    _walk(root, acc, False, START)
+    acc = _Acc(deadline=deadline)
+    try:
+        _walk(root, acc, False, START)
+    except (TooComplex, RecursionError) as exc:
+        return Script(too_complex=str(exc) or "nested too deeply")
     commands, redirects = list(acc.commands), list(acc.redirects)
     if any(len(history) for history in acc.states):
         everywhere = frozenset(acc.states)  # a function body runs wherever it is called
@@ -132,6 +161,15 @@ def _text(node: tree_sitter.Node) -> str:
 
 def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     """Collect what ``node`` runs; return the cd histories after it succeeds / fails."""
+    acc.enter(state)
+    acc.depth += 1
+    try:
+        return _walk_node(node, acc, piped, state)
+    finally:
+        acc.depth -= 1
+
+
+def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     kind = node.type
     acc.states |= state
     if kind == "list":
@@ -255,7 +293,25 @@ def _walk_command(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) 
         return state, state
     if acc.loops or acc.functions_open:
         acc.cd_unmodelled = True
-    return frozenset((*history, target) for history in state), state
+    return frozenset(_moved(history, target) for history in state), state
+
+
+def _moved(history: tuple[Word, ...], target: Word) -> tuple[Word, ...]:
+    """``history`` followed by ``cd target``, with plain relative steps folded lexically as bash's
+    default (logical) ``cd`` does: ``cd a; cd ..`` is where it started. Keeps the states few."""
+    value = target.value or ""
+    if not _plain_relative(value) or (history and not _plain_relative(history[-1].value or "")):
+        return (*history, target)
+    base = history[-1].value if history else "."
+    folded = posixpath.normpath(posixpath.join(base or ".", value))
+    if folded.startswith("../") or folded == "..":  # above where the history starts: keep as is
+        return (*history[:-1], Word(folded, folded)) if history else (Word(folded, folded),)
+    kept = history[:-1]
+    return kept if folded == "." else (*kept, Word(folded, folded))
+
+
+def _plain_relative(value: str) -> bool:
+    return bool(value) and value != "-" and not value.startswith(("/", "~", "-")) and "$" not in value
 
 
 def _add_command(acc: _Acc, cmd: SimpleCommand) -> None:

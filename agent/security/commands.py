@@ -74,3 +74,4 @@ class Script:
     cd_unmodelled: bool = False  # a `cd` inside a loop or function body
     hazard: str | None = None  # a construct that runs code the tree does not show
     fed: tuple[SimpleCommand, ...] = ()  # commands reading an unknown producer: >(cmd), cmd < <(...)
+    too_complex: str | None = None  # past the decision budget (states, depth or time)

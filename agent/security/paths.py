@@ -219,9 +219,17 @@ def _glob_credential(pattern: Path, home: Path) -> str | None:
     return None
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
     """Decide whether OpenCode may ``read``/``write``/``edit`` the file ``path``."""
-    if not path or "\x00" in path:
+    if not path or "\x00" in path or not _encodable(path):
         return _deny("path.invalid", f"`{path!r}` is not a usable file path.")
     cwd = context.effective_cwd
     word = Word(path, path, glob=False, tilde=path.startswith("~"))

@@ -22,7 +22,9 @@ rights. Run autocode in a container or VM when that matters.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -77,28 +79,66 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
 _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
-_MAX_LENGTH = 1_000_000
+_MAX_LENGTH = 100_000
+DECISION_BUDGET_S = 0.25
+"""Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
+_log = logging.getLogger(__name__)
 
 
-def decide(command: str, context: PolicyContext) -> Decision:
-    """Decide whether OpenCode may run the bash ``command`` in ``context``."""
+def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDGET_S) -> Decision:
+    """Decide whether OpenCode may run the bash ``command`` in ``context``.
+
+    Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
+    """
+    try:
+        return _decide(command, context, budget_s)
+    except RecursionError:
+        return _too_complex("it nests too deeply")
+    except Exception:  # fail closed; the property tests assert this branch is never taken
+        _log.exception("security policy failed on a command")
+        return deny("internal.error", "The command could not be judged (an internal error); "
+                                      "it is refused. Write it more simply.")
+
+
+def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
+    if not isinstance(command, str):
+        return deny("parse.error", "The command is not text.")
     if not command.strip():
         return deny("parse.empty", "The command is empty: there is nothing to run.")
     if "\x00" in command:
         return deny("parse.error", "The command contains a NUL byte; bash cannot run it as written.")
     if len(command) > _MAX_LENGTH:
         return deny("parse.error", "The command is too long to check; split it up.")
-    env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script)
+    if not _is_utf8(command):
+        return deny("parse.encoding", "The command is not valid UTF-8 text (a lone surrogate or an "
+                                      "undecodable byte); write it as plain text.")
+    env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script,
+              deadline=time.monotonic() + budget_s)
+    decision = _check_script(command, env)
+    if decision.allowed and time.monotonic() > env.deadline:
+        return _too_complex("it took too long to check")
+    return decision
+
+
+def _is_utf8(text: str) -> bool:
     try:
-        return _check_script(command, env)
-    except RecursionError:
-        return deny("parse.error", "The command nests too deeply to check; simplify it.")
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _too_complex(why: str) -> Decision:
+    return deny("deny.too_complex", f"The command is too complex to judge ({why}); split it into "
+                                    "simpler commands.")
 
 
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
-    script = parse_script(source)
+    script = parse_script(source, env.deadline)
+    if script.too_complex is not None:
+        return _too_complex(script.too_complex)
     if script.error is not None:
         return deny("parse.error", f"{script.error}; only complete, plain bash can be checked.")
     if script.hazard is not None:
@@ -237,6 +277,8 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
 
 def _check_commands(script: Script, env: Env) -> Decision | None:
     for cmd in script.commands:
+        if time.monotonic() > env.deadline:
+            return _too_complex("it took too long to check")
         decision = check_command(cmd, _at(cmd.dirs, env))
         if not decision.allowed:
             return decision
