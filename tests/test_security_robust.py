@@ -234,3 +234,17 @@ def test_a_decision_past_the_timeout_is_refused(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(agent.session, "JUDGE_TIMEOUT_S", 0.05)
     decision = asyncio.run(_runner(_SlowGate(0.5))._judge(_ask(), tmp_path))
     assert decision.allowed is False and decision.rule == "deny.too_complex"
+
+
+@pytest.mark.parametrize("char", ["\U000f404e", "\U000e0001", "\U00080000", "\U0010ffff", "\U00020000"])
+def test_code_points_that_crash_the_parser_are_refused_before_it(char: str, ctx: PolicyContext) -> None:
+    """tree-sitter-bash segfaulted on `z{` followed by U+F404E (found by the property test)."""
+    for command in (f"z{{{char}", f"echo {{a,{char}}}", f"x${{{char}"):
+        decision = decide(command, ctx)
+        assert_decision(decision, False, "parse.error")
+        assert "above U+1FFFF" in decision.reason
+
+
+def test_emoji_and_accents_are_still_judged(ctx: PolicyContext) -> None:
+    assert_decision(decide("git commit -m 'feat: 🎉 café ✨'", ctx), True, "allow")
+    assert_decision(decide("echo {🎉,é}", ctx), True, "allow")

@@ -15,6 +15,7 @@ from agent.security.rules import (
     PROGRAM_VARS,
     SAFE_PROGRAM_VALUES,
 )
+from agent.security.variables import settable
 
 _VERSIONED = (
     (re.compile(r"^python\d*(\.\d+)?$"), "python"),
@@ -163,8 +164,9 @@ def _short_cluster(
     return index
 
 
-def assignment_problem(name: str, value: str | None) -> Decision | None:
-    """A denial when setting ``name`` would change which code runs."""
+def assignment_problem(name: str, value: str | None, raw: str | None = None) -> Decision | None:
+    """A denial when setting ``name`` (to the literal ``value``, or the source text ``raw``) is
+    not allowed: a program variable with a non-trivial value, or a configuration family."""
     if name in PROGRAM_VARS:
         if value is not None and value.strip() in SAFE_PROGRAM_VALUES:
             return None
@@ -178,4 +180,4 @@ def assignment_problem(name: str, value: str | None) -> Decision | None:
             f"setting `{name}` is not allowed: it changes which code runs (loader, shell "
             "start-up, git hooks or home directory).",
         )
-    return None
+    return settable(name, value if value is not None else raw)

@@ -10,8 +10,10 @@ whose literal value is known only when it holds no expansion; unquoted brace exp
 
 from __future__ import annotations
 
+import functools
 import itertools
 import posixpath
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -53,6 +55,11 @@ MAX_DEPTH = 150
 """Syntax-tree nesting walked; deeper input is denied rather than risking the recursion limit."""
 
 
+MAX_CODE_POINT = 0x1FFFF
+"""tree-sitter-bash's scanner reads out of bounds (and crashes the process) on some code points far
+above the Basic Multilingual Plane (seen from U+80000); the BMP and plane 1 (emoji) are safe."""
+
+
 class TooComplex(Exception):
     """The command is past the decision budget; ``str()`` says which part."""
 
@@ -73,6 +80,9 @@ class _Acc:
     fed: list[SimpleCommand] = field(default_factory=list)
     deadline: float = float("inf")  # time.monotonic() past which the walk gives up
     depth: int = 0
+    arithmetic: set[str] = field(default_factory=set)
+    arith_output: str | None = None
+    loop_vars: list[tuple[str, bool]] = field(default_factory=list)
 
     def enter(self, state: State) -> None:
         """Check the budget before walking one more node."""
@@ -84,6 +94,13 @@ class _Acc:
             raise TooComplex("it took too long to take apart")
 
 
+@functools.cache
+def _language() -> tree_sitter.Language:
+    """One Language object for the process: a new one per parse was freed while trees built with
+    it still lived, and parsing then crashed at random (found by the property tests)."""
+    return tree_sitter.Language(tree_sitter_bash.language())
+
+
 def parse_script(source: str, deadline: float = float("inf")) -> Script:
     """Parse ``source``; ``Script.error`` is set when the tree has ERROR or MISSING nodes, and
     ``Script.too_complex`` when walking it would pass the budget (histories, depth, ``deadline``)."""
@@ -91,7 +108,10 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         data = source.encode()
     except UnicodeEncodeError:
         return Script(error="the command is not valid UTF-8 text (a lone surrogate or undecodable byte)")
-    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    if any(ord(ch) > MAX_CODE_POINT for ch in source):
+        return Script(error=f"the command holds a character above U+{MAX_CODE_POINT:X} (rare CJK, tags or "
+                            "private use), which the bash parser cannot take apart safely")
+    parser = tree_sitter.Parser(_language())
     root = parser.parse(data).root_node
     if root.has_error:
         return Script(error=_error_text(root))
@@ -117,6 +137,9 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         cd_unmodelled=acc.cd_unmodelled,
         hazard=acc.hazard,
         fed=tuple(acc.fed),
+        arithmetic=frozenset(acc.arithmetic),
+        arith_output=acc.arith_output,
+        loop_vars=tuple(acc.loop_vars),
     )
 
 
@@ -171,6 +194,7 @@ def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple
 
 def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     kind = node.type
+    _note_arithmetic(node, acc)
     acc.states |= state
     if kind == "list":
         return _walk_list(node, acc, state)
@@ -224,10 +248,15 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
         _add_command(acc, SimpleCommand(None, assignments=_assignments(node), dirs=state))
     elif node.type == "expansion" and _prompt_expansion(node):
         acc.hazard = f"`{_text(node)}` expands a prompt string, which runs command substitutions"
+    elif node.type in _RESCANNED and _hidden_substitution(node):
+        acc.hazard = (f"`{_text(node)[:60]}` holds a command substitution the parser does not show "
+                      "as one (bash would run it)")
     elif node.type in _REDIRECT_NODES:
         if acc.functions_open:
             acc.in_body_redirects.append(len(acc.redirects))
         acc.redirects.append(replace(_redirect(node), dirs=state))
+    if node.type == "for_statement":
+        _note_loop(node, acc)
     loop = node.type in _LOOPS
     acc.loops += loop
     total = state  # if/case/loops/tests: every branch may or may not run
@@ -236,6 +265,99 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
         total = total | success | failure
     acc.loops -= loop
     return total, total
+
+
+_ARITH_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+_NAME_TESTS = frozenset({"-v", "-R"})
+_IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*|(?<=\$)[0-9@*]|(?<=\$\{)[0-9@*])")
+_NUMERIC_OUTPUT = frozenset({"wc", "nproc", "date", "getconf"})
+_ARITH_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _note_arithmetic(node: tree_sitter.Node, acc: _Acc) -> None:
+    """Arithmetic subscript injection: record every name whose value bash will evaluate as an
+    expression (``a[$(cmd)]`` in such a value runs ``cmd``); a command's output used there, or a
+    name computed at run time (``[[ -v $x ]]``), is a hazard outright."""
+    region = _arithmetic_region(node)
+    if region is None:
+        return
+    for inner in region:
+        for sub in _descendants(inner):
+            if sub.type == "command_substitution" and _command_word(sub) not in _NUMERIC_OUTPUT:
+                acc.arith_output = (f"`{_text(node)[:60]}` evaluates a command's output as arithmetic, "
+                                    "where `a[$(…)]` in that output would run as code")
+        acc.arithmetic.update(m.group(1) for m in _IDENTIFIER.finditer(_text(inner)))
+
+
+def _arithmetic_region(node: tree_sitter.Node) -> list[tree_sitter.Node] | None:
+    kind = node.type
+    if kind == "arithmetic_expansion" or (kind == "compound_statement" and node.children
+                                          and _text(node.children[0]) == "(("):
+        return [node]
+    if kind == "c_style_for_statement":
+        return [c for c in node.children if c.type != "do_group"]
+    if kind == "subscript":
+        index = node.child_by_field_name("index")
+        return [index] if index is not None else [c for c in node.named_children[1:]]
+    if kind == "binary_expression" and _in_test(node) and _operator(node) in _ARITH_TESTS:
+        return [c for c in node.named_children if c.type != "test_operator"]
+    if kind == "unary_expression" and _in_test(node) and _operator(node) in _NAME_TESTS:
+        return [c for c in node.named_children if c.type != "test_operator"]
+    return None
+
+
+def _in_test(node: tree_sitter.Node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type in ("binary_expression", "unary_expression",
+                                                 "parenthesized_expression", "negated_expression"):
+        parent = parent.parent
+    return parent is not None and parent.type == "test_command" and bool(parent.children) and \
+        _text(parent.children[0]) == "[["
+
+
+def _operator(node: tree_sitter.Node) -> str:
+    return next((_text(c) for c in node.children if c.type == "test_operator"), "")
+
+
+def _command_word(node: tree_sitter.Node) -> str:
+    for sub in _descendants(node):
+        if sub.type == "command_name":
+            return _text(sub).rsplit("/", 1)[-1]
+    return ""
+
+
+_RESCANNED = frozenset({"expansion", "arithmetic_expansion", "subscript"})
+_SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
+_OPENERS = (b"$(", b"`", b"<(", b">(")
+
+
+def _hidden_substitution(node: tree_sitter.Node) -> bool:
+    """Parser trust: inside ``${…}`` (operator words, quotes that bash does not treat as quotes
+    there) tree-sitter can show plain text where bash runs code. Every opener in the raw text must
+    lie inside a substitution node that the walk visits; anything else is a hidden command."""
+    data = node.text or b""
+    walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
+              for d in _descendants(node) if d.type in _SUBSTITUTIONS]
+    arithmetic = {d.start_byte - node.start_byte for d in _descendants(node)
+                  if d.type == "arithmetic_expansion"}  # its own `$((` opener is no substitution
+    for opener in _OPENERS:
+        at = data.find(opener)
+        while at != -1:
+            if at not in arithmetic and not any(start <= at < end for start, end in walked):
+                return True
+            at = data.find(opener, at + 1)
+    return False
+
+
+def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
+    """``for NAME in WORDS``: NAME comes from data unless every word is a plain literal."""
+    variable = node.child_by_field_name("variable")
+    if variable is None:
+        return
+    values = [c for c in node.children_by_field_name("value")]
+    literal = all(c.type in ("word", "number", "raw_string") and not any(ch in _text(c) for ch in "*?[$`\\")
+                  for c in values) and bool(values)
+    acc.loop_vars.append((_text(variable), not literal))
 
 
 def _prompt_expansion(node: tree_sitter.Node) -> bool:

@@ -75,3 +75,6 @@ class Script:
     hazard: str | None = None  # a construct that runs code the tree does not show
     fed: tuple[SimpleCommand, ...] = ()  # commands reading an unknown producer: >(cmd), cmd < <(...)
     too_complex: str | None = None  # past the decision budget (states, depth or time)
+    arith_output: str | None = None  # a command's output evaluated as arithmetic
+    arithmetic: frozenset[str] = frozenset()  # names whose values bash evaluates as arithmetic
+    loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))

@@ -58,6 +58,7 @@ from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NE
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
+from agent.security.variables import arithmetic_problem, set_names, settable
 
 __all__ = [
     "Decision",
@@ -146,10 +147,12 @@ def _check_script(source: str, env: Env) -> Decision:
     if script.cd_unmodelled:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
     env = replace(env, functions=env.functions | {f.name for f in script.functions})
-    for step in (_check_functions, _check_pipelines, _check_redirects, _check_commands):
+    for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)
         if problem is not None:
             return problem
+    if script.arith_output is not None:  # after the commands: their own verdict explains more
+        return deny("deny.injection", f"{script.arith_output}; not allowed.")
     names = sorted({c.name.value for c in script.commands if c.name and c.name.value})
     shown = ", ".join(f"`{n}`" for n in names) or "plain assignments"
     return allow("allow.list", f"Allowed: {shown}.")
@@ -203,6 +206,25 @@ def _recursive(name: str, script: Script) -> bool:
             seen.add(current)
             pending.extend(calls[current])
     return False
+
+
+def _check_variables(script: Script, env: Env) -> Decision | None:
+    """Variables set without ``NAME=value`` and data-filled values reaching arithmetic."""
+    for name, _ in script.loop_vars:
+        problem = settable(name, None)
+        if problem is not None:
+            return problem
+    for cmd in script.commands:
+        names, dynamic = set_names(cmd)
+        if dynamic is not None:
+            return deny("deny.dynamic_argument",
+                        f"`{dynamic}` names a variable only at run time, so any variable could be set; "
+                        "write the name literally.")
+        for name in names:
+            problem = settable(name, None)
+            if problem is not None:
+                return problem
+    return arithmetic_problem(script)
 
 
 def _check_pipelines(script: Script, env: Env) -> Decision | None:
@@ -349,12 +371,13 @@ def _assignment_problems(cmd: SimpleCommand) -> Decision | None:
                 assignments.append(Assignment(key.rstrip("+"), Word(text, text)))
     for assignment in assignments:
         value = assignment.value.value if assignment.value is not None else ""
-        problem = assignment_problem(assignment.name, value)
+        raw = assignment.value.raw if assignment.value is not None else ""
+        problem = assignment_problem(assignment.name, value, raw)
         if problem is None and value and _INJECTION.search(value):
             problem = _injection_denial(value)
         if problem is not None:
             return problem
-    if name in ("printf", "let"):
+    if name in ("printf", "let", "unset"):
         hit = next((w.value for w in cmd.args if w.value and _INJECTION.search(w.value)), None)
         return _injection_denial(hit) if hit else None
     return None

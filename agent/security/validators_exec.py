@@ -68,14 +68,16 @@ def env_wrapper(cmd: SimpleCommand, env: Env) -> Decision:
             )
         else:
             break
+    problems: list[Decision] = []
     while index < len(args) and _ASSIGNMENT.match(args[index].value or args[index].raw):
         word = args[index]
         name, _, value = (word.value or word.raw).partition("=")
-        problem = assignment_problem(name, value if word.literal else None)
-        if problem is not None:
-            return problem
+        problem = assignment_problem(name, value if word.literal else None, value)
+        if problem is not None and not problems:
+            problems.append(problem)
         index += 1
-    return run_inner(cmd, env, index)
+    inner = run_inner(cmd, env, index)
+    return problems[0] if problems and inner.allowed else inner
 
 
 def _stop_wrapper(short_values: str, long_values: tuple[str, ...], skip: int = 0) -> Validator:
