@@ -84,7 +84,7 @@ class Builder:
         self.config, self.sessions, self.store, self.ledger = config, sessions, store, ledger
         self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
         self.project = config.project_dir
-        self.git = Git(self.project)
+        self.git = Git(self.project, store.root)
         self.iterations = 0
         self.failures_in_row = 0
         self._features: list[Feature] | None = None  # the baseline, parsed once

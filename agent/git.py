@@ -1,34 +1,147 @@
-"""The few git operations the harness performs itself (init, commit per feature, log)."""
+"""The few git operations the harness performs itself (init, commit per feature, log), hardened.
+
+The agent writes the project, so everything git reads from it is agent-controlled: hooks, the
+repository's config (``core.fsmonitor``, ``include.path``, filter and merge drivers, ``core.worktree``),
+``.gitattributes`` that name those drivers, even ``.git`` itself (a symlink or a ``gitdir:`` file).
+autocode's own git therefore never executes code from the repository:
+
+- ``.git`` must be a real directory (not a symlink, not a ``gitdir:`` file), and git is pointed at
+  it explicitly (``--git-dir``/``--work-tree``), so nothing can redirect it;
+- the repository config is compared with the trusted copy autocode keeps outside the work tree
+  and restored from it when the agent changed it; ``info/attributes`` is removed;
+- every call runs with no system or global config, no inherited ``GIT_*`` variables, hooks pointed
+  at an empty directory, fsmonitor off, no pager, editor, askpass or signing program, every
+  ``filter``/``merge``/``diff`` driver command the config defines emptied (and, on git >= 2.40,
+  attributes read from an empty tree), and no network protocol.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from agent.errors import AutocodeError
 
 AUTHOR = {"GIT_AUTHOR_NAME": "autocode", "GIT_AUTHOR_EMAIL": "autocode@localhost",
           "GIT_COMMITTER_NAME": "autocode", "GIT_COMMITTER_EMAIL": "autocode@localhost"}
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_SAFE = {
+    "core.hooksPath": "",  # filled with an empty directory per call site
+    "core.fsmonitor": "false",
+    "core.untrackedCache": "false",
+    "core.pager": "cat",
+    "core.editor": "true",
+    "core.askPass": "",
+    "core.sshCommand": "false",
+    "core.attributesFile": os.devnull,
+    "attr.tree": EMPTY_TREE,  # git >= 2.40; older git: the driver commands are emptied instead
+    "diff.external": "",
+    "credential.helper": "",
+    "commit.gpgSign": "false",
+    "tag.gpgSign": "false",
+    "gpg.program": "false",
+    "protocol.allow": "never",
+    "safe.directory": "*",
+}
+
+
+class UntrustedRepository(AutocodeError):
+    """The project's ``.git`` is not the plain directory autocode works with."""
+
+
+def git_env() -> dict[str, str]:
+    """The environment of autocode's git: no inherited ``GIT_*``, no user or system config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(AUTHOR)
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_PAGER": "cat",
+                "PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_ASKPASS": "",
+                "SSH_ASKPASS": "", "GIT_OPTIONAL_LOCKS": "0"})
+    return env
+
+
+_DRIVERS = r"^(filter|merge|diff)\..*\.(clean|smudge|process|driver|command|textconv)$"
+
+
+def _driver_keys(git_dir: Path) -> list[str]:
+    """Every filter/merge/diff driver command the repository's config (with includes) defines."""
+    result = subprocess.run(["git", f"--git-dir={git_dir}", "config", "--includes", "--name-only",
+                             "--get-regexp", _DRIVERS], capture_output=True, text=True, env=git_env(),
+                            timeout=30, stdin=subprocess.DEVNULL)
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+def run_git(work_tree: Path, git_dir: Path, *args: str, check: bool = True, timeout: float = 120) -> str:
+    """Run ``git ARGS`` on ``work_tree`` with the hardened settings above; stdout."""
+    with tempfile.TemporaryDirectory(prefix="autocode-nohooks-") as hooks:
+        overrides = [item for key, value in _SAFE.items()
+                     for item in ("-c", f"{key}={hooks if key == 'core.hooksPath' else value}")]
+        overrides += [item for key in _driver_keys(git_dir) for item in ("-c", f"{key}=")]  # emptied
+        cmd = ["git", "--no-pager", *overrides, f"--git-dir={git_dir}", f"--work-tree={work_tree}", *args]
+        result = subprocess.run(cmd, cwd=work_tree, capture_output=True, text=True, env=git_env(),
+                                timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AutocodeError(f"git {' '.join(args)} failed: {result.stderr.strip()[:300]}")
+    return result.stdout
+
+
+def checked_git_dir(repo: Path) -> Path:
+    """``repo/.git`` if it is a real directory; refuses a symlink or a ``gitdir:`` file."""
+    git_dir = repo / ".git"
+    if git_dir.is_symlink() or (git_dir.exists() and not git_dir.is_dir()):
+        raise UntrustedRepository(f"{git_dir} is not a plain directory (a symlink or a gitdir file); "
+                                  "autocode will not run git on it: restore it by hand")
+    return git_dir
 
 
 class Git:
-    def __init__(self, repo: Path) -> None:
+    """autocode's git on one project; ``trust_dir`` keeps the trusted copy of its config."""
+
+    def __init__(self, repo: Path, trust_dir: Path | None = None) -> None:
         self.repo = repo
+        self.trust_dir = trust_dir
+        self.restored: list[str] = []  # what was put back, for the build's warnings
 
     def _run(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True,
-                                env={**os.environ, **AUTHOR}, timeout=120)
-        if check and result.returncode != 0:
-            raise AutocodeError(f"git {' '.join(args)} failed: {result.stderr.strip()[:300]}")
-        return result.stdout
+        git_dir = checked_git_dir(self.repo)
+        self._restore_config(git_dir)
+        return run_git(self.repo, git_dir, *args, check=check)
+
+    def _trusted(self) -> Path | None:
+        return self.trust_dir / "git-config.trusted" if self.trust_dir is not None else None
+
+    def _remember_config(self) -> None:
+        trusted = self._trusted()
+        config = self.repo / ".git" / "config"
+        if trusted is not None and config.is_file() and not trusted.exists():
+            trusted.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(config, trusted)
+
+    def _restore_config(self, git_dir: Path) -> None:
+        """Put back the trusted config (and drop info/attributes) if the agent changed them."""
+        trusted = self._trusted()
+        config = git_dir / "config"
+        if trusted is not None and trusted.is_file():
+            wanted = trusted.read_bytes()
+            if config.is_symlink() or not config.is_file() or config.read_bytes() != wanted:
+                config.unlink(missing_ok=True)
+                config.write_bytes(wanted)
+                self.restored.append(".git/config")
+        attributes = git_dir / "info" / "attributes"
+        if attributes.exists() or attributes.is_symlink():
+            attributes.unlink()
+            self.restored.append(".git/info/attributes")
 
     def is_repo(self) -> bool:
         return (self.repo / ".git").exists()
 
     def init(self) -> None:
         if not self.is_repo():
-            self._run("init", "-q", "-b", "main")
+            subprocess.run(["git", "init", "-q", "-b", "main", "--template=", str(self.repo)],
+                           capture_output=True, env=git_env(), check=True, timeout=60)
+        self._remember_config()
 
     def ignore(self, entry: str) -> None:
         path = self.repo / ".gitignore"

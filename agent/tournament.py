@@ -8,10 +8,8 @@ Scoring: the score command's exit code (0 beats non-zero), then the number it re
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -19,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.errors import ModelMismatch, UsageError
-from agent.git import AUTHOR
+from agent.errors import AutocodeError, ModelMismatch, UsageError
+from agent.git import checked_git_dir, run_git
 from agent.harness import Harness, RunResult
 from agent.providers import parse_model
 from agent.verify import run_check
@@ -54,12 +52,19 @@ class TournamentResult(BaseModel):
     base: str = Field(description="the commit every candidate started from")
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, **AUTHOR})
-    if check and result.returncode != 0:
-        raise UsageError(f"git {' '.join(args)}: {result.stderr.strip()[:200]}")
-    return result.stdout.strip()
+def _git(repo: Path, *args: str, check: bool = True, worktree: Path | None = None) -> str:
+    """autocode's hardened git (:mod:`agent.git`) on the project, or on a candidate's worktree
+    through the git dir autocode's ``worktree add`` made (never the agent-writable ``.git`` file)."""
+    git_dir = checked_git_dir(repo)
+    if worktree is not None:
+        git_dir = git_dir / "worktrees" / worktree.name
+        pointer = git_dir / "gitdir"
+        if not pointer.is_file() or Path(pointer.read_text().strip()) != worktree / ".git":
+            raise UsageError(f"{worktree} is not the worktree autocode made")
+    try:
+        return run_git(worktree or repo, git_dir, *args, check=check).strip()
+    except AutocodeError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def parse_score(output: str) -> float:
@@ -84,8 +89,9 @@ async def _compete(model: str, task: str, repo: Path, worktree: Path, branch: st
         raise  # never tolerated, whoever the candidate
     except Exception as exc:  # a failed candidate is scored as it stands, never aborts the others
         candidate.error = str(exc)[:300]
-    _git(worktree, "add", "-A")
-    _git(worktree, "commit", "-q", "--allow-empty", "--no-verify", "-m", f"autocode tournament: {model}")
+    _git(repo, "add", "-A", worktree=worktree)
+    _git(repo, "commit", "-q", "--allow-empty", "--no-verify", "-m", f"autocode tournament: {model}",
+         worktree=worktree)
     candidate.diff_stat = _git(repo, "diff", "--shortstat", base, branch)
     numbers = [int(n) for n in re.findall(r"(\d+) (?:insertion|deletion)", candidate.diff_stat)]
     candidate.diff_lines = sum(numbers)

@@ -1,0 +1,189 @@
+"""autocode's own git never runs code planted in the repository, by any route (a marker file tells)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent.git import Git, UntrustedRepository
+
+MARK = "PLANTED_RAN"
+
+
+def _payload(marker: Path) -> str:
+    return f"#!/bin/sh\ntouch {marker}\n"
+
+
+def _exec(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def _plain_git(repo: Path, *args: str) -> None:
+    """The agent's own git (not autocode's): used to plant things as an agent would."""
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    git = Git(project, tmp_path / "trust")
+    git.init()
+    (project / "app.py").write_text("print(1)\n")
+    git.commit_all("initial")
+    return project
+
+
+def _work(repo: Path) -> Git:
+    git = Git(repo, repo.parent / "trust")
+    (repo / "app.py").write_text("print(2)\n")
+    git.commit_all("autocode: feature 1 passes", allow_empty=True)
+    git.dirty()
+    git.log()
+    return git
+
+
+def _hook(name: str) -> Callable[[Path, Path], None]:
+    def plant(repo: Path, marker: Path) -> None:
+        _exec(repo / ".git" / "hooks" / name, _payload(marker))
+    return plant
+
+
+def _fsmonitor(repo: Path, marker: Path) -> None:
+    _exec(repo / "mon.sh", _payload(marker))
+    _plain_git(repo, "config", "core.fsmonitor", str(repo / "mon.sh"))
+
+
+def _include(repo: Path, marker: Path) -> None:
+    _exec(repo / "mon.sh", _payload(marker))
+    (repo / "extra.cfg").write_text(f"[core]\n\tfsmonitor = {repo / 'mon.sh'}\n")
+    _plain_git(repo, "config", "include.path", str(repo / "extra.cfg"))
+
+
+def _filter(repo: Path, marker: Path) -> None:
+    (repo / ".gitattributes").write_text("*.py filter=evil\n")
+    _plain_git(repo, "config", "filter.evil.clean", f"touch {marker}; cat")
+    _plain_git(repo, "config", "filter.evil.process", f"touch {marker}")
+
+
+def _info_attributes(repo: Path, marker: Path) -> None:
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "attributes").write_text("* filter=evil\n")
+    _plain_git(repo, "config", "filter.evil.clean", f"touch {marker}; cat")
+
+
+def _hard_link(repo: Path, marker: Path) -> None:
+    _exec(repo / "innocent.sh", _payload(marker))
+    (repo / ".git" / "hooks").mkdir(exist_ok=True)
+    os.link(repo / "innocent.sh", repo / ".git" / "hooks" / "post-commit")
+
+
+def _template(repo: Path, marker: Path) -> None:
+    template = repo / "tpl"
+    _exec(template / "hooks" / "pre-commit", _payload(marker))
+    _exec(template / "hooks" / "post-commit", _payload(marker))
+    _plain_git(repo, "init", "-q", f"--template={template}")
+
+
+def _tar_transform(repo: Path, marker: Path) -> None:
+    _exec(repo / "payload" / "post-commit", _payload(marker))
+    subprocess.run(["tar", "cf", str(repo / "p.tar"), "-C", str(repo / "payload"), "post-commit"], check=True)
+    subprocess.run(["tar", "xf", str(repo / "p.tar"), "-C", str(repo),
+                    "--transform", "s,^,.git/hooks/,"], check=True)
+    assert (repo / ".git" / "hooks" / "post-commit").exists()
+
+
+def _hooks_path(repo: Path, marker: Path) -> None:
+    _exec(repo / "myhooks" / "post-commit", _payload(marker))
+    _plain_git(repo, "config", "core.hooksPath", str(repo / "myhooks"))
+
+
+def _pager_and_editor(repo: Path, marker: Path) -> None:
+    _plain_git(repo, "config", "core.pager", f"touch {marker}; cat")
+    _plain_git(repo, "config", "core.editor", f"touch {marker}")
+    _plain_git(repo, "config", "commit.gpgSign", "true")
+    _plain_git(repo, "config", "gpg.program", f"touch {marker}")
+
+
+ROUTES = {"post-commit hook": _hook("post-commit"), "pre-commit hook": _hook("pre-commit"),
+          "commit-msg hook": _hook("commit-msg"), "fsmonitor": _fsmonitor, "include.path": _include,
+          "filter driver": _filter, "info/attributes": _info_attributes, "hard link": _hard_link,
+          "init --template": _template, "tar --transform": _tar_transform, "core.hooksPath": _hooks_path,
+          "pager, editor, gpg": _pager_and_editor}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_planted_code_never_runs(route: str, repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / MARK
+    ROUTES[route](repo, marker)
+    _work(repo)
+    assert not marker.exists(), f"{route}: autocode's git ran planted code"
+    log = Git(repo, repo.parent / "trust").log(3)
+    assert log[0].endswith("autocode: feature 1 passes")
+
+
+@pytest.mark.parametrize("route", ["fsmonitor", "filter driver", "include.path"])
+def test_planted_config_is_neutral_even_without_a_trusted_copy(route: str, repo: Path, tmp_path: Path) -> None:
+    """A project autocode did not init (no trusted config): the call-time overrides alone hold."""
+    marker = tmp_path / MARK
+    ROUTES[route](repo, marker)
+    git = Git(repo)  # no trust dir
+    (repo / "app.py").write_text("print(3)\n")
+    assert git.commit_all("autocode: feature 2 passes")
+    assert not marker.exists()
+
+
+def test_a_changed_config_is_restored_and_reported(repo: Path, tmp_path: Path) -> None:
+    _fsmonitor(repo, tmp_path / MARK)
+    _plain_git(repo, "config", "core.worktree", str(tmp_path))
+    git = _work(repo)
+    assert ".git/config" in git.restored
+    assert "fsmonitor" not in (repo / ".git" / "config").read_text()
+    assert "worktree" not in (repo / ".git" / "config").read_text()
+
+
+def test_inherited_git_variables_are_ignored(repo: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / MARK
+    _exec(repo / "mon.sh", _payload(marker))
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", f"'core.fsmonitor={repo / 'mon.sh'}'")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.hooksPath")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(repo))
+    _exec(repo / "post-commit", _payload(marker))
+    _work(repo)
+    assert not marker.exists()
+
+
+def test_a_symlinked_git_dir_is_refused(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "evil.git"
+    (repo / ".git").rename(elsewhere)
+    (repo / ".git").symlink_to(elsewhere)
+    with pytest.raises(UntrustedRepository, match="not a plain directory"):
+        Git(repo, tmp_path / "trust").commit_all("x")
+
+
+def test_a_gitdir_file_is_refused(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "evil.git"
+    (repo / ".git").rename(elsewhere)
+    (repo / ".git").write_text(f"gitdir: {elsewhere}\n")
+    with pytest.raises(UntrustedRepository):
+        Git(repo, tmp_path / "trust").dirty()
+
+
+def test_init_uses_no_template_hooks(tmp_path: Path) -> None:
+    project = tmp_path / "fresh"
+    project.mkdir()
+    Git(project, tmp_path / "trust").init()
+    hooks = project / ".git" / "hooks"
+    assert not hooks.exists() or not any(hooks.iterdir())
+    assert (tmp_path / "trust" / "git-config.trusted").is_file()
