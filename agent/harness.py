@@ -6,8 +6,10 @@
 
 The same model guard, security policy and limits as ``autocode build`` apply. ``Harness`` keeps one
 supervised OpenCode server for many runs (a context manager, sync or async), so a loop does not pay
-the server start for every call. ``schema`` (a pydantic model class) asks the agent for JSON in a
-file, repairs trivial damage, and re-prompts the same session with the exact validation error.
+the server start for every call. ``schema`` (a pydantic model class, or ``list[Model]``) asks the
+agent for JSON; the answer is taken from the output file if the agent wrote one, else from its final
+message (a fenced block or bare JSON), trivial damage is repaired, and only when neither validates
+is the same session re-prompted with the exact validation error.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agent.cost import Ledger, Limits
 from agent.errors import BudgetExceeded, SessionLimit, StopReason, UsageError
 from agent.gate import PolicyGate
 from agent.opencode.client import OpenCodeClient
 from agent.opencode.server import AttachedServer, OpenCodeServer
-from agent.output import StructuredOutputError, fix_prompt, instructions, read_output
+from agent.output import Source, StructuredOutputError, fix_prompt, instructions, read_output, schema_adapter
 from agent.ports import NullReporter, Reporter, SystemClock
 from agent.runtime import ServerOptions, make_server, preflight
 from agent.sandbox import SandboxMode
@@ -46,6 +48,7 @@ class RunResult(BaseModel, Generic[T]):
 
     text: str = Field(description="the agent's final text")
     output: T | None = Field(default=None, description="the validated structured output")
+    output_source: Source | None = Field(default=None, description="where it came from: file or text")
     cost: float = Field(description="USD, every step of the run (children included)")
     tokens: dict[str, int] = Field(description="input/output/reasoning/cache tokens")
     turns: int = Field(description="model steps")
@@ -126,8 +129,9 @@ class Harness:
 
     async def arun(self, prompt: str, *, cwd: str | Path | None = None, project_dir: str | Path | None = None,
                    max_turns: int = 30, max_budget_usd: float | None = None, system_prompt: str | None = None,
-                   schema: type[T] | None = None, session_timeout: float = 0.0, idle_timeout: float = 300.0,
-                   output_retries: int = 2, title: str | None = None) -> RunResult[T]:
+                   schema: Any = None, session_timeout: float = 0.0, idle_timeout: float = 300.0,
+                   output_retries: int = 2, title: str | None = None) -> RunResult[Any]:
+        adapter = schema_adapter(schema) if schema is not None else None
         if self._client is None:
             raise UsageError("Harness is not started: use `async with Harness(...)` or run()")
         out_dir = Path(cwd or self._cwd).resolve()
@@ -147,18 +151,19 @@ class Harness:
         ledger = Ledger()
         runner = SessionRunner(self._client, self.options.pinned(), ledger, limits, gate, self.reporter,
                                SystemClock(), self.options.allowed_models())
-        full_prompt = prompt + (instructions(schema, OUTPUT_FILE) if schema else "")
+        full_prompt = prompt + (instructions(adapter, OUTPUT_FILE) if adapter is not None else "")
         (directory / OUTPUT_FILE).unlink(missing_ok=True)
         before = _snapshot(directory)
         request = SessionRequest(directory=directory, title=title or "autocode harness run",
                                  prompt=full_prompt, system=system_prompt)
         result = await runner.run(request)
-        output = None
-        if schema is not None and result.stop == "idle":
-            result, output = await self._structured(runner, request, result, schema, output_retries)
+        output, source = None, None
+        if adapter is not None and result.stop == "idle":
+            result, output, source = await self._structured(runner, request, result, adapter, output_retries)
         if result.halt is not None and not _resumable(result.halt):
             raise result.halt
-        run = RunResult[Any](text=result.text, output=output, cost=ledger.total, tokens=dict(ledger.tokens),
+        run = RunResult[Any](text=result.text, output=output, output_source=source, cost=ledger.total,
+                             tokens=dict(ledger.tokens),
                              turns=result.turns, session_id=result.session_id, models=result.models,
                              files_changed=_changed(before, _snapshot(directory)),
                              stop_reason="completed" if result.stop == "idle" else result.stop,
@@ -169,12 +174,13 @@ class Harness:
         return run
 
     async def _structured(self, runner: SessionRunner, request: SessionRequest, result: SessionResult,
-                          schema: type[T], retries: int) -> tuple[SessionResult, T]:
+                          adapter: TypeAdapter[Any], retries: int) -> tuple[SessionResult, Any, Source]:
+        """The answer from the file or the final text; re-prompt only when neither validates."""
         path = request.directory / OUTPUT_FILE
         for attempt in range(1, retries + 2):
-            output, problem = read_output(path, schema)
-            if output is not None:
-                return result, output
+            output, source, problem = read_output(path, result.text, adapter)
+            if output is not None and source is not None:
+                return result, output, source
             if attempt > retries or result.stop != "idle":
                 break
             fix = request.model_copy(update={"prompt": fix_prompt(problem, OUTPUT_FILE, attempt, retries)})
@@ -204,6 +210,8 @@ def _split(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 async def arun(prompt: str, *, model: str, cwd: str | Path | None = None, **kwargs: Any) -> RunResult[Any]:
     """One run with its own server (async). Options as :meth:`Harness.arun` plus the server's."""
+    if kwargs.get("schema") is not None:
+        schema_adapter(kwargs["schema"])  # a wrong schema is a TypeError before any server starts
     server_kwargs, run_kwargs = _split(kwargs)
     async with Harness(model, cwd=cwd, project_dir=run_kwargs.get("project_dir"), **server_kwargs) as harness:
         return await harness.arun(prompt, cwd=cwd, **run_kwargs)
@@ -211,7 +219,7 @@ async def arun(prompt: str, *, model: str, cwd: str | Path | None = None, **kwar
 
 def run(prompt: str, *, model: str, cwd: str | Path | None = None, project_dir: str | Path | None = None,
         max_turns: int = 30, max_budget_usd: float | None = None, env: Mapping[str, str] | None = None,
-        system_prompt: str | None = None, schema: type[BaseModel] | None = None,
+        system_prompt: str | None = None, schema: Any = None,
         opencode_bin: str = "opencode", server_url: str | None = None, base_url: str | None = None,
         **kwargs: Any) -> RunResult[Any]:
     """One run with its own server (sync). See the module docstring."""

@@ -258,6 +258,8 @@ class ScriptedModelServer:
             "step": index, "fallback": has_tools and index is None,
             "reply": reply.log_view(), "usage": reply.usage,
             "first_user": first_user[:200], "n_messages": len(messages),
+            "last_user": next((_text_of(m.get("content")) for m in reversed(messages)
+                               if m.get("role") == "user"), "")[:500],
         })
         return reply
 

@@ -88,3 +88,59 @@ def test_project_dir_is_where_the_agent_works_and_cwd_gets_the_records(
     result = run("write it", model="scripted/model-a", cwd=records, project_dir=project, base_url=scripted.url)
     assert (project / "made.txt").exists() and not (records / "made.txt").exists()
     assert (records / ".autocode" / "runs" / f"{result.session_id}.json").exists()
+
+
+class Item(BaseModel):
+    name: str
+    size: int
+
+
+def test_an_answer_in_the_final_text_needs_no_file_and_no_reprompt(scripted: ScriptedModel,
+                                                                    project: Path) -> None:
+    scripted.set({"scripts": [
+        {"name": "fenced", "match": "^describe fenced", "steps": [
+            {"tool": "bash", "args": {"command": "ls", "description": "look"}},
+            {"text": 'Here is the summary:\n```json\n{"title": "repo", "files": 4,}\n```'}]},
+        {"name": "bare", "match": "^describe bare", "steps": [
+            {"text": 'The answer is {"title": "bare", "files": 1} as requested.'}]},
+    ]})
+    fenced = run("describe fenced", model="scripted/model-a", cwd=project, base_url=scripted.url,
+                 schema=Summary)
+    assert fenced.output == Summary(title="repo", files=4) and fenced.output_source == "text"
+    bare = run("describe bare", model="scripted/model-a", cwd=project, base_url=scripted.url, schema=Summary)
+    assert bare.output == Summary(title="bare", files=1) and bare.output_source == "text"
+    by_script = [r["script"] for r in scripted.requests()]
+    assert by_script.count("fenced") == 2 and by_script.count("bare") == 1  # no re-prompt
+
+
+def test_the_file_wins_over_the_text_and_a_bad_inline_answer_is_reprompted(
+        scripted: ScriptedModel, project: Path) -> None:
+    scripted.set({"scripts": [
+        {"name": "both", "match": "^answer both", "steps": [
+            _write_output('{"title": "from file", "files": 7}'),
+            {"text": '```json\n{"title": "from text", "files": 8}\n```'}]},
+        {"name": "bad", "match": "^answer bad", "steps": [
+            {"text": '```json\n{"title": "x", "files": "many"}\n```'},
+            {"text": '```json\n{"title": "x", "files": 3}\n```'}]},
+    ]})
+    both = run("answer both", model="scripted/model-a", cwd=project, base_url=scripted.url, schema=Summary)
+    assert both.output == Summary(title="from file", files=7) and both.output_source == "file"
+    bad = run("answer bad", model="scripted/model-a", cwd=project, base_url=scripted.url, schema=Summary)
+    assert bad.output == Summary(title="x", files=3) and bad.output_source == "text"
+    bad_requests = [r for r in scripted.requests() if r["script"] == "bad"]
+    assert len(bad_requests) == 2  # the answer, then one re-prompt that names the problem
+    reprompt = bad_requests[-1]["last_user"]
+    assert "files" in reprompt and "fenced block" in reprompt
+
+
+def test_a_list_of_models_round_trips(scripted: ScriptedModel, project: Path) -> None:
+    scripted.set({"scripts": [{"name": "list", "match": "^list", "steps": [
+        {"text": '[{"name": "a", "size": 1}, {"name": "b", "size": 2}]'}]}]})
+    result = run("list the files", model="scripted/model-a", cwd=project, base_url=scripted.url,
+                 schema=list[Item])
+    assert result.output == [Item(name="a", size=1), Item(name="b", size=2)]
+
+
+def test_a_schema_that_is_not_a_model_fails_before_any_server(project: Path) -> None:
+    with pytest.raises(TypeError, match="pydantic model class"):
+        run("x", model="scripted/model-a", cwd=project, base_url="http://127.0.0.1:9/v1", schema=dict)
