@@ -1,0 +1,184 @@
+"""The command sandbox with real processes: the daemon, the SHELL wrapper, checks, bubblewrap."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.config import load_settings
+from agent.contain import CommandSandbox, SandboxConfig, command_env
+from agent.sandbox import bwrap_works
+
+CANARY = "canary-7f3a"
+needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap unavailable")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    (path / ".git").mkdir(parents=True)
+    (path / ".autocode").mkdir()
+    (path / ".autocode" / "secret").write_text(CANARY)
+    return path.resolve()
+
+
+def _box(project: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -> Iterator[CommandSandbox]:
+    monkeypatch.setenv("AUTOCODE_TEST_API_KEY", CANARY)
+    monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", CANARY)
+    monkeypatch.setenv("MY_SETTING", "passed")
+    records: list[dict[str, Any]] = []
+    with CommandSandbox(SandboxConfig(**config), project, records.append) as box:
+        yield box
+
+
+@pytest.fixture(params=["none", pytest.param("bwrap", marks=needs_bwrap)])
+def box(request: pytest.FixtureRequest, project: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[CommandSandbox]:
+    yield from _box(project, monkeypatch, mode=request.param, env=["MY_SETTING"])
+
+
+@pytest.fixture
+def bwrap_box(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CommandSandbox]:
+    if not bwrap_works():
+        pytest.skip("bubblewrap unavailable")
+    yield from _box(project, monkeypatch, mode="bwrap", network="none")
+
+
+def test_a_check_reports_output_and_status_like_run_check(box: CommandSandbox, project: Path) -> None:
+    result = box.check("echo out; echo err >&2; touch MARK; exit 3", project, 30)
+    assert (result.ok, result.exit_code, result.timed_out) == (False, 3, False)
+    assert "out" in result.output and "err" in result.output
+    assert (project / "MARK").exists()
+    assert box.check("read line || echo no-stdin", project, 30).output.strip() == "no-stdin"
+
+
+def test_commands_get_only_the_allowlisted_environment(box: CommandSandbox, project: Path) -> None:
+    result = box.check("env", project, 30)
+    assert result.ok
+    assert CANARY not in result.output
+    assert "MY_SETTING=passed" in result.output  # listed in [sandbox] env
+    names = {line.split("=", 1)[0] for line in result.output.splitlines()}
+    assert not {n for n in names if "KEY" in n or "PASSWORD" in n or "TOKEN" in n}
+
+
+def test_command_env_is_built_from_an_allowlist() -> None:
+    env = command_env(SandboxConfig(env=["EXTRA"]), {"PATH": "/bin", "LC_ALL": "C", "EXTRA": "1",
+                                                      "OPENAI_API_KEY": "x", "AWS_SECRET": "y", "HOME": "/h"})
+    assert set(env) == {"PATH", "LC_ALL", "EXTRA", "LANG", "HOME", "TMPDIR", "NO_PROXY", "no_proxy"}
+
+
+def test_a_timed_out_check_is_killed_with_its_children(box: CommandSandbox, project: Path) -> None:
+    result = box.check("sleep 300 & echo $! > child.pid; sleep 300", project, 1.5)
+    assert result.timed_out and not result.ok and result.exit_code is None
+    assert "timed out" in result.output
+    assert _gone(box, project, "child.pid")
+
+
+def test_a_check_leaves_no_background_process(box: CommandSandbox, project: Path) -> None:
+    result = box.check("sleep 300 > /dev/null 2>&1 & echo $! > child.pid", project, 30)
+    assert result.ok
+    assert _gone(box, project, "child.pid")
+
+
+def _gone(box: CommandSandbox, project: Path, pid_file: str) -> bool:
+    pid = (project / pid_file).read_text().strip()
+    for _ in range(50):  # asked inside the sandbox: pids there are its own
+        if box.check(f"kill -0 {pid} 2>/dev/null", project, 10).exit_code != 0:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _shell(box: CommandSandbox, command: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """The server's view: OpenCode runs ``$SHELL -c COMMAND`` detached, stdin ignored."""
+    return subprocess.Popen([str(box.shell), "-c", command], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_the_shell_wrapper_behaves_like_bash(box: CommandSandbox, project: Path, tmp_path: Path) -> None:
+    command = "echo \"$((6*7))\"; echo to-err >&2; touch MARK; exit 5"
+    real = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True)
+    wrapped = _shell(box, command, project)
+    out, err = wrapped.communicate(timeout=30)
+    assert (wrapped.returncode, out, err) == (real.returncode, real.stdout, real.stderr)
+    assert (real.returncode, real.stdout, real.stderr) == (5, b"42\n", b"to-err\n")
+    assert (project / "MARK").exists() and (tmp_path / "MARK").exists()
+
+
+def test_a_background_job_outlives_its_command(box: CommandSandbox, project: Path) -> None:
+    first = _shell(box, "sleep 300 > /dev/null 2>&1 & echo $! > job.pid", project)
+    assert first.wait(timeout=30) == 0
+    pid = (project / "job.pid").read_text().strip()
+    assert box.check(f"kill -0 {pid}", project, 10).ok  # still running for the next command
+    box.check(f"kill {pid}", project, 10)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killing_the_wrapper_kills_the_command_group(box: CommandSandbox, project: Path,
+                                                     sig: signal.Signals) -> None:
+    wrapper = _shell(box, "sleep 300 & echo $! > child.pid; sleep 300", project)
+    for _ in range(100):
+        if (project / "child.pid").exists() and (project / "child.pid").read_text().strip():
+            break
+        time.sleep(0.05)
+    os.killpg(wrapper.pid, sig)  # what OpenCode does on timeout or abort
+    wrapper.wait(timeout=30)
+    assert _gone(box, project, "child.pid")
+
+
+@needs_bwrap
+def test_the_wall(bwrap_box: CommandSandbox, project: Path) -> None:
+    probe = ("touch .git/planted 2>/dev/null; echo git=$?; echo autocode=$(ls -A .autocode | wc -l); "
+             "echo x > /tmp/outside-$$ && echo tmp=$$; echo home=$(ls -A ~ | grep -c autocode-canary); "
+             "echo procs=$(ls -d /proc/[0-9]* | wc -l); echo caps=$(grep CapEff /proc/self/status | cut -f2)")
+    canary = Path.home() / f".autocode-canary-{os.getpid()}"
+    canary.write_text("real home")
+    try:
+        result = bwrap_box.check(probe, project, 30)
+    finally:
+        canary.unlink()
+    found = dict(line.split("=", 1) for line in result.output.split())
+    assert found["git"] == "1" and not (project / ".git" / "planted").exists()  # .git is read-only
+    assert found["autocode"] == "0"  # .autocode/ is an empty tmpfs
+    assert not Path(f"/tmp/outside-{found['tmp']}").exists()  # a private /tmp
+    assert found["home"] == "0"  # the real home is replaced (only autocode's Python is bound in)
+    assert int(found["procs"]) < 10  # bwrap, the daemon, this command: nothing from the host
+    assert int(found["caps"], 16) == 0
+
+
+@needs_bwrap
+def test_no_network_means_no_host_loopback(bwrap_box: CommandSandbox, project: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        connect = f"import socket; socket.create_connection(('127.0.0.1', {port}), 3)"
+        result = bwrap_box.check(f"python3 -c \"{connect}\"", project, 30)
+    assert not result.ok and "Connection refused" in result.output
+
+
+def test_uncontained_parts_are_named() -> None:
+    assert CommandSandbox(SandboxConfig(), Path("."), lambda _r: None).describe() == []
+    gaps = CommandSandbox(SandboxConfig(mode="none", network="open"), Path("."), lambda _r: None).describe()
+    assert len(gaps) == 2 and "no OS sandbox" in gaps[0] and "open" in gaps[1]
+
+
+def test_the_sandbox_table_of_autocode_toml(tmp_path: Path) -> None:
+    (tmp_path / "autocode.toml").write_text('[sandbox]\nmode = "none"\nnetwork = "none"\n'
+                                            'allow_hosts = ["a.example"]\nenv = ["X"]\n')
+    settings, sources = load_settings(tmp_path, {}, env={}, user_file=tmp_path / "none.toml")
+    assert (settings.sandbox, settings.network, settings.allow_hosts, settings.sandbox_env) == (
+        "none", "none", ["a.example"], ["X"])
+    assert sources["network"] == "autocode.toml"
+    settings, _ = load_settings(tmp_path, {}, env={"AUTOCODE_ALLOW_HOSTS": "b.example, c.example"},
+                                user_file=tmp_path / "none.toml")
+    assert settings.allow_hosts == ["b.example", "c.example"]
+    (tmp_path / "autocode.toml").write_text('[sandbox]\nnetwrok = "none"\n')
+    with pytest.raises(Exception, match="unknown \\[sandbox\\] setting 'netwrok'"):
+        load_settings(tmp_path, {}, env={}, user_file=tmp_path / "none.toml")
