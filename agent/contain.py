@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
-import json
 import os
 import selectors
 import shutil
@@ -122,6 +121,7 @@ class CommandSandbox:
         self.runtime: Path | None = None
         self._proxy: EgressProxy | None = None
         self._daemon: subprocess.Popen[bytes] | None = None
+        self._egress: Path | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -148,13 +148,18 @@ class CommandSandbox:
             self.runtime_base.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.runtime = Path(tempfile.mkdtemp(prefix="autocode-run-", dir=self.runtime_base)).resolve()
         self._write_shell()
-        egress_dir = self._start_proxy() if self.config.network == "allowlist" else None
+        self._egress = self._start_proxy() if self.config.network == "allowlist" else None
+        self._start_daemon()
+
+    def _start_daemon(self) -> None:
+        """The daemon, on a fresh listening socket (also after a command killed the last one)."""
+        self.socket_path.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX)
         listener.bind(str(self.socket_path))
         listener.listen(64)
         try:
             self._daemon = subprocess.Popen(
-                self.daemon_command(listener.fileno(), egress_dir), cwd=self.project,
+                self.daemon_command(listener.fileno(), self._egress), cwd=self.project,
                 stdin=subprocess.PIPE, env=command_env(self.config), pass_fds=[listener.fileno()],
                 start_new_session=True, preexec_fn=_set_pdeathsig)
             assert self._daemon.stdin is not None
@@ -188,12 +193,30 @@ class CommandSandbox:
         self._proxy.start(egress_dir / "sock")
         return egress_dir
 
-    def stop(self) -> None:
+    def _connect(self) -> socket.socket:
+        """A connection to the daemon; a daemon a command killed is replaced (a fresh sandbox)."""
+        for attempt in (1, 2):
+            conn = socket.socket(socket.AF_UNIX)
+            try:
+                conn.connect(str(self.socket_path))
+                return conn
+            except OSError:
+                conn.close()
+                if attempt == 2 or self._daemon is None:
+                    raise
+                self._kill_daemon()
+                self._start_daemon()
+        raise AssertionError("unreachable")
+
+    def _kill_daemon(self) -> None:
         daemon, self._daemon = self._daemon, None
         if daemon is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(daemon.pid, signal.SIGKILL)  # bwrap and everything in the sandbox with it
             daemon.wait()
+
+    def stop(self) -> None:
+        self._kill_daemon()
         if self._proxy is not None:
             self._proxy.stop()
             self._proxy = None
@@ -222,8 +245,12 @@ class CommandSandbox:
         read_end, write_end = os.pipe()
         devnull = os.open(os.devnull, os.O_RDONLY)
         try:
-            conn = shellwrap.connect(str(self.socket_path), ["-c", command], str(cwd),
-                                     [devnull, write_end, write_end], reap=True)
+            conn = self._connect()
+            shellwrap.send_request(conn, ["-c", command], str(cwd), [devnull, write_end, write_end], reap=True)
+        except OSError as exc:
+            os.close(read_end)
+            return CheckResult(command=command, ok=False, exit_code=None, duration_s=0.0,
+                               output=f"[autocode: the command sandbox is not running: {exc}]")
         finally:
             os.close(write_end)
             os.close(devnull)
@@ -263,7 +290,7 @@ def _collect(conn: socket.socket, out: io.RawIOBase, deadline: float) -> tuple[i
                     reply += data
                     if not data or reply.endswith(b"\n"):
                         sel.unregister(conn)
-                        status = int(json.loads(reply)["status"]) if reply.endswith(b"\n") else -1
+                        status = int(reply) if reply.endswith(b"\n") else -1
     timed_out = status is None
     if timed_out:
         conn.shutdown(socket.SHUT_RDWR)  # the daemon kills the command's whole group

@@ -3,8 +3,8 @@
 Standard library only, no package imports: autocode starts it as ``python -I -S -`` (source on stdin) inside
 bubblewrap (or, without bubblewrap, on the host), handing it an already-listening unix socket
 (``--fd N``) whose path the sandbox cannot see. Each client (the server's ``SHELL`` wrapper, or
-autocode's own checks) connects and sends one request: a length-prefixed JSON header ``{"argv",
-"cwd", "reap"}`` with its stdin/stdout/stderr as SCM_RIGHTS file descriptors. The daemon forks
+autocode's own checks) connects and sends one request (argv, cwd, reap; the format is in
+:mod:`agent.shellwrap`) with its stdin/stdout/stderr as SCM_RIGHTS file descriptors. The daemon forks
 ``bash ARGV`` in a new process group with those descriptors and the daemon's environment (already
 scrubbed), then:
 
@@ -12,7 +12,7 @@ scrubbed), then:
 - end-of-file before the command exits (the client was killed) kills the whole group;
 - when the command exits, ``reap`` requests also kill what it left in its group (checks), while
   agent commands keep their background jobs (a dev server started with ``&``);
-- the reply is one JSON line ``{"status": N}`` (128+signal for a signalled command).
+- the reply is the exit status and a newline (128+signal for a signalled command).
 
 With ``--relay-port`` it also listens on ``127.0.0.1`` inside the sandbox's network namespace and
 relays each TCP connection to the egress proxy's unix socket (``--relay-to``): the commands' only
@@ -22,39 +22,42 @@ way out. Commands get ``HTTP(S)_PROXY`` pointing at that port.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 
-HEADER = struct.Struct("!I")
-MAX_HEADER = 1 << 20
+MAX_REQUEST = 1 << 20
 
 
-def recv_request(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
-    """The header and the three file descriptors of one request."""
-    data, fds, _flags, _addr = socket.recv_fds(conn, HEADER.size + 65536, 3)
-    while len(data) < HEADER.size:
-        more = conn.recv(HEADER.size - len(data))
-        if not more:
-            raise ConnectionError("short header")
-        data += more
-    (size,) = HEADER.unpack(data[:HEADER.size])
-    body = data[HEADER.size:]
-    while len(body) < size:
-        more = conn.recv(size - len(body))
-        if not more:
-            raise ConnectionError("short request")
-        body += more
-    if len(fds) != 3:
+def recv_request(conn: socket.socket) -> tuple[list[str], str, bool, list[int]]:
+    """argv, cwd, reap and the three file descriptors of one request (see agent.shellwrap)."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+    try:
+        while len(data) < 4:
+            more = conn.recv(4 - len(data))
+            if not more:
+                raise ConnectionError("short header")
+            data += more
+        size = int.from_bytes(data[:4], "big")
+        if size > MAX_REQUEST:
+            raise ConnectionError("request too large")
+        body = data[4:]
+        while len(body) < size:
+            more = conn.recv(size - len(body))
+            if not more:
+                raise ConnectionError("short request")
+            body += more
+        if len(fds) != 3:
+            raise ConnectionError("a request carries exactly three file descriptors")
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        raise ConnectionError("a request carries exactly three file descriptors")
-    return json.loads(body), fds
+        raise
+    fields = body.split(b"\0")
+    return [os.fsdecode(a) for a in fields[2:]], os.fsdecode(fields[1]), fields[0] == b"1", fds
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -82,13 +85,12 @@ def _watch(conn: socket.socket, proc: subprocess.Popen[bytes], done: threading.E
 def serve_one(conn: socket.socket, env: dict[str, str]) -> None:
     with conn:
         try:
-            request, fds = recv_request(conn)
-        except (OSError, ValueError, ConnectionError):
+            argv, cwd, reap, fds = recv_request(conn)
+        except (OSError, ValueError, IndexError, ConnectionError):
             return
         try:
-            argv = [str(a) for a in request.get("argv", [])]  # type: ignore[attr-defined]
             proc = subprocess.Popen(["bash", *argv], stdin=fds[0], stdout=fds[1], stderr=fds[2],
-                                    cwd=str(request.get("cwd") or "/"), env=env, start_new_session=True)
+                                    cwd=cwd or "/", env=env, start_new_session=True)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.write(fds[2], f"autocode sandbox: cannot start the command: {exc}\n".encode())
@@ -101,14 +103,14 @@ def serve_one(conn: socket.socket, env: dict[str, str]) -> None:
         threading.Thread(target=_watch, args=(conn, proc, done), daemon=True).start()
         code = proc.wait()
         done.set()
-        if request.get("reap"):
+        if reap:
             _signal_group(proc.pid, signal.SIGKILL)
         _reply(conn, code if code >= 0 else 128 - code)
 
 
 def _reply(conn: socket.socket, status: int) -> None:
     with contextlib.suppress(OSError):
-        conn.sendall(json.dumps({"status": status}).encode() + b"\n")
+        conn.sendall(b"%d\n" % status)
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:

@@ -182,3 +182,10 @@ def test_the_sandbox_table_of_autocode_toml(tmp_path: Path) -> None:
     (tmp_path / "autocode.toml").write_text('[sandbox]\nnetwrok = "none"\n')
     with pytest.raises(Exception, match="unknown \\[sandbox\\] setting 'netwrok'"):
         load_settings(tmp_path, {}, env={}, user_file=tmp_path / "none.toml")
+
+
+def test_a_command_that_kills_the_daemon_does_not_break_later_checks(box: CommandSandbox,
+                                                                      project: Path) -> None:
+    box.check("kill -9 $PPID", project, 30)  # the daemon is the parent of every command
+    result = box.check("echo still here", project, 30)
+    assert result.ok and "still here" in result.output
