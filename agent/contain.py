@@ -60,12 +60,15 @@ class SandboxConfig(BaseModel):
     allow_hosts: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOW_HOSTS),
                                    description="host, host:port or *.suffix reachable through the proxy")
     env: list[str] = Field(default_factory=list, description="extra variable names passed to commands")
+    set_env: dict[str, str] = Field(default_factory=dict,
+                                    description="variables set for commands (the Python API's env=)")
 
 
 def command_env(config: SandboxConfig, environ: dict[str, str] | None = None) -> dict[str, str]:
     """The commands' environment, rebuilt from an allowlist (the daemon adds the proxy vars)."""
     source = dict(os.environ if environ is None else environ)
     env = {k: v for k, v in source.items() if k in ENV_NAMES or k.startswith("LC_") or k in config.env}
+    env.update(config.set_env)
     env.setdefault("LANG", "C.UTF-8")
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), source.get("PATH", os.defpath)])
     env["HOME"] = str(Path.home())

@@ -91,7 +91,7 @@ def sandbox_config(options: ServerOptions) -> SandboxConfig:
     """The command sandbox's config: the resolved mode plus the ``[sandbox]`` settings."""
     hosts = {} if options.allow_hosts is None else {"allow_hosts": options.allow_hosts}
     return SandboxConfig(mode=resolve_mode(options.sandbox), network=options.network,
-                         env=options.sandbox_env, **hosts)
+                         env=options.sandbox_env, set_env=options.env, **hosts)
 
 
 def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_network: bool = False,

@@ -49,7 +49,7 @@ class _Hello(http.server.BaseHTTPRequestHandler):
 def upstreams() -> Iterator[list[int]]:
     servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(2)]
     for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield [s.server_address[1] for s in servers]
     for server in servers:
         server.shutdown()
