@@ -70,8 +70,8 @@ def test_commands_get_only_the_allowlisted_environment(box: CommandSandbox, proj
 
 
 def test_command_env_is_built_from_an_allowlist() -> None:
-    env = command_env(SandboxConfig(env=["EXTRA"], set_env={"GIVEN": "v"}), {"PATH": "/bin", "LC_ALL": "C", "EXTRA": "1",
-                                                      "OPENAI_API_KEY": "x", "AWS_SECRET": "y", "HOME": "/h"})
+    host = {"PATH": "/bin", "LC_ALL": "C", "EXTRA": "1", "OPENAI_API_KEY": "x", "AWS_SECRET": "y", "HOME": "/h"}
+    env = command_env(SandboxConfig(env=["EXTRA"], set_env={"GIVEN": "v"}), host)
     assert set(env) == {"PATH", "LC_ALL", "EXTRA", "GIVEN", "LANG", "HOME", "TMPDIR",
                         "NO_PROXY", "no_proxy"}
 
