@@ -191,3 +191,15 @@ def test_a_command_that_kills_the_daemon_does_not_break_later_checks(box: Comman
     box.check("kill -9 $PPID", project, 30)  # the daemon is the parent of every command
     result = box.check("echo still here", project, 30)
     assert result.ok and "still here" in result.output
+
+
+@needs_bwrap
+def test_doctor_prints_both_layers_and_the_allowlist(tmp_path: Path) -> None:
+    from agent.doctor import sandbox_command_line
+
+    (tmp_path / "autocode.toml").write_text('[sandbox]\nallow_hosts = ["pkg.example"]\n')
+    lines = sandbox_command_line(tmp_path).splitlines()
+    server, box = lines[1], lines[3]
+    assert "opencode" in server and " serve " in server and "bwrap" in server
+    assert "--unshare-net" in box and "--cap-drop ALL" in box and "--tmpfs /tmp" in box
+    assert lines[-1].endswith("pkg.example")

@@ -219,3 +219,24 @@ def test_the_egress_allowlist_holds_and_refusals_are_logged(scripted: ScriptedMo
     status = build_status(project)
     assert status["denied"] == 1 and status["egress_denied"] == [f"127.0.0.1:{other}"]
     assert f"127.0.0.1:{other}" in render_status(status)
+
+
+def test_without_bubblewrap_commands_still_get_a_scrubbed_env_and_the_gaps_are_named(
+        scripted: ScriptedModel, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOCODE_TEST_API_KEY", "canary-no-bwrap")
+    features = [{"category": "functional", "description": "Env", "steps": ["x"], "passes": False,
+                 "verify": "env > check-env.txt"}]
+    steps = [{"tool": "bash", "args": {"command": "env > agent-env.txt", "description": "env"}},
+             *feature_steps(0)]
+    scripted.set({"scripts": [init_script(features), {"name": "env", "match": "\nEnv\n", "steps": steps}]})
+    events, stop = run_direct(project, scripted, server={"sandbox": "none"})
+    assert stop is not None and stop.kind == "complete", stop
+    for name in ("agent-env.txt", "check-env.txt"):
+        text = (project / name).read_text()
+        assert "canary-no-bwrap" not in text and "OPENCODE_SERVER_PASSWORD" not in text
+        assert "PATH=" in text
+    warnings = " ".join(e["message"] for e in events.named("warning"))
+    assert "no OS sandbox for commands and checks" in warnings
+    assert "no OS sandbox around the OpenCode server" in warnings
+    assert events.named("build_started")[0]["sandbox"] == "none"
+    assert "WARNING: no OS sandbox" in render_status(build_status(project))
