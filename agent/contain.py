@@ -83,21 +83,30 @@ def readable_roots() -> list[Path]:
     return [p for p in (Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent) if p.exists()]
 
 
+def user_state_dirs(environ: dict[str, str] | None = None) -> list[Path]:
+    """The user's config/data/state dirs and autocode's state root when they live outside the home
+    (inside it they vanish with it): where ``auth.json`` and other credentials are kept."""
+    source = os.environ if environ is None else environ
+    names = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "AUTOCODE_HOME")
+    return [Path(source[n]).resolve() for n in names if source.get(n) and Path(source[n]).is_dir()]
+
+
 def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
                   egress_dir: Path | None) -> list[str]:
     """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``)."""
     home = Path.home()
     cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--tmpfs", "/tmp", "--dir", INNER_TMP, "--tmpfs", str(home)]
-    for path in sorted({p.resolve() for p in readable_roots()}, key=lambda p: len(p.parts)):
-        if path == home or home in path.parents or Path("/tmp") in path.parents:
-            cmd += ["--ro-bind", str(path), str(path)]
+           "--tmpfs", "/tmp", "--dir", INNER_TMP, "--tmpfs", str(home), "--tmpfs", "/run"]  # no host sockets
+    if config.network == "open" and Path("/run/systemd/resolve").is_dir():  # resolv.conf may live there
+        cmd += ["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]
     cmd += ["--bind", str(project), str(project)]
     if (project / ".git").is_dir():
         cmd += ["--ro-bind", str(project / ".git"), str(project / ".git")]
-    for path in [project / ".autocode", *hidden]:
+    for path in [project / ".autocode", *hidden, *user_state_dirs()]:
         if path.exists() and path not in project.parents and path != project:
             cmd += ["--tmpfs", str(path)]
+    for path in sorted({p.resolve() for p in readable_roots()}, key=lambda p: len(p.parts)):
+        cmd += ["--ro-bind", str(path), str(path)]  # autocode's Python, wherever the above hid it
     if egress_dir is not None:
         cmd += ["--ro-bind", str(egress_dir), EGRESS_MOUNT]
     cmd += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]

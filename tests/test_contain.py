@@ -203,3 +203,31 @@ def test_doctor_prints_both_layers_and_the_allowlist(tmp_path: Path) -> None:
     assert "opencode" in server and " serve " in server and "bwrap" in server
     assert "--unshare-net" in box and "--cap-drop ALL" in box and "--tmpfs /tmp" in box
     assert lines[-1].endswith("pkg.example")
+
+
+@needs_bwrap
+def test_host_unix_sockets_and_credential_dirs_outside_home_are_out_of_reach(
+        project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if not os.access("/run", os.W_OK) or not os.access("/var/tmp", os.W_OK):
+        pytest.skip("needs a writable /run and /var/tmp to plant the targets")
+    data_home = Path(f"/var/tmp/autocode-test-xdg-{os.getpid()}")
+    (data_home / "opencode").mkdir(parents=True, exist_ok=True)
+    (data_home / "opencode" / "auth.json").write_text(CANARY)
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    service = Path(f"/run/autocode-test-{os.getpid()}.sock")  # like /run/docker.sock
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(service))
+    server.listen()
+    probe = (f"cat {data_home}/opencode/auth.json; "
+             f"python3 -c \"import socket; socket.socket(socket.AF_UNIX).connect('{service}')\"; echo done")
+    try:
+        with CommandSandbox(SandboxConfig(network="open"), project, lambda _r: None) as box:
+            result = box.check(probe, project, 30)
+    finally:
+        server.close()
+        service.unlink()
+        (data_home / "opencode" / "auth.json").unlink()
+        (data_home / "opencode").rmdir()
+        data_home.rmdir()
+    assert CANARY not in result.output and "No such file" in result.output
+    assert "done" in result.output and result.output.count("No such file") == 2
