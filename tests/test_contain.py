@@ -231,3 +231,25 @@ def test_host_unix_sockets_and_credential_dirs_outside_home_are_out_of_reach(
         data_home.rmdir()
     assert CANARY not in result.output and "No such file" in result.output
     assert "done" in result.output and result.output.count("No such file") == 2
+
+
+@pytest.mark.parametrize("name", ["feature_list.json", "autocode-progress.md", "init.sh", "package.json"])
+def test_files_autocode_reads_from_the_project_never_follow_a_link(tmp_path: Path, name: str) -> None:
+    from agent.features import FeatureListProblem, load_features
+    from agent.projectfs import read_project_file
+    from agent.verify import detect_test_command
+
+    secret = tmp_path / "host-secret"
+    secret.write_text('[{"description": "x", "steps": []}] # autocode-test: leak "test"')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / name).symlink_to(secret)
+    assert secret.read_text() in (project / name).read_text()  # the link itself works
+    assert read_project_file(project, name) is None
+    with pytest.raises(FeatureListProblem):
+        load_features(project)
+    assert detect_test_command(project) is None
+    os.mkfifo(project / "fifo")  # a FIFO would block a plain open
+    assert read_project_file(project, "fifo") is None
+    (project / "real.txt").write_text("fine")
+    assert read_project_file(project, "real.txt") == "fine"
