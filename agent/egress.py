@@ -78,7 +78,8 @@ class EgressProxy:
         self._thread = threading.Thread(target=self._run, args=(socket_path, ready), daemon=True,
                                         name="autocode-egress")
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(30):
+            raise RuntimeError(f"the egress proxy did not start on {socket_path}")
 
     def stop(self) -> None:
         if self._loop is not None and self._stopped is not None:
@@ -91,7 +92,7 @@ class EgressProxy:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._stopped = asyncio.Event()
-            server = await asyncio.start_unix_server(self.handle, path=str(socket_path))
+            server = await asyncio.start_unix_server(self.handle, path=str(socket_path), backlog=256)
             ready.set()
             async with server:
                 await self._stopped.wait()

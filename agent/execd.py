@@ -127,7 +127,10 @@ def relay_one(client: socket.socket, target: str) -> None:
     upstream = socket.socket(socket.AF_UNIX)
     try:
         upstream.connect(target)
-    except OSError:
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n"
+                           b"X-Autocode: egress proxy unreachable: " + str(exc).encode()[:100] + b"\r\n\r\n")
         client.close()
         upstream.close()
         return
