@@ -222,10 +222,15 @@ class CommandSandbox:
 
     def _kill_daemon(self) -> None:
         daemon, self._daemon = self._daemon, None
-        if daemon is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(daemon.pid, signal.SIGKILL)  # bwrap and everything in the sandbox with it
-            daemon.wait()
+        if daemon is None:
+            return
+        if self.config.mode == "none":  # the daemon ends the jobs commands left on the host
+            daemon.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                daemon.wait(5)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(daemon.pid, signal.SIGKILL)  # with bwrap: the sandbox and everything in it
+        daemon.wait()
 
     def stop(self) -> None:
         self._kill_daemon()

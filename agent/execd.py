@@ -82,7 +82,7 @@ def _watch(conn: socket.socket, proc: subprocess.Popen[bytes], done: threading.E
                 _signal_group(proc.pid, sig)
 
 
-def serve_one(conn: socket.socket, env: dict[str, str]) -> None:
+def serve_one(conn: socket.socket, env: dict[str, str], groups: set[int]) -> None:
     with conn:
         try:
             argv, cwd, reap, fds = recv_request(conn)
@@ -91,6 +91,7 @@ def serve_one(conn: socket.socket, env: dict[str, str]) -> None:
         try:
             proc = subprocess.Popen(["bash", *argv], stdin=fds[0], stdout=fds[1], stderr=fds[2],
                                     cwd=cwd or "/", env=env, start_new_session=True)
+            groups.add(proc.pid)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.write(fds[2], f"autocode sandbox: cannot start the command: {exc}\n".encode())
@@ -161,8 +162,15 @@ def main(argv: list[str]) -> None:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env[name] = proxy
         threading.Thread(target=accept_loop, args=(relay, relay_one, opts["--relay-to"]), daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    accept_loop(control, serve_one, env)
+    groups: set[int] = set()  # every command's process group, background jobs included
+
+    def shutdown(*_: object) -> None:  # without bubblewrap nothing else would end the jobs
+        for pgid in list(groups):
+            _signal_group(pgid, signal.SIGKILL)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    accept_loop(control, serve_one, env, groups)
 
 
 if __name__ == "__main__":

@@ -253,3 +253,18 @@ def test_files_autocode_reads_from_the_project_never_follow_a_link(tmp_path: Pat
     assert read_project_file(project, "fifo") is None
     (project / "real.txt").write_text("fine")
     assert read_project_file(project, "real.txt") == "fine"
+
+
+@pytest.mark.parametrize("mode", ["none", pytest.param("bwrap", marks=needs_bwrap)])
+def test_stopping_the_sandbox_ends_the_background_jobs(project: Path, mode: str) -> None:
+    marker = project / "job-alive"
+    with CommandSandbox(SandboxConfig(mode=mode), project, lambda _r: None) as box:  # type: ignore[arg-type]
+        job = _shell(box, "(while true; do touch job-alive; sleep 0.1; done) > /dev/null 2>&1 &", project)
+        assert job.wait(timeout=30) == 0
+        for _ in range(100):
+            if marker.exists():
+                break
+            time.sleep(0.05)
+    marker.unlink()
+    time.sleep(0.5)
+    assert not marker.exists()
