@@ -240,3 +240,25 @@ def test_without_bubblewrap_commands_still_get_a_scrubbed_env_and_the_gaps_are_n
     assert "no OS sandbox around the OpenCode server" in warnings
     assert events.named("build_started")[0]["sandbox"] == "none"
     assert "WARNING: no OS sandbox" in render_status(build_status(project))
+
+
+def test_python_api_runs_are_contained_too(scripted: ScriptedModel, project: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.harness import run
+
+    monkeypatch.setenv("AUTOCODE_TEST_API_KEY", "canary-harness")
+    tmp_mark = f"/tmp/autocode-harness-escape-{uuid.uuid4().hex}"
+    command = f"env > env.txt; touch {tmp_mark}; ls -d /proc/[0-9]* | wc -l > procs.txt"
+    scripted.set({"scripts": [{"name": "env", "match": "look", "steps": [
+        {"tool": "write", "args": {"filePath": "{cwd}/look.py",
+                                   "content": f"import subprocess\nsubprocess.run({command!r}, shell=True)\n"}},
+        {"tool": "bash", "args": {"command": "python3 look.py", "description": "look"}},
+        {"text": "done"}]}]})
+    try:
+        run("look around", model="scripted/model-a", cwd=project, base_url=scripted.url)
+        assert not Path(tmp_mark).exists()
+    finally:
+        Path(tmp_mark).unlink(missing_ok=True)
+    env = (project / "env.txt").read_text()
+    assert "canary-harness" not in env and "OPENCODE_SERVER_PASSWORD" not in env and "PATH=" in env
+    assert int((project / "procs.txt").read_text()) < 10  # its own pid namespace
