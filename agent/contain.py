@@ -100,8 +100,9 @@ def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
     if config.network == "open" and Path("/run/systemd/resolve").is_dir():  # resolv.conf may live there
         cmd += ["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]
     cmd += ["--bind", str(project), str(project)]
-    if (project / ".git").is_dir():
-        cmd += ["--ro-bind", str(project / ".git"), str(project / ".git")]
+    git = project / ".git"
+    if git.exists() and not git.is_symlink():  # a repository, or a worktree's `gitdir:` file
+        cmd += ["--ro-bind", str(git), str(git)]
     for path in [project / ".autocode", *hidden, *user_state_dirs()]:
         if path.exists() and path not in project.parents and path != project:
             cmd += ["--tmpfs", str(path)]

@@ -268,3 +268,13 @@ def test_stopping_the_sandbox_ends_the_background_jobs(project: Path, mode: str)
     marker.unlink()
     time.sleep(0.5)
     assert not marker.exists()
+
+
+@needs_bwrap
+def test_a_worktree_gitdir_file_is_read_only_too(tmp_path: Path) -> None:
+    project = tmp_path / "worktree"
+    project.mkdir()
+    (project / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")
+    with CommandSandbox(SandboxConfig(network="none"), project, lambda _r: None) as box:
+        result = box.check("echo 'gitdir: .evil' > .git", project, 30)
+    assert not result.ok and (project / ".git").read_text().startswith("gitdir: /elsewhere")
