@@ -48,6 +48,7 @@ DEFAULT_ALLOW_HOSTS = ["pypi.org", "files.pythonhosted.org", "registry.npmjs.org
 ENV_NAMES = ("LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
              "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
 INNER_TMP = "/tmp/autocode-tmp"
+RUNTIME_PREFIX = "autocode-run-"
 EGRESS_MOUNT = "/tmp/.autocode-egress"
 Record = Callable[[dict[str, Any]], None]
 
@@ -116,6 +117,19 @@ def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
     return [*cmd, "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--chdir", str(project), "--"]
 
 
+def remove_stale_runtimes(base: Path) -> None:
+    """Remove the runtime dirs of sandboxes whose autocode died without cleaning up (SIGKILL)."""
+    for path in base.glob(RUNTIME_PREFIX + "*"):
+        try:
+            if path.stat().st_uid != os.getuid():
+                continue
+            owner = int((path / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _set_pdeathsig() -> None:  # runs in the child between fork and exec
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -159,7 +173,9 @@ class CommandSandbox:
     def start(self) -> None:
         if self.runtime_base is not None:
             self.runtime_base.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.runtime = Path(tempfile.mkdtemp(prefix="autocode-run-", dir=self.runtime_base)).resolve()
+        remove_stale_runtimes(Path(self.runtime_base or tempfile.gettempdir()))
+        self.runtime = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX, dir=self.runtime_base)).resolve()
+        (self.runtime / "owner").write_text(str(os.getpid()))
         self._write_shell()
         self._egress = self._start_proxy() if self.config.network == "allowlist" else None
         self._start_daemon()

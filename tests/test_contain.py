@@ -278,3 +278,15 @@ def test_a_worktree_gitdir_file_is_read_only_too(tmp_path: Path) -> None:
     with CommandSandbox(SandboxConfig(network="none"), project, lambda _r: None) as box:
         result = box.check("echo 'gitdir: .evil' > .git", project, 30)
     assert not result.ok and (project / ".git").read_text().startswith("gitdir: /elsewhere")
+
+
+def test_runtime_dirs_of_dead_owners_are_removed(tmp_path: Path, project: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale, live = tmp_path / "autocode-run-stale", tmp_path / "autocode-run-live"
+    for path, pid in ((stale, dead.pid), (live, os.getpid())):
+        path.mkdir()
+        (path / "owner").write_text(str(pid))
+    with CommandSandbox(SandboxConfig(mode="none"), project, lambda _r: None, runtime_base=tmp_path) as box:
+        assert box.runtime is not None and (box.runtime / "owner").read_text() == str(os.getpid())
+    assert not stale.exists() and live.exists()
