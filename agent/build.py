@@ -37,6 +37,7 @@ from agent.features import (
 )
 from agent.git import Git
 from agent.ports import Clock, Reporter
+from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, Current, StateStore, atomic_write
@@ -213,9 +214,8 @@ class Builder:
 
     def _judge(self, index: int, state: BuildState, result: SessionResult, count_attempt: bool) -> None:
         baseline = self._baseline()
-        path = self.project / FEATURE_FILE
         integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
-                                    path.read_text(encoding="utf-8") if path.exists() else None)
+                                    read_project_file(self.project, FEATURE_FILE))
         if integrity.violations:
             self.reporter.emit("integrity_violation", session=result.session_id,
                                violations=integrity.violations)
@@ -318,7 +318,5 @@ class Builder:
         return baseline
 
     def _notes_tail(self, lines: int = 12) -> str:
-        notes = self.project / NOTES_FILE
-        if not notes.exists():
-            return ""
-        return "\n".join(notes.read_text(errors="replace").strip().splitlines()[-lines:])
+        notes = read_project_file(self.project, NOTES_FILE) or ""  # never through the agent's symlinks
+        return "\n".join(notes.strip().splitlines()[-lines:])

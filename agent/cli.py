@@ -112,6 +112,7 @@ def build(
                                                         help="Password of --server-url.")] = None,
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to run.")] = None,
     sandbox: Annotated[str | None, typer.Option(help="OS sandbox: auto | bwrap | none.")] = None,
+    network: Annotated[str | None, typer.Option(help="Commands' network: none | allowlist | open.")] = None,
     test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,

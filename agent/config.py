@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.build import LoopSettings
 from agent.cost import Limits
@@ -34,6 +34,16 @@ class Endpoint(BaseModel):
     server_url: str | None = Field(default=None, description="attach to a running OpenCode server")
     opencode_bin: str | None = Field(default=None, description="OpenCode binary (default: found)")
     sandbox: Literal["auto", "bwrap", "none"] = Field(default="auto", description="OS sandbox for the server")
+    network: Literal["none", "allowlist", "open"] = Field(
+        default="allowlist", description="commands' network: none, allowlist (egress proxy) or open")
+    allow_hosts: list[str] | None = Field(
+        default=None, description="hosts commands may reach through the proxy (default: package registries)")
+    sandbox_env: list[str] = Field(default_factory=list, description="env var names passed to commands")
+
+    @field_validator("allow_hosts", "sandbox_env", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
 class Settings(Endpoint, Limits, LoopSettings):
@@ -61,8 +71,16 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
 
 
+SANDBOX_TABLE = {"mode": "sandbox", "network": "network", "allow_hosts": "allow_hosts", "env": "sandbox_env"}
+
+
 def _file_layer(path: Path) -> dict[str, Any]:
     data = {k: v for k, v in read_toml(path).items() if k != "security"}
+    table = data.pop("sandbox") if isinstance(data.get("sandbox"), dict) else {}
+    for key, value in table.items():  # [sandbox] mode/network/allow_hosts/env
+        if key not in SANDBOX_TABLE:
+            raise UsageError(f"{path}: unknown [sandbox] setting {key!r}")
+        data[SANDBOX_TABLE[key]] = value
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         raise UsageError(f"{path}: unknown setting {unknown[0]!r}")

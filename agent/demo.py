@@ -202,7 +202,7 @@ def initializer_script(features: list[dict[str, Any]], init_sh: str, files: dict
 def demo_scenario() -> dict[str, Any]:
     init = initializer_script(
         FEATURES, _INIT_SH, {"tests/test_smoke.py": "def test_python_works():\n    assert 1 + 1 == 2\n"},
-        then=[{"tool": "bash", "args": {"command": "chmod +x init.sh && ./init.sh && git init -q",
+        then=[{"tool": "bash", "args": {"command": "chmod +x init.sh && ./init.sh",
                                         "description": "prepare the project"}}])
     return {"latency_s": 0.0, "usage": {"prompt_tokens": 1200, "completion_tokens": 80},
             "scripts": [init, *(_feature_script(i) for i in range(len(FEATURES)))],

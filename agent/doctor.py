@@ -30,21 +30,41 @@ def _sandbox() -> Check:
     from agent.sandbox import bwrap_works
 
     ok = bwrap_works()
-    return Check("sandbox", ok, "bubblewrap works: the server runs sandboxed" if ok else
-                 "no working bubblewrap: builds run WITHOUT an OS sandbox (policy only)",
+    return Check("sandbox", ok, "bubblewrap works: the server and every command run sandboxed" if ok else
+                 "no working bubblewrap: the server, the agent's commands and the checks run WITHOUT an "
+                 "OS sandbox (only the command policy, a scrubbed environment and git hardening remain)",
                  "" if ok else "apt-get install bubblewrap (needs unprivileged user namespaces)")
 
 
 def sandbox_command_line(project_dir: Path, opencode_bin: str | None = None) -> str:
-    """The exact command autocode would start the server with for ``project_dir``, for audit."""
+    """Both layers for ``project_dir``, for audit: the server's command line, the command sandbox's
+    (every agent command and check runs in it) and the egress allowlist."""
     import shlex
 
+    from agent.config import load_settings
+    from agent.contain import CommandSandbox
+    from agent.runtime import ServerOptions, sandbox_config
     from agent.sandbox import server_wrap
     from agent.state import StateStore
 
+    settings, _ = load_settings(project_dir, {})
+    options = ServerOptions(**settings.model_dump(include=set(ServerOptions.model_fields) - {"model"}),
+                            model=settings.model or "any/model")
+    config = sandbox_config(options).model_copy(update={"mode": "bwrap"})
+    box = CommandSandbox(config, project_dir, lambda _r: None, hidden=[StateStore(project_dir).server_dir])
+    runtime = Path("$RUNTIME")
     binary = find_opencode(opencode_bin)
-    wrap = server_wrap("bwrap", project_dir, StateStore(project_dir).server_dir, binary)
-    return shlex.join([*wrap, str(binary), "serve", "--hostname", "127.0.0.1", "--port", "0"])
+    wrap = server_wrap("bwrap", project_dir, StateStore(project_dir).server_dir, binary, [runtime])
+    egress = runtime / "egress" if config.network == "allowlist" else None
+    box.runtime = runtime
+    lines = ["# server (OpenCode; SHELL=$RUNTIME/shell hands every bash call to the command sandbox)",
+             shlex.join([*wrap, str(binary), "serve", "--hostname", "127.0.0.1", "--port", "0"]),
+             "# command sandbox (every agent command and every check; $RUNTIME is a fresh 0700 dir)",
+             shlex.join(box.daemon_command(3, egress)),
+             f"# network: {config.network}"]
+    if config.network == "allowlist":
+        lines.append("# egress allowlist (through autocode's proxy): " + " ".join(config.allow_hosts))
+    return "\n".join(lines)
 
 
 def _python() -> Check:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.projectfs import read_project_file
+
 FEATURE_FILE = "feature_list.json"
 
 
@@ -105,10 +107,10 @@ def _bad_dependencies(features: list[Feature]) -> list[str]:
 
 
 def load_features(project_dir: Path) -> list[Feature]:
-    path = project_dir / FEATURE_FILE
-    if not path.exists():
-        raise FeatureListProblem(f"{FEATURE_FILE} does not exist in the project root")
-    return parse_features(path.read_text(encoding="utf-8", errors="replace"))
+    text = read_project_file(project_dir, FEATURE_FILE)  # never through the agent's symlinks
+    if text is None:
+        raise FeatureListProblem(f"{FEATURE_FILE} does not exist in the project root (as a regular file)")
+    return parse_features(text)
 
 
 def dump_features(features: list[Feature]) -> str:

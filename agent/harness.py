@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from agent.contain import CommandSandbox
 from agent.cost import Ledger, Limits
 from agent.errors import BudgetExceeded, SessionLimit, StopReason, UsageError
 from agent.gate import PolicyGate
@@ -32,7 +33,7 @@ from agent.opencode.client import OpenCodeClient
 from agent.opencode.server import AttachedServer, OpenCodeServer
 from agent.output import Source, StructuredOutputError, fix_prompt, instructions, read_output, schema_adapter
 from agent.ports import NullReporter, Reporter, SystemClock
-from agent.runtime import ServerOptions, make_server, preflight
+from agent.runtime import ServerOptions, make_server, preflight, sandbox_config
 from agent.sandbox import SandboxMode
 from agent.security import SecurityConfig, load_security_config
 from agent.session import SessionRunner
@@ -103,12 +104,17 @@ class Harness:
         self._root = Path(project_dir).resolve() if project_dir else self._cwd  # writable in the sandbox
         self._server: OpenCodeServer | AttachedServer | None = None
         self._client: OpenCodeClient | None = None
+        self._box: CommandSandbox | None = None
+        self._egress_denied: list[dict[str, Any]] = []  # refusals of the egress proxy, every run
         self._checked = False
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Harness:
-        self._server = make_server(self.options, self._state_dir, self._root)
+        self._box = CommandSandbox(sandbox_config(self.options), self._root, self._egress_denied.append,
+                                   hidden=[self._state_dir])
+        self._box.start()
+        self._server = make_server(self.options, self._state_dir, self._root, box=self._box)
         await asyncio.to_thread(self._server.start)
         self._client = OpenCodeClient(self._server.url, self._server.password)
         return self
@@ -123,6 +129,9 @@ class Harness:
         if self._server is not None:
             await asyncio.to_thread(self._server.stop)
             self._server = None
+        if self._box is not None:
+            self._box.stop()
+            self._box = None
         shutil.rmtree(self._state_dir, ignore_errors=True)
 
     # ---- one run --------------------------------------------------------------------------------
@@ -147,6 +156,7 @@ class Harness:
         limits = Limits(max_turns=max_turns, max_budget_usd=max_budget_usd or 0.0,
                         session_timeout=session_timeout, idle_timeout=idle_timeout)
         denied: list[dict[str, Any]] = []
+        egress_seen = len(self._egress_denied)
         gate = PolicyGate(self.security or load_security_config(directory), denied.append, home=Path.home())
         ledger = Ledger()
         runner = SessionRunner(self._client, self.options.pinned(), ledger, limits, gate, self.reporter,
@@ -157,6 +167,7 @@ class Harness:
         request = SessionRequest(directory=directory, title=title or "autocode harness run",
                                  prompt=full_prompt, system=system_prompt)
         result = await runner.run(request)
+        denied += self._egress_denied[egress_seen:]
         output, source = None, None
         if adapter is not None and result.stop == "idle":
             result, output, source = await self._structured(runner, request, result, adapter, output_retries)

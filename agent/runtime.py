@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field
 
 from agent.build import BuildConfig, Builder, LoopSettings
 from agent.config import Endpoint, Settings
+from agent.contain import CommandSandbox, SandboxConfig
 from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
 from agent.gate import PolicyGate
+from agent.git import Git
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
 from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
@@ -33,7 +35,6 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
 from agent.ui.transcript import TranscriptWriter
-from agent.verify import run_check
 
 
 class ServerOptions(Endpoint):
@@ -86,12 +87,23 @@ def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict
     return generate_config(model, small, provider, allow_network=allow_network)
 
 
-def make_server(options: ServerOptions, state_dir: Path, cwd: Path,
-                allow_network: bool = False) -> OpenCodeServer | AttachedServer:
+def sandbox_config(options: ServerOptions) -> SandboxConfig:
+    """The command sandbox's config: the resolved mode plus the ``[sandbox]`` settings."""
+    hosts = {} if options.allow_hosts is None else {"allow_hosts": options.allow_hosts}
+    return SandboxConfig(mode=resolve_mode(options.sandbox), network=options.network,
+                         env=options.sandbox_env, set_env=options.env, **hosts)
+
+
+def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_network: bool = False,
+                box: CommandSandbox | None = None) -> OpenCodeServer | AttachedServer:
+    """The server; with ``box`` its bash tool runs every command in that command sandbox."""
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
-    wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin))
-    env = {**sandbox_env(state_dir), **options.env} if wrap else options.env
+    runtime = [box.shell.parent] if box is not None else []
+    wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin), runtime)
+    env = {**sandbox_env(state_dir), **options.env} if wrap else dict(options.env)
+    if box is not None:
+        env["SHELL"] = str(box.shell)
     settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network),
                               opencode_bin=options.opencode_bin, cwd=cwd, env=env,
                               startup_timeout=options.startup_timeout, wrap=wrap)
@@ -230,27 +242,41 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     reporter = FanoutReporter(reporter, TranscriptWriter(store.sessions_dir))
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
+    box_config = sandbox_config(options)
     with store.locked():
-        sandbox = "external" if options.server_url else resolve_mode(options.sandbox)
-        config = config.model_copy(update={"sandbox": sandbox})
-        ledger = Ledger(store.cost_path)
-        gate = PolicyGate(security, store.record_denied, home=Path.home())
-        server = make_server(options, store.server_dir, config.project_dir, security.allow_network)
-        if config.sandbox == "none":
-            reporter.emit("warning", message="no OS sandbox (bubblewrap unavailable or --sandbox none): "
-                                             "only the command policy protects this machine")
-        reporter.emit("build_started", project=str(config.project_dir), model=options.model,
-                      sandbox=config.sandbox,
-                      server=options.server_url or "supervised", pid=os.getpid(),
-                      budget_usd=config.limits.max_budget_usd, spent_usd=round(ledger.total, 6))
-        def make_runner(client: OpenCodeClient) -> SessionRunner:
-            return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
-                                 SystemClock(), options.allowed_models())
+        Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
+        with CommandSandbox(box_config, config.project_dir, store.record_denied,
+                            hidden=[store.server_dir]) as box:
+            sandbox = "external" if options.server_url else box_config.mode
+            config = config.model_copy(update={"sandbox": sandbox})
+            ledger = Ledger(store.cost_path)
+            gate = PolicyGate(security, store.record_denied, home=Path.home())
+            server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box)
+            for gap in uncontained(options, box):
+                reporter.emit("warning", message=gap)
+            reporter.emit("build_started", project=str(config.project_dir), model=options.model,
+                          sandbox=config.sandbox,
+                          server=options.server_url or "supervised", pid=os.getpid(),
+                          budget_usd=config.limits.max_budget_usd, spent_usd=round(ledger.total, 6))
+            def make_runner(client: OpenCodeClient) -> SessionRunner:
+                return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
+                                     SystemClock(), options.allowed_models())
 
-        async with SupervisedSessions(server, make_runner, reporter) as sessions:
-            assert sessions.client is not None
-            info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
-            reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
-                          priced=info.priced)
-            builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), run_check, prompts)
-            return await builder.run()
+            async with SupervisedSessions(server, make_runner, reporter) as sessions:
+                assert sessions.client is not None
+                info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
+                reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
+                              priced=info.priced)
+                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
+                return await builder.run()
+
+
+def uncontained(options: ServerOptions, box: CommandSandbox) -> list[str]:
+    """What this run does not contain, in plain words (the live view shows each as a warning)."""
+    gaps = box.describe()
+    if options.server_url:
+        gaps.append("attached server (--server-url): the agent's commands run wherever that server runs, "
+                    "outside autocode's command sandbox (checks are still sandboxed)")
+    elif resolve_mode(options.sandbox) == "none":
+        gaps.append("no OS sandbox around the OpenCode server: only the command policy guards its tools")
+    return gaps

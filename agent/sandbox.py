@@ -1,4 +1,4 @@
-"""An OS sandbox around the OpenCode server (and so around every command the agent runs).
+"""An OS sandbox around the OpenCode server (the commands it runs have their own: ``contain.py``).
 
 The security policy can only judge what it can parse, and allowed interpreters run arbitrary code.
 Under bubblewrap the root filesystem is read-only; only the project, the server's isolated state
@@ -77,14 +77,16 @@ def _unique(paths: list[Path]) -> list[Path]:
     return sorted(seen, key=lambda p: len(p.parts))  # parents before children
 
 
-def server_wrap(mode: SandboxMode, project: Path, state_dir: Path, opencode_bin: Path) -> list[str]:
+def server_wrap(mode: SandboxMode, project: Path, state_dir: Path, opencode_bin: Path,
+                also_readable: list[Path] | None = None) -> list[str]:
     """The command prefix for ``opencode serve`` in ``mode`` (empty for none). The project and
-    ``state_dir`` must exist when the server starts (``OpenCodeServer.start`` creates the latter)."""
+    ``state_dir`` must exist when the server starts (``OpenCodeServer.start`` creates the latter);
+    ``also_readable`` adds read-only dirs (the command sandbox's runtime dir: its SHELL, socket)."""
     if resolve_mode(mode) == "none":
         return []
     tools = opencode_bin.resolve().parent
     readable = [p for p in (Path(sys.prefix), Path(sys.base_prefix), _package_root(tools),
-                            Path(sys.executable).parent) if p.exists()]
+                            Path(sys.executable).parent, *(also_readable or [])) if p.exists()]
     return bwrap_command([project, state_dir], readable, Path.home(), project)
 
 

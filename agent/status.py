@@ -38,6 +38,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
+        "egress_denied": [str(r.get("target")) for r in store.denied() if r.get("kind") == "egress"],
         "sandbox": state.sandbox,
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
@@ -56,9 +57,14 @@ def render_status(status: dict[str, Any]) -> str:
         f"sessions  {status['sessions']} ({status['interrupted_sessions']} interrupted), "
         f"{status['elapsed_s']:.0f}s",
         f"cost      ${status['cost_usd']:.4f}",
-        f"denied    {status['denied']} commands/paths",
+        f"denied    {status['denied']} commands/paths/hosts",
+        *([f"egress    refused: {', '.join(status['egress_denied'][-5:])}"]
+          if status.get("egress_denied") else []),
         f"sandbox   {status['sandbox'] or '?'}"
-        + ("  (WARNING: no OS sandbox, only the command policy)" if status["sandbox"] == "none" else ""),
+        + ("  (WARNING: no OS sandbox: agent commands and checks run on this machine with only a "
+           "scrubbed environment and the command policy)" if status["sandbox"] == "none" else "")
+        + ("  (agent commands run in the attached server, not contained by autocode)"
+           if status["sandbox"] == "external" else ""),
     ]
     if status["next_feature"]:
         nxt = status["next_feature"]

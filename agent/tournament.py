@@ -17,11 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.contain import CommandSandbox
 from agent.errors import AutocodeError, ModelMismatch, UsageError
 from agent.git import checked_git_dir, run_git
 from agent.harness import Harness, RunResult
 from agent.providers import parse_model
-from agent.verify import run_check
+from agent.runtime import ServerOptions, sandbox_config
+from agent.verify import CheckResult
 
 _PASSED = re.compile(r"(\d+(?:\.\d+)?)\s+passed")
 _NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)")
@@ -96,12 +98,19 @@ async def _compete(model: str, task: str, repo: Path, worktree: Path, branch: st
     numbers = [int(n) for n in re.findall(r"(\d+) (?:insertion|deletion)", candidate.diff_stat)]
     candidate.diff_lines = sum(numbers)
     if score_cmd:
-        check = await asyncio.to_thread(run_check, score_cmd, worktree, 600.0)
+        check = await asyncio.to_thread(_score, score_cmd, worktree, model, server)
         candidate.score_ok, candidate.score = check.ok, parse_score(check.output)
         candidate.score_output = check.output[-500:]
     else:
         candidate.score_ok = not candidate.error
     return candidate
+
+
+def _score(score_cmd: str, worktree: Path, model: str, server: dict[str, Any]) -> CheckResult:
+    """The score command, in a command sandbox of its own around the candidate's worktree."""
+    options = ServerOptions(model=model, **{k: v for k, v in server.items() if k in ServerOptions.model_fields})
+    with CommandSandbox(sandbox_config(options), worktree, lambda _record: None) as box:
+        return box.check(score_cmd, worktree, 600.0)
 
 
 async def run_tournament(project_dir: Path, models: list[str], task: str, max_budget_usd: float,

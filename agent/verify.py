@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from agent.projectfs import read_project_file
+
 TEST_CMD_MARK = re.compile(r"^#\s*autocode-test:\s*(.+?)\s*$", re.MULTILINE)
 
 
@@ -63,12 +65,11 @@ def check_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def detect_test_command(project_dir: Path) -> str | None:
     """The project's test command: ``# autocode-test: CMD`` in init.sh, else a convention."""
-    init = project_dir / "init.sh"
-    if init.is_file():
-        found = TEST_CMD_MARK.search(init.read_text(errors="replace"))
-        if found:
-            return found.group(1)
-    if (project_dir / "package.json").is_file() and '"test"' in (project_dir / "package.json").read_text():
+    init = read_project_file(project_dir, "init.sh")  # never through the agent's symlinks
+    found = TEST_CMD_MARK.search(init or "")
+    if found:
+        return found.group(1)
+    if '"test"' in (read_project_file(project_dir, "package.json") or ""):
         return "npm test --silent"
     has_tests = any(project_dir.glob("tests/test_*.py")) or any(project_dir.glob("test_*.py"))
     if has_tests:

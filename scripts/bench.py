@@ -13,7 +13,10 @@ Four measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a sm
    in the original design (spec + feature list + notes + ``git log --oneline -20``);
 3. scale — autocode's own state operations on synthetic 100- and 1,000-feature builds: time, peak
    RSS and growth (``time(1000) / time(100)``: ≈10 is linear, ≈1 flat, ≈100 quadratic);
-4. latency-bound — 1 s per model step: wall time vs. model time.
+4. latency-bound — 1 s per model step: wall time vs. model time;
+5. sandbox — server start and time per model step with and without bubblewrap around the server;
+6. command sandbox (``bench_contain.py``) — time added per bash command (through autocode's SHELL
+   wrapper, as OpenCode spawns it) and per check, with and without bubblewrap; target < 30 ms.
 
 Everything runs on loopback in temp dirs; every server and child process is stopped at the end.
 """
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_contain import print_contain, section_contain
 from bench_helpers import (
     JSON,
     MODEL,
@@ -670,7 +674,8 @@ def print_tables(console: Console, results: JSON) -> None:
     printers: list[tuple[str, str, Callable[[Console, JSON], None]]] = [
         ("overhead", "autocode", print_overhead), ("prompts", "autocode_prompt_chars", print_prompts),
         ("scale", "growth", print_scale), ("latency", "wall_s", print_latency),
-        ("sandbox", "server_start_s", print_sandbox)]
+        ("sandbox", "server_start_s", print_sandbox),
+        ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v))]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -736,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 run.pop("_project", None)
         run_section(console, results, "latency", lambda: section_latency(bench, 2 if args.quick else 3, 1.0))
         run_section(console, results, "sandbox", lambda: section_sandbox(bench, 3 if args.quick else 8))
+        run_section(console, results, "contain", lambda: section_contain(10 if args.quick else 50))
     finally:
         if args.keep:
             console.log(f"kept {root}")

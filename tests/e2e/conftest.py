@@ -121,7 +121,8 @@ def build_args(project: Path, scripted: ScriptedModel, model: str = "scripted/mo
 
 def run_direct(project: Path, scripted: ScriptedModel, *, spec_text: str = "spec",
                limits: dict[str, Any] | None = None, price_in: float | None = None,
-               price_out: float | None = None, **config: Any) -> tuple[EventLog, BaseException | None]:
+               price_out: float | None = None, server: dict[str, Any] | None = None,
+               **config: Any) -> tuple[EventLog, BaseException | None]:
     """`autocode build` in-process through runtime.run_build, returning its events and stop."""
     import asyncio
 
@@ -132,7 +133,7 @@ def run_direct(project: Path, scripted: ScriptedModel, *, spec_text: str = "spec
 
     (project / "app_spec.txt").write_text(spec_text)
     options = ServerOptions(model="scripted/model-a", base_url=scripted.url, price_in=price_in,
-                            price_out=price_out)
+                            price_out=price_out, **(server or {}))
     build = BuildConfig(project_dir=project, model="scripted/model-a",
                         limits=Limits(**(limits or {})), **config)
     events = EventLog()

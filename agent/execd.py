@@ -1,0 +1,177 @@
+"""The command daemon: runs inside the command sandbox and starts every command there.
+
+Standard library only, no package imports: autocode starts it as ``python -I -S -`` (source on stdin) inside
+bubblewrap (or, without bubblewrap, on the host), handing it an already-listening unix socket
+(``--fd N``) whose path the sandbox cannot see. Each client (the server's ``SHELL`` wrapper, or
+autocode's own checks) connects and sends one request (argv, cwd, reap; the format is in
+:mod:`agent.shellwrap`) with its stdin/stdout/stderr as SCM_RIGHTS file descriptors. The daemon forks
+``bash ARGV`` in a new process group with those descriptors and the daemon's environment (already
+scrubbed), then:
+
+- every byte the client sends afterwards is a signal number, forwarded to the command's group;
+- end-of-file before the command exits (the client was killed) kills the whole group;
+- when the command exits, ``reap`` requests also kill what it left in its group (checks), while
+  agent commands keep their background jobs (a dev server started with ``&``);
+- the reply is the exit status and a newline (128+signal for a signalled command).
+
+With ``--relay-port`` it also listens on ``127.0.0.1`` inside the sandbox's network namespace and
+relays each TCP connection to the egress proxy's unix socket (``--relay-to``): the commands' only
+way out. Commands get ``HTTP(S)_PROXY`` pointing at that port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+MAX_REQUEST = 1 << 20
+
+
+def recv_request(conn: socket.socket) -> tuple[list[str], str, bool, list[int]]:
+    """argv, cwd, reap and the three file descriptors of one request (see agent.shellwrap)."""
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
+    try:
+        while len(data) < 4:
+            more = conn.recv(4 - len(data))
+            if not more:
+                raise ConnectionError("short header")
+            data += more
+        size = int.from_bytes(data[:4], "big")
+        if size > MAX_REQUEST:
+            raise ConnectionError("request too large")
+        body = data[4:]
+        while len(body) < size:
+            more = conn.recv(size - len(body))
+            if not more:
+                raise ConnectionError("short request")
+            body += more
+        if len(fds) != 3:
+            raise ConnectionError("a request carries exactly three file descriptors")
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    fields = body.split(b"\0")
+    return [os.fsdecode(a) for a in fields[2:]], os.fsdecode(fields[1]), fields[0] == b"1", fds
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _watch(conn: socket.socket, proc: subprocess.Popen[bytes], done: threading.Event) -> None:
+    """Forward signal bytes to the command's group; kill the group if the client goes away."""
+    while True:
+        try:
+            data = conn.recv(64)
+        except OSError:
+            data = b""
+        if done.is_set():
+            return
+        if not data:
+            _signal_group(proc.pid, signal.SIGKILL)
+            return
+        for sig in data:
+            if sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+                _signal_group(proc.pid, sig)
+
+
+def serve_one(conn: socket.socket, env: dict[str, str], groups: set[int]) -> None:
+    with conn:
+        try:
+            argv, cwd, reap, fds = recv_request(conn)
+        except (OSError, ValueError, IndexError, ConnectionError):
+            return
+        try:
+            proc = subprocess.Popen(["bash", *argv], stdin=fds[0], stdout=fds[1], stderr=fds[2],
+                                    cwd=cwd or "/", env=env, start_new_session=True)
+            groups.add(proc.pid)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.write(fds[2], f"autocode sandbox: cannot start the command: {exc}\n".encode())
+            _reply(conn, 127)
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)
+        done = threading.Event()
+        threading.Thread(target=_watch, args=(conn, proc, done), daemon=True).start()
+        code = proc.wait()
+        done.set()
+        if reap:
+            _signal_group(proc.pid, signal.SIGKILL)
+        _reply(conn, code if code >= 0 else 128 - code)
+
+
+def _reply(conn: socket.socket, status: int) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(b"%d\n" % status)
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)
+
+
+def relay_one(client: socket.socket, target: str) -> None:
+    upstream = socket.socket(socket.AF_UNIX)
+    try:
+        upstream.connect(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n"
+                           b"X-Autocode: egress proxy unreachable: " + str(exc).encode()[:100] + b"\r\n\r\n")
+        client.close()
+        upstream.close()
+        return
+    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+    back.start()
+    _pipe(client, upstream)
+    back.join()
+    client.close()
+    upstream.close()
+
+
+def accept_loop(server: socket.socket, handle: object, *args: object) -> None:
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=handle, args=(conn, *args), daemon=True).start()  # type: ignore[arg-type]
+
+
+def main(argv: list[str]) -> None:
+    opts = dict(zip(argv[::2], argv[1::2], strict=False))
+    control = socket.socket(fileno=int(opts["--fd"]))
+    env = dict(os.environ)
+    if "--relay-to" in opts:
+        relay = socket.socket(socket.AF_INET)
+        relay.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        relay.bind(("127.0.0.1", int(opts.get("--relay-port", "0"))))
+        relay.listen(64)
+        proxy = f"http://127.0.0.1:{relay.getsockname()[1]}"
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            env[name] = proxy
+        threading.Thread(target=accept_loop, args=(relay, relay_one, opts["--relay-to"]), daemon=True).start()
+    groups: set[int] = set()  # every command's process group, background jobs included
+
+    def shutdown(*_: object) -> None:  # without bubblewrap nothing else would end the jobs
+        for pgid in list(groups):
+            _signal_group(pgid, signal.SIGKILL)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    accept_loop(control, serve_one, env, groups)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
