@@ -115,11 +115,11 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
     root = parser.parse(data).root_node
     if root.has_error:
         return Script(error=_error_text(root))
-    if _stray_backslash(root, data):
-        return Script(error="a backslash between words means something else to bash than to the parser")
     acc = _Acc(deadline=deadline)
     try:
-        _walk(root, acc, False, START)
+        _walk(root, acc, False, START)  # first: the budget stops branchy or deep input early
+        if b"\\" in data and _stray_backslash(root, data, deadline):
+            return Script(error="a backslash between words means something else to bash than to the parser")
     except (TooComplex, RecursionError) as exc:
         return Script(too_complex=str(exc) or "nested too deeply")
     commands, redirects = list(acc.commands), list(acc.redirects)
@@ -153,13 +153,15 @@ def _error_text(root: tree_sitter.Node) -> str:
     return "bash could not parse the command"
 
 
-def _stray_backslash(root: tree_sitter.Node, data: bytes) -> bool:
+def _stray_backslash(root: tree_sitter.Node, data: bytes, deadline: float = float("inf")) -> bool:
     """True when a backslash between tokens would change the words bash sees.
 
     tree-sitter drops a lone ``\\ `` (bash: a one-space argument) and splits ``r\\<newline>m``
     (bash: ``rm``); either way the parser's words would not be bash's words.
     """
-    for node in _descendants(root):
+    for count, node in enumerate(_descendants(root)):
+        if count % 512 == 0 and time.monotonic() > deadline:
+            raise TooComplex("it took too long to take apart")
         if node.type in _OPAQUE:
             continue
         for before, after in itertools.pairwise(node.children):
@@ -296,6 +298,9 @@ def _arithmetic_region(node: tree_sitter.Node) -> list[tree_sitter.Node] | None:
         return [node]
     if kind == "c_style_for_statement":
         return [c for c in node.children if c.type != "do_group"]
+    if kind == "expansion":  # `${s:offset:length}`: both are arithmetic
+        operators = [i for i, c in enumerate(node.children) if not c.is_named and _text(c) == ":"]
+        return [c for c in node.children[operators[0] + 1:] if c.is_named] if operators else None
     if kind == "subscript":
         index = node.child_by_field_name("index")
         return [index] if index is not None else [c for c in node.named_children[1:]]

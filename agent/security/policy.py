@@ -277,6 +277,8 @@ def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
 
 def _check_redirects(script: Script, env: Env) -> Decision | None:
     for redirect in script.redirects:
+        if time.monotonic() > env.deadline:
+            return _too_complex("it took too long to check")
         for cwd in _at(redirect.dirs, env).cwds:
             problem = _redirect_problem(redirect, cwd, env)
             if problem is not None:
@@ -394,6 +396,8 @@ def _injection_denial(value: str) -> Decision:
 def _argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
     """Reads of credential stores, by any command (also ``--opt=~/.ssh/key``)."""
     for word in cmd.args:
+        if time.monotonic() > env.deadline:
+            return _too_complex("it took too long to check")
         if word.value is None:
             continue
         candidates = [word]

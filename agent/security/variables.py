@@ -179,15 +179,23 @@ _IDENT = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*)|\$\{?([0-9@*])")
 def _command_arithmetic(script: Script) -> set[str]:
     """Names evaluated by ``let EXPR`` and by ``declare -i NAME=EXPR``."""
     found: set[str] = set()
+    integer: set[str] = set()  # names given the integer attribute: every later assignment is arithmetic
     for cmd in script.commands:
         name = cmd.name.value if cmd.name is not None else None
         texts: list[str] = []
-        if name == "let":
+        if name in ("let", "unset"):  # `unset "$p"` evaluates a subscript inside p's value
             texts = [w.raw for w in cmd.args]
         elif name in _DECLARE | {"export"} and any((w.value or "").startswith("-") and "i" in (w.value or "")
                                                   for w in cmd.args):
             texts = [w.raw.partition("=")[2] for w in cmd.args] + \
                 [a.value.raw for a in cmd.assignments if a.value is not None]
+            integer.update((w.value or "").partition("=")[0] for w in cmd.args
+                           if not (w.value or "-").startswith(("-", "+")))
+            integer.update(a.name for a in cmd.assignments)
         for text in texts:
             found.update(a or b for a, b in _IDENT.findall(text))
-    return found
+    for cmd in script.commands:  # `declare -i z; z=$v` and `read z` evaluate the value
+        for assignment in cmd.assignments:
+            if assignment.name in integer and assignment.value is not None:
+                found.update(a or b for a, b in _IDENT.findall(assignment.value.raw))
+    return found | integer
