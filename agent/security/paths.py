@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
@@ -43,7 +44,31 @@ Action = Literal["read", "write", "edit"]
 
 
 def real(path: Path | str) -> Path:
-    return Path(os.path.realpath(path))
+    """``path`` with symlinks resolved; a link the kernel will not show (``/proc/1/root``) stays."""
+    try:
+        return Path(os.path.realpath(path))
+    except OSError:
+        return Path(os.path.normpath(path))
+
+
+_SYSTEM_SECRETS = re.compile(
+    r"^/(etc/(g?shadow|sudoers|security/opasswd)(-|\.d)?"
+    r"|proc/[^/]+/(task/[^/]+/)?(environ|cmdline|root|cwd|mem|fd|fdinfo|map_files|maps|smaps|auxv|exe|pagemap))(/|$)"
+)
+"""System files that hold other processes' secrets (environments, memory) or password hashes."""
+_SYSTEM_SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root")
+
+
+def system_secret(path: Path) -> bool:
+    """``path`` (absolute, folded) is a password file or another process's inside."""
+    return _SYSTEM_SECRETS.match(str(path)) is not None or is_inside(path, Path("/root"))
+
+
+def credential_ancestor(path: Path, home: Path) -> bool:
+    """A recursive read of ``path`` would reach a credential store or a system secret."""
+    stores = [home / entry for entry in CREDENTIAL_PATHS]
+    stores += [Path(name) for name in _SYSTEM_SECRET_FILES]
+    return any(is_inside(store, path) for store in stores) or path == Path("/proc")
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -195,7 +220,16 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     home = context.effective_home
     expanded = expand_tilde(text, word.tilde or text.startswith("~/"), home)
     if expanded is None:
-        return None
+        return _deny(
+            "path.credentials",
+            f"`{word.raw}` names another user's home (or a directory stack entry); write the path out.",
+        )
+    if _reads_system_secret(word, expanded, cwd):
+        return _deny(
+            "path.credentials",
+            f"`{word.raw}` is a password file or another process's environment, memory or "
+            "files: it must not be read.",
+        )
     if word.glob:
         hit = _glob_credential(lexical(expanded, cwd), home)
     else:
@@ -205,6 +239,20 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     return _deny(
         "path.credentials",
         f"`{word.raw}` is inside {hit}, which holds credentials: it must not be read.",
+    )
+
+
+def _reads_system_secret(word: Word, expanded: str, cwd: Path) -> bool:
+    paths = [lexical(expanded, cwd), physical(expanded, cwd)]
+    if any(system_secret(path) for path in paths):
+        return True
+    if not word.glob:
+        return False
+    parts = lexical(expanded, cwd).parts  # a pattern under /proc/PID, or one matching shadow
+    if len(parts) >= 4 and parts[1] == "proc" and has_glob(parts[2]):
+        return True
+    return len(parts) == 3 and parts[1] == "etc" and any(
+        glob_matches(name, parts[2]) for name in ("shadow", "gshadow", "sudoers")
     )
 
 

@@ -17,10 +17,11 @@ from agent.security.base import (
     parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import (
-    CREDENTIAL_PATHS,
     check_write,
+    credential_ancestor,
     expand_tilde,
     is_inside,
     physical,
@@ -105,7 +106,7 @@ def copy_like(cmd: SimpleCommand, env: Env) -> Decision:
         targets = [HERE]
     verb = command_name(cmd)
     links = verb == "ln" or opts.has("-s", "--symbolic-link", "-l", "--link")
-    problem = _home_ancestor(sources, env, verb) or check_paths(targets, env, verb)
+    problem = recursive_read_problem(sources, env, verb) or check_paths(targets, env, verb)
     if problem is None and links:
         problem = _link_targets(sources, targets[0], env, verb)
     return problem or ok(cmd)
@@ -127,17 +128,47 @@ def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str) -> Decis
     return None
 
 
-def _home_ancestor(sources: Iterable[Word], env: Env, verb: str) -> Decision | None:
+def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Decision | None:
+    """A denial when a recursive ``verb`` of one of ``sources`` reaches a credential store."""
     home = env.context.effective_home
     for word in sources:
         for cwd in env.cwds:
             path = resolve_word(word, cwd, env)
-            if path is not None and any(is_inside(home / entry, path) for entry in CREDENTIAL_PATHS):
+            if path is not None and credential_ancestor(path, home):
                 return deny(
                     "path.credentials",
-                    f"`{verb} {word.raw}` would copy credential stores (like ~/.ssh) with it.",
+                    f"`{verb} {word.raw}` would read credential stores (like ~/.ssh) or system "
+                    "secrets below it; name a directory that holds none.",
                 )
     return None
+
+
+_GREP_VALUES = "efABCdmD"
+_GREP_LONG = ("--regexp", "--file", "--after-context", "--before-context", "--context",
+              "--directories", "--max-count", "--devices", "--include", "--exclude",
+              "--exclude-dir", "--label", "--color", "--colour", "--binary-files")  # fmt: skip
+
+
+def grep(cmd: SimpleCommand, env: Env) -> Decision:
+    """grep -r/-R (and `--directories=recurse`) must not walk a home, / or /root."""
+    opts = parse_options(cmd.args, _GREP_VALUES, _GREP_LONG)
+    recursive = opts.has("-r", "-R", "--recursive", "--dereference-recursive") or any(
+        (word.value or "").startswith("rec") for word in opts.values("-d", "--directories")
+    )
+    if not recursive:
+        return ok(cmd)
+    paths = list(opts.positionals)
+    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
+        paths = paths[1:]
+    return recursive_read_problem(paths or [HERE], env, command_name(cmd)) or ok(cmd)
+
+
+def diff(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "CUFIxXSDL", ("--label", "--exclude", "--exclude-from",
+                                                 "--starting-file", "--ignore-matching-lines"))
+    if not opts.has("-r", "--recursive"):
+        return ok(cmd)
+    return recursive_read_problem(opts.positionals, env, "diff -r") or ok(cmd)
 
 
 def tee(cmd: SimpleCommand, env: Env) -> Decision:
@@ -240,7 +271,8 @@ def tar(cmd: SimpleCommand, env: Env) -> Decision:
     creating = opts.has("-c", "--create", "-r", "--append", "-u", "--update", "-A")
     if creating:
         archive = [w for w in archive if w.value != "-"]
-        problem = _home_ancestor(opts.positionals, env, "tar")
+        sources = [*opts.positionals, *opts.values("-C", "--directory")]
+        problem = recursive_read_problem(sources, env, "tar")
         return problem or check_paths(archive, env, "tar") or ok(cmd)
     if opts.has("-x", "--extract", "--get"):
         targets = opts.values("-C", "--directory") or [HERE]
@@ -266,7 +298,7 @@ def zip_(cmd: SimpleCommand, env: Env) -> Decision:
     if any(flag in ("-TT", "--unzip-command") for flag in _raw_flags(cmd)):
         return deny("deny.zip_option", "`zip -TT` runs a command and is not allowed.")
     writes = [*opts.positionals[:1], *opts.values("-O", "--output-file", "-b", "--temp-path")]
-    problem = _home_ancestor(opts.positionals[1:], env, "zip")
+    problem = recursive_read_problem(opts.positionals[1:], env, "zip")
     return problem or check_paths(writes, env, "zip") or ok(cmd)
 
 
@@ -341,9 +373,11 @@ def source(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
-    "rm": rm, "rmdir": _simple_writer(), "mv": mv, "cp": copy_like, "ln": copy_like,
+    "rm": rm, "rmdir": _simple_writer(), "mv": with_long_options("mv", mv),
+    "cp": with_long_options("cp", copy_like), "ln": with_long_options("ln", copy_like),
     "tee": tee, "chmod": chmod, "mkdir": mkdir, "touch": touch, "gzip": gzip, "gunzip": gzip,
-    "tar": tar, "zip": zip_, "unzip": unzip,
+    "tar": with_long_options("tar", tar), "grep": grep, "egrep": grep, "fgrep": grep,
+    "diff": diff, "zip": zip_, "unzip": unzip,
     "sort": output_option("-o", "--output", "kStT", ("--key", "--field-separator",
                                                       "--buffer-size", "--temporary-directory",
                                                       "--files0-from")),

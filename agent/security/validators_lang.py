@@ -34,8 +34,10 @@ from agent.security.base import (
     deny,
     dynamic_denial,
     ok,
+    parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import is_inside
 from agent.security.validators_exec import is_inside_project
@@ -208,6 +210,12 @@ def _directory_options(cmd: SimpleCommand, env: Env, options: tuple[str, ...]) -
 
 
 def make(cmd: SimpleCommand, env: Env) -> Decision:
+    """make runs the project's Makefile; `--eval`/`-E` would run text that is in no file."""
+    opts = parse_options(cmd.args, "CfIjloWE", ("--directory", "--file", "--makefile", "--eval"))
+    if opts.has("-E", "--eval"):
+        return deny(
+            "deny.make_eval", "`make --eval` runs a makefile given as text; write it to a Makefile instead."
+        )
     return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
@@ -347,7 +355,7 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "php": _flag_inline("rRBE", "php -r", strict=False),
     "perl": _flag_inline("eE", "perl -e", strict=True),
     "ruby": _flag_inline("e", "ruby -e", strict=True),
-    "cargo": cargo, "composer": composer, "make": make,
+    "cargo": cargo, "composer": composer, "make": with_long_options("make", make),
     "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
                                 "-C --directory -P --project"),
     "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),

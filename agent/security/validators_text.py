@@ -17,11 +17,12 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from agent.security.base import Env, Validator, deny, dynamic_denial, ok, parse_options
+from agent.security.base import Env, Validator, command_name, deny, dynamic_denial, ok, parse_options
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.rules import names
-from agent.security.validators_fs import check_paths
+from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 
 _SED_SIMPLE = frozenset("=dDgGhHlnNpPxzF{}")
 
@@ -292,20 +293,74 @@ def rg(cmd: SimpleCommand, env: Env) -> Decision:
         name = (word.value or "").partition("=")[0]
         if name == "--pre":
             return deny("deny.rg_pre", "`rg --pre` runs a program for every file; not allowed.")
-    return ok(cmd)
+    return _searcher_paths(cmd, env) or ok(cmd)
 
 
-_SQL_SHELL = {
-    "sqlite3": re.compile(
-        r"(^|\n|;)\s*\.(shell|system|load|once|output|excel|edit)\b|\bedit\s*\(", re.IGNORECASE
-    ),
-    "psql": re.compile(r"\\!|\\[og]\s*\||\bprogram\b|^\|", re.IGNORECASE),
-}
+def _searcher_paths(cmd: SimpleCommand, env: Env) -> Decision | None:
+    """rg and ag always recurse: their paths must not hold a home, / or /root."""
+    opts = parse_options(cmd.args, "efgtTAmBCMjE", ("--regexp", "--file", "--glob", "--type",
+                                                    "--type-not", "--max-count", "--context"))
+    paths = list(opts.positionals)
+    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
+        paths = paths[1:]
+    return recursive_read_problem(paths or [HERE], env, command_name(cmd))
+
+
+_PSQL_SHELL = re.compile(r"\\!|\\[og]\s*\||\bprogram\b|^\|", re.IGNORECASE)
+_SQLITE_DOT = re.compile(r"(?:^|[\n;])[ \t]*\.([^\s;]*)")
+_SQLITE_SAFE_DOTS = names(
+    "tables schema headers header mode dump indexes indices quit exit help databases width "
+    "nullvalue separator timer show print echo changes bail stats eqp fullschema lint"
+)
+"""Dot-commands that neither run programs, load code nor read or write other files.
+
+sqlite3 takes any prefix of a dot-command (`.sh` is `.shell`), so only these names, written
+out in full, pass."""
+_SQLITE_FUNCTIONS = re.compile(r"\b(writefile|readfile|load_extension|edit|fts3_tokenizer)\s*\(", re.I)
+
+
+def _sqlite_problem(text: str) -> bool:
+    if _SQLITE_FUNCTIONS.search(text):
+        return True
+    return any(name.lower() not in _SQLITE_SAFE_DOTS for name in _SQLITE_DOT.findall(text))
+
+
+_SQLITE_VALUES = names(
+    "-cmd -init -separator -newline -nullvalue -vfs -maxsize -mmap -heap -lookaside -pagecache"
+)
+
+
+def _sqlite_database(args: tuple[Word, ...]) -> int | None:
+    """The index of the database file argument (its name is no command)."""
+    index = 0
+    while index < len(args):
+        text = args[index].value or ""
+        if text.startswith("-"):
+            index += 2 if text.lstrip("-") in {v[1:] for v in _SQLITE_VALUES} else 1
+            continue
+        return index
+    return None
 
 
 def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
     tool = (cmd.name.value or "") if cmd.name is not None else ""
-    pattern = _SQL_SHELL["psql" if tool.endswith("psql") else "sqlite3"]
+    psql = tool.endswith("psql")
+    database = None if psql else _sqlite_database(cmd.args)
+    for index, word in enumerate(cmd.args):
+        if index == database:
+            continue
+        if word.value is None:
+            return dynamic_denial(cmd, word)
+        if not psql and _sqlite_problem(word.value):
+            return deny(
+                "deny.sql_shell",
+                f"`{tool}` argument `{word.raw[:40]}` uses a dot-command or SQL function that runs "
+                "programs, loads code or touches other files; only plain SQL and read-only "
+                "dot-commands (.tables, .schema, .mode, .headers, .dump) are allowed.",
+            )
+    if not psql:
+        return ok(cmd)
+    pattern = _PSQL_SHELL
     for word in cmd.args:
         value = (
             (word.value or "").partition("=")[2] if (word.value or "").startswith("--") else (word.value or "")
@@ -319,5 +374,6 @@ def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
-    "sed": sed, "awk": awk, "rg": rg, "sqlite3": sql_client, "psql": sql_client,
+    "sed": with_long_options("sed", sed), "awk": awk, "rg": rg, "sqlite3": sql_client,
+    "psql": sql_client,
 })  # fmt: skip
