@@ -56,7 +56,7 @@ _SYSTEM_SECRETS = re.compile(
     r"|proc/[^/]+/(task/[^/]+/)?(environ|cmdline|root|cwd|mem|fd|fdinfo|map_files|maps|smaps|auxv|exe|pagemap))(/|$)"
 )
 """System files that hold other processes' secrets (environments, memory) or password hashes."""
-_SYSTEM_SECRET_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root")
+_SYSTEM_HOMES = ("/root",)  # /etc/shadow is refused by name; /etc itself is ordinary reading
 
 
 def system_secret(path: Path) -> bool:
@@ -67,7 +67,7 @@ def system_secret(path: Path) -> bool:
 def credential_ancestor(path: Path, home: Path) -> bool:
     """A recursive read of ``path`` would reach a credential store or a system secret."""
     stores = [home / entry for entry in CREDENTIAL_PATHS]
-    stores += [Path(name) for name in _SYSTEM_SECRET_FILES]
+    stores += [Path(name) for name in _SYSTEM_HOMES]
     return any(is_inside(store, path) for store in stores) or path == Path("/proc")
 
 

@@ -28,7 +28,7 @@ from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision
 from agent.security.paths import expand_tilde, is_inside, real
 from agent.security.rules import XARGS_SAFE, names
-from agent.security.validators_fs import check_paths, resolve_word
+from agent.security.validators_fs import check_paths, recursive_read_problem, resolve_word
 
 MAX_DEPTH = 8
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -220,7 +220,7 @@ def _find_execs(
             decision = check_inner(inner, env)
             if not decision.allowed:
                 return decision
-    return None
+    return recursive_read_problem(starts, env, "find -exec") if execs else None
 
 
 def _substitute(word: Word, found: str, glob: bool) -> Word:

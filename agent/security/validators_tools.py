@@ -26,7 +26,7 @@ from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
-from agent.security.validators_fs import HERE, check_paths
+from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 
 _GIT_FLAGS = names(
     "-p --paginate -P --no-pager --no-replace-objects --bare --literal-pathspecs "
@@ -284,8 +284,11 @@ def remote_tool(cmd: SimpleCommand, env: Env) -> Decision:
     if tool in ("scp", "rsync"):
         positionals = [w for w in cmd.args if not (w.value or "-").startswith("-")]
         dest = positionals[-1:] if len(positionals) >= 2 else []
+        sources = [w for w in positionals[:-1] if ":" not in (w.value or "")]
+        problem = recursive_read_problem(sources, env, tool)
         if dest and ":" not in (dest[0].value or ""):
-            return check_paths(dest, env, tool) or ok(cmd)
+            problem = problem or check_paths(dest, env, tool)
+        return problem or ok(cmd)
     return ok(cmd)
 
 
