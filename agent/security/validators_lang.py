@@ -40,8 +40,10 @@ from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import is_inside
+from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
+from agent.security.validators_remote import install_reach
 from agent.security.validators_run import (
     NPX_FLAGS,
     NPX_VALUES,
@@ -148,6 +150,9 @@ def pip(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
+    problem = install_reach(command_name(cmd), _installs(args), env, npm_style=False)
+    if problem is not None:
+        return problem
     values = [w.value for w in args]
     for index, text in enumerate(values):
         if text is None:
@@ -193,7 +198,7 @@ def uv(cmd: SimpleCommand, env: Env) -> Decision:
         return ok(cmd)
     if sub == "pip":
         return _pip_args(cmd, env, cmd.args[index + 1 :])
-    return ok(cmd)
+    return install_reach("uv", _installs(cmd.args), env, npm_style=False) or ok(cmd)
 
 
 def _directory_options(cmd: SimpleCommand, env: Env, options: tuple[str, ...]) -> Decision | None:
@@ -219,11 +224,21 @@ def make(cmd: SimpleCommand, env: Env) -> Decision:
     return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
+_INSTALLS = names("install i in add isntall update up upgrade ci download publish unpublish")
+
+
+def _installs(args: tuple[Word, ...]) -> tuple[Word, ...]:
+    """The words after an install-like subcommand (empty when there is none)."""
+    index = first_positional(args)
+    return args[index:] if arg_value(args, index) in _INSTALLS else ()
+
+
 def _package_manager_scope(cmd: SimpleCommand, env: Env) -> Decision | None:
-    """npm/yarn/pnpm: no global installs, and no directory option pointing outside the project."""
+    """npm/yarn/pnpm: no global installs, no directory option outside the project, no remote specs."""
     if _global(cmd):
         return _global_denial(cmd)
-    return _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
+    problem = install_reach(command_name(cmd), _installs(cmd.args), env, npm_style=True)
+    return problem or _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
 
 
 def npm(cmd: SimpleCommand, env: Env) -> Decision:

@@ -27,6 +27,7 @@ from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
+from agent.security.validators_remote import git_long, git_network, git_reach
 
 _GIT_FLAGS = names(
     "-p --paginate -P --no-pager --no-replace-objects --bare --literal-pathspecs "
@@ -75,7 +76,7 @@ def git(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ...]) -> Decision:
-    texts = [w.value or "" for w in rest]
+    texts = [_git_option(w.value or "") for w in rest]
     names = [t.partition("=")[0] for t in texts]
     if sub in ("push", "send-pack", "http-push") and not env.config.allow_git_push:
         return deny(
@@ -84,6 +85,9 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
         )
     if sub == "config":
         return _git_config(cmd, rest)
+    reach = git_reach(sub, rest, env)
+    if reach is not None:
+        return reach
     runs = _git_runs_program(sub, names)
     if runs is not None:
         return deny("deny.git_exec", f"`git {sub} {runs}` runs an arbitrary program; it is not allowed.")
@@ -96,7 +100,13 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
     if sub == "clone" or (sub == "worktree" and texts[:1] == ["add"]):
         positionals = [w for w in rest if not (w.value or "").startswith("-")]
         writes += positionals[1:]
-    return check_paths(writes, env, f"git {sub}") or ok(cmd)
+    return check_paths(writes, env, f"git {sub}") or git_network(sub, rest, env) or ok(cmd)
+
+
+def _git_option(text: str) -> str:
+    """``--out=x`` → ``--output=x``: git takes unique prefixes of its long options."""
+    name, eq, value = text.partition("=")
+    return f"{git_long(name)}{eq}{value}"
 
 
 def _git_runs_program(sub: str, names: list[str]) -> str | None:
