@@ -43,7 +43,7 @@ ABBREVIATIONS: list[Row] = [
     ("git init --templ=/tmp/t x", False, "deny.git_exec"),
     ("git clone --temp=/tmp/t ../o x", False, "deny.git_exec"),
     ("git fetch --upload-p='touch MARK' ../x", False, "deny.git_exec"),
-    ("git log --out=/tmp/x", False, "path.outside"),
+    ("git format-patch --output-d=/tmp/x -1", False, "path.outside"),
     ("git init --sep=/tmp/g x", False, "path.outside"),
     # must allow
     ("tar -czf a.tgz --exclude=node_modules src", True, "allow"),
@@ -85,7 +85,7 @@ ESCAPES: list[Row] = [
     ("sqlite3 db \"select WriteFile ('x','a')\"", False, "deny.sql_shell"),
     ("sqlite3 db -cmd '.sys x' 'select 1'", False, "deny.sql_shell"),
     ("sqlite3 -cmd '.sys x' db", False, "deny.sql_shell"),
-    ("sqlite3 db \"$Q\"", False, "deny.dynamic_argument"),
+    ('sqlite3 db "$Q"', False, "deny.dynamic_argument"),
     ("git send-email x.patch", False, "deny.git_remote"),
     ("git daemon --export-all", False, "deny.git_remote"),
     ("git instaweb", False, "deny.git_remote"),

@@ -81,8 +81,10 @@ def _option_value(rest: tuple[Word, ...], index: int) -> Word | None:
 def _uses_network(sub: str, rest: tuple[Word, ...]) -> bool:
     positionals = [w.value or "" for w in rest if not (w.value or "-").startswith("-")]
     if sub == "submodule":
-        return bool(positionals) and positionals[0] in ("add", "update", "sync", "init") and (
-            positionals[0] != "init"
+        return (
+            bool(positionals)
+            and positionals[0] in ("add", "update", "sync", "init")
+            and (positionals[0] != "init")
         )
     if sub == "remote":
         return bool(positionals) and positionals[0] in ("update", "show", "prune", "set-head")
