@@ -121,3 +121,23 @@ def test_grep_directories_recurse_is_recursive(tmp_path: Path) -> None:
     (tmp_path / "d" / "e").mkdir(parents=True)
     (tmp_path / "d" / "e" / "f").write_text("needle\n")
     assert "needle" in _run("grep -d recurse needle d", tmp_path).stdout
+
+
+def test_a_relative_symlink_counts_from_its_own_directory(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x")
+    _run("ln -s ../src/a.py src/b.py", tmp_path)
+    assert (tmp_path / "src" / "b.py").resolve() == (tmp_path / "src" / "a.py").resolve()
+
+
+def test_pgrep_patterns_are_regexes_searched_in_the_name(tmp_path: Path) -> None:
+    _need("pgrep", "sleep")
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        found = subprocess.run(["pgrep", "-f", "sl.ep 3"], capture_output=True, text=True, check=False)
+        assert str(sleeper.pid) in found.stdout.split()
+        found = subprocess.run(["pgrep", "lee"], capture_output=True, text=True, check=False)
+        assert str(sleeper.pid) in found.stdout.split()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -210,8 +210,58 @@ CREDENTIALS: list[Row] = [
     ("rsync -a src/ build/", True, "allow"),
 ]
 
+# 10. Links: into protected names, hard links, relative symlinks counted from the link's directory.
+LINKS: list[Row] = [
+    ("ln -s ../.git src/g", False, "path.protected"),
+    ("ln -s .git g; cat > g/hooks/post-commit", False, "path.protected"),
+    ("ln .git/config c", False, "path.protected"),
+    ("cp -l .git/config c", False, "path.protected"),
+    ("ln ~/.ssh/id_rsa k", False, "path.credentials"),
+    ("link ~/.ssh/id_rsa k", False, "path.credentials"),
+    ("cp --link ~/.ssh/id_rsa k", False, "path.credentials"),
+    ("ln -s ~ h && echo x > h/.bashrc", False, "path.credentials"),
+    ("ln -s ../../etc/passwd src/p", False, "path.outside"),
+    ("ln -s ../x.py b", False, "path.outside"),
+    ("ln -s /etc/hosts h", False, "path.outside"),
+    # must allow (the first was refused before: its target was also resolved against the cwd)
+    ("ln -s ../src/a.py src/b.py", True, "allow"),
+    ("cd src && ln -s ../README.md r", True, "allow"),
+    ("ln -s src/a.py b.py", True, "allow"),
+    ("ln -sr src/a.py src/b", True, "allow"),
+    ("ln src/a.py src/hard", True, "allow"),
+]
 
-@pytest.mark.parametrize(("command", "allowed", "rule"), ABBREVIATIONS + ESCAPES + NETWORK + CREDENTIALS)
+# 12. Killing the harness: kill patterns that could match autocode, OpenCode or the sandbox.
+KILLS: list[Row] = [
+    ("pkill python", False, "deny.pkill"),
+    ("pkill pyth", False, "deny.pkill"),
+    ("pkill -f node", False, "deny.pkill"),
+    ("pkill -f 'n.de'", False, "deny.pkill"),
+    ("pkill -f .", False, "deny.pkill"),
+    ("pkill -f pyth", False, "deny.pkill"),
+    ("pkill open", False, "deny.pkill"),
+    ("pkill -f autocode", False, "deny.pkill"),
+    ("pkill -f '['", False, "deny.pkill"),
+    ("killall python3", False, "deny.pkill"),
+    ("killall bwrap", False, "deny.pkill"),
+    ("kill -9 -1", False, "deny.kill"),
+    ("kill 0", False, "deny.kill"),
+    ("kill -- -4242", False, "deny.kill"),
+    ("kill $(pgrep python)", False, "deny.dynamic_argument"),
+    # must allow
+    ("pkill -f 'node server.js'", True, "allow"),
+    ("pkill -f vite", True, "allow"),
+    ("pkill uvicorn", True, "allow"),
+    ("pkill -f 'python -m http.server'", True, "allow"),
+    ("killall node", True, "allow"),
+    ("kill -9 4242", True, "allow"),
+    ("kill %1", True, "allow"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "allowed", "rule"), ABBREVIATIONS + ESCAPES + NETWORK + CREDENTIALS + LINKS + KILLS
+)
 def test_class(command: str, allowed: bool, rule: str, ctx: PolicyContext) -> None:
     assert_decision(decide(command, ctx), allowed, rule)
 

@@ -357,10 +357,39 @@ def _kill_names(cmd: SimpleCommand, env: Env, names: list[str], full: bool) -> D
         return deny("deny.pkill", f"`{tool}` needs exactly one dev-server name.")
     allowed = env.config.dev_server_names
     for pattern in names:
+        if _matches_harness(pattern, tool, full):
+            return deny(
+                "deny.pkill",
+                f"`{tool} {pattern}` would also match autocode, OpenCode or the sandbox (python, "
+                "node, bun, bwrap); name the dev server's own script, e.g. `pkill -f 'node server.js'`.",
+            )
         head = pattern.split()[0] if full and pattern.split() else pattern
         if head.rsplit("/", 1)[-1] not in allowed:
             return deny("deny.pkill", f"`{tool} {pattern}` may only target dev servers ({', '.join(allowed)}).")
     return ok(cmd)
+
+
+_HARNESS_NAMES = ("python", "python3", "bwrap", "opencode", "autocode", ".opencode")
+_HARNESS_LINES = (
+    "/usr/bin/python3 -m agent build", ".venv/bin/autocode build", "opencode serve --port 4096",
+    "node /usr/lib/node_modules/opencode-ai/bin/opencode serve", "bwrap --unshare-all bash -c",
+)  # fmt: skip
+"""Names and command lines of the harness's own processes: a kill pattern must match none.
+
+pkill matches a regex anywhere in the process name (with -f, in the command line); killall
+compares whole names. So `killall node` passes (no harness process is named node) while
+`pkill -f node` is refused (OpenCode's npm launcher runs under node)."""
+
+
+def _matches_harness(pattern: str, tool: str, full: bool) -> bool:
+    if tool == "killall":
+        return pattern.rsplit("/", 1)[-1] in _HARNESS_NAMES
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return True
+    lines = _HARNESS_NAMES + (_HARNESS_LINES if full else ())
+    return any(compiled.search(line) for line in lines)
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({

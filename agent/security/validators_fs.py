@@ -25,6 +25,7 @@ from agent.security.paths import (
     expand_tilde,
     is_inside,
     physical,
+    protected_name,
 )
 
 HERE = Word(".", ".")
@@ -108,22 +109,32 @@ def copy_like(cmd: SimpleCommand, env: Env) -> Decision:
     links = verb == "ln" or opts.has("-s", "--symbolic-link", "-l", "--link")
     problem = recursive_read_problem(sources, env, verb) or check_paths(targets, env, verb)
     if problem is None and links:
-        problem = _link_targets(sources, targets[0], env, verb)
+        symbolic = opts.has("-s", "--symbolic", "--symbolic-link") and not opts.has("-r", "--relative")
+        problem = _link_targets(sources, targets[0], env, verb, symbolic)
     return problem or ok(cmd)
 
 
-def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str) -> Decision | None:
+def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str, symbolic: bool) -> Decision | None:
+    """Every link must lead inside the project: a relative symlink target counts from the link's
+    own directory (that is where the kernel resolves it), a hard link's source from the cwd."""
     for word in sources:
         for cwd in env.cwds:
             dest_path = resolve_word(dest, cwd, env)
             link_dir = dest_path if dest_path is None or dest_path.is_dir() else dest_path.parent
-            for base in {cwd, link_dir or cwd}:  # relative symlink targets count from the link
+            relative = symbolic and not (word.value or "/").startswith(("/", "~"))
+            for base in {link_dir or cwd} if relative else {cwd}:
                 path = resolve_word(word, base, env)
                 if path is None or not is_inside(path, env.project):
                     return deny(
                         "path.outside",
                         f"`{verb} {word.raw}` would link to a file outside the project; writes "
                         "through the link would escape it.",
+                    )
+                if (name := protected_name(env.project, path)) is not None:
+                    return deny(
+                        "path.protected",
+                        f"`{verb} {word.raw}` would link to the protected `{name}`; writes through "
+                        "the link would change it.",
                     )
     return None
 
