@@ -141,3 +141,10 @@ def test_pgrep_patterns_are_regexes_searched_in_the_name(tmp_path: Path) -> None
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("program", ["python3 -", "python3 /dev/stdin"])
+def test_python_runs_its_stdin_as_the_program(program: str, tmp_path: Path) -> None:
+    _need("python3")
+    _run(f'echo \'open("MARK", "w")\' | {program}', tmp_path)
+    assert (tmp_path / "MARK").exists()

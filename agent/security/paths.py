@@ -52,10 +52,11 @@ def real(path: Path | str) -> Path:
 
 
 _SYSTEM_SECRETS = re.compile(
-    r"^/(etc/(g?shadow|sudoers|security/opasswd)(-|\.d)?"
+    r"^/(etc/(g?shadow|sudoers|security/opasswd)(-|\.d)?|dev/(stdin|fd)"
     r"|proc/[^/]+/(task/[^/]+/)?(environ|cmdline|root|cwd|mem|fd|fdinfo|map_files|maps|smaps|auxv|exe|pagemap))(/|$)"
 )
-"""System files that hold other processes' secrets (environments, memory) or password hashes."""
+"""System files that hold other processes' secrets (environments, memory), password hashes, or
+open file descriptors (`python3 /dev/stdin` runs whatever is piped in, like `curl … |`)."""
 _SYSTEM_HOMES = ("/root",)  # /etc/shadow is refused by name; /etc itself is ordinary reading
 
 
@@ -224,16 +225,14 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
             "path.credentials",
             f"`{word.raw}` names another user's home (or a directory stack entry); write the path out.",
         )
-    if _reads_system_secret(word, expanded, cwd):
+    paths = [lexical(expanded, cwd)] if word.glob else [lexical(expanded, cwd), physical(expanded, cwd)]
+    if _reads_system_secret(word, paths):
         return _deny(
             "path.credentials",
-            f"`{word.raw}` is a password file or another process's environment, memory or "
-            "files: it must not be read.",
+            f"`{word.raw}` is a password file, another process's environment, memory or files, "
+            "or an open file descriptor (code on stdin): it must not be read as a path.",
         )
-    if word.glob:
-        hit = _glob_credential(lexical(expanded, cwd), home)
-    else:
-        hit = _credential_hit([lexical(expanded, cwd), physical(expanded, cwd)], _credential_roots(home))
+    hit = _glob_credential(paths[0], home) if word.glob else _credential_hit(paths, _credential_roots(home))
     if hit is None:
         return None
     return _deny(
@@ -242,13 +241,13 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     )
 
 
-def _reads_system_secret(word: Word, expanded: str, cwd: Path) -> bool:
-    paths = [lexical(expanded, cwd), physical(expanded, cwd)]
+def _reads_system_secret(word: Word, paths: list[Path]) -> bool:
+    """``paths``: the lexical path, then (for a plain word) where it really leads."""
     if any(system_secret(path) for path in paths):
         return True
     if not word.glob:
         return False
-    parts = lexical(expanded, cwd).parts  # a pattern under /proc/PID, or one matching shadow
+    parts = paths[0].parts  # a pattern under /proc/PID, or one matching shadow
     if len(parts) >= 4 and parts[1] == "proc" and has_glob(parts[2]):
         return True
     return len(parts) == 3 and parts[1] == "etc" and any(

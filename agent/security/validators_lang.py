@@ -97,8 +97,8 @@ def python(cmd: SimpleCommand, env: Env) -> Decision:
         text = args[index].value
         if text is None:
             return dynamic_denial(cmd, args[index])
-        if text == "-":
-            return inline(cmd, env, "python -")
+        if text == "-":  # the program is stdin: the same as no script at all
+            return inline(cmd, env, "python reading code from stdin") if cmd.stdin_fed else ok(cmd)
         if not text.startswith("-"):
             return ok(cmd)  # a script file
         if text == "--check-hash-based-pycs":
@@ -303,7 +303,9 @@ def node(cmd: SimpleCommand, env: Env) -> Decision:
             return dynamic_denial(cmd, args[index])
         name = text.partition("=")[0]
         short = text.startswith("-") and not text.startswith("--")
-        if name in ("--eval", "--print") or (short and set(text[1:]) & set("ep")) or text == "-":
+        if text == "-":  # the program is stdin
+            return inline(cmd, env, "node reading code from stdin") if cmd.stdin_fed else ok(cmd)
+        if name in ("--eval", "--print") or (short and set(text[1:]) & set("ep")):
             return inline(cmd, env, "node --eval", code=_code(args, index, _after(text, "ep=")))
         if not text.startswith("-"):
             return ok(cmd)  # a script file
