@@ -81,7 +81,7 @@ _INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
 _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
 _WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
 _MAX_LENGTH = 100_000
-DECISION_BUDGET_S = 0.25
+DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
 _log = logging.getLogger(__name__)
 
