@@ -81,6 +81,7 @@ class _Acc:
     deadline: float = float("inf")  # time.monotonic() past which the walk gives up
     depth: int = 0
     arithmetic: set[str] = field(default_factory=set)
+    rescanned: int = 0  # end byte of the last expansion scanned for hidden substitutions
     arith_output: str | None = None
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
 
@@ -250,7 +251,7 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
         _add_command(acc, SimpleCommand(None, assignments=_assignments(node), dirs=state))
     elif node.type == "expansion" and _prompt_expansion(node):
         acc.hazard = f"`{_text(node)}` expands a prompt string, which runs command substitutions"
-    elif node.type in _RESCANNED and _hidden_substitution(node):
+    elif node.type in _RESCANNED and node.end_byte > acc.rescanned and _rescan(node, acc):
         acc.hazard = (f"`{_text(node)[:60]}` holds a command substitution the parser does not show "
                       "as one (bash would run it)")
     elif node.type in _REDIRECT_NODES:
@@ -336,14 +337,22 @@ _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
 _OPENERS = (b"$(", b"`", b"<(", b">(")
 
 
+def _rescan(node: tree_sitter.Node, acc: _Acc) -> bool:
+    """Scan ``node`` once: nested expansions lie inside its text, which this scan covers (keeps
+    deeply nested ``${X:-${X:-…}}`` linear instead of quadratic)."""
+    acc.rescanned = node.end_byte
+    return _hidden_substitution(node)
+
+
 def _hidden_substitution(node: tree_sitter.Node) -> bool:
     """Parser trust: inside ``${…}`` (operator words, quotes that bash does not treat as quotes
     there) tree-sitter can show plain text where bash runs code. Every opener in the raw text must
     lie inside a substitution node that the walk visits; anything else is a hidden command."""
     data = node.text or b""
+    inner = list(_descendants(node))
     walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
-              for d in _descendants(node) if d.type in _SUBSTITUTIONS]
-    arithmetic = {d.start_byte - node.start_byte for d in _descendants(node)
+              for d in inner if d.type in _SUBSTITUTIONS]
+    arithmetic = {d.start_byte - node.start_byte for d in inner
                   if d.type == "arithmetic_expansion"}  # its own `$((` opener is no substitution
     for opener in _OPENERS:
         at = data.find(opener)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextvars import ContextVar
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
@@ -124,12 +125,23 @@ def credential_name(path: Path, home: Path) -> str | None:
     return _credential_hit([path], _credential_roots(home))
 
 
+DECISION_CACHE: ContextVar[dict[Path, list[tuple[str, Path]]] | None] = ContextVar(
+    "autocode_policy_roots", default=None)
+"""Per-decision memo of the credential roots (``decide`` sets a fresh dict and resets it after):
+one decision resolves them once, and a link changed later is seen by the next decision."""
+
+
 def _credential_roots(home: Path) -> list[tuple[str, Path]]:
+    memo = DECISION_CACHE.get()
+    if memo is not None and home in memo:
+        return memo[home]
     roots: list[tuple[str, Path]] = []
     for entry in CREDENTIAL_PATHS:
         roots.append((entry, home / entry))
         if (resolved := real(home / entry)) != home / entry:
             roots.append((entry, resolved))
+    if memo is not None:
+        memo[home] = roots
     return roots
 
 

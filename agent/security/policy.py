@@ -48,6 +48,7 @@ from agent.security.commands import COMMAND_NAME
 from agent.security.models import Decision, PolicyContext, SecurityConfig
 from agent.security.paths import (
     CREDENTIAL_PATHS,
+    DECISION_CACHE,
     PROTECTED_ANYWHERE,
     PROTECTED_ROOT_NAMES,
     check_read,
@@ -91,6 +92,7 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
 
     Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
     """
+    memo = DECISION_CACHE.set({})
     try:
         return _decide(command, context, budget_s)
     except RecursionError:
@@ -99,6 +101,8 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
         _log.exception("security policy failed on a command")
         return deny("internal.error", "The command could not be judged (an internal error); "
                                       "it is refused. Write it more simply.")
+    finally:
+        DECISION_CACHE.reset(memo)
 
 
 def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:

@@ -130,7 +130,14 @@ def decode_ansi_c(body: str) -> str:
     return _ANSI_RE.sub(one, body)
 
 
-def _brace_expand(chars: Chars) -> list[Chars]:
+_MAX_BRACE_GROUPS = 9
+"""Brace groups expanded along one word: past it the word counts as too many (each group usually
+doubles the words, and the copy per level made long brace chains quadratic)."""
+
+
+def _brace_expand(chars: Chars, depth: int = 0) -> list[Chars]:
+    if depth > _MAX_BRACE_GROUPS:
+        return [chars] * (MAX_BRACE_WORDS + 1)  # fail closed: the caller treats the word as dynamic
     for start, (char, quoted) in enumerate(chars):
         if char != "{" or quoted:
             continue
@@ -143,7 +150,7 @@ def _brace_expand(chars: Chars) -> list[Chars]:
             continue
         out: list[Chars] = []
         for alternative in alternatives:
-            out.extend(_brace_expand(chars[:start] + alternative + chars[close + 1 :]))
+            out.extend(_brace_expand(chars[:start] + alternative + chars[close + 1 :], depth + 1))
             if len(out) > MAX_BRACE_WORDS:
                 return out
         return out
