@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,9 @@ def test_deleting_or_emptying_an_accepted_test_is_refused_and_restored(
     assert all(v["tests_refused"] == ["tests/test_one.py"] for v in verdicts[1:])
     assert (project / "tests" / "test_one.py").read_text() == ONE_TEST  # restored in the tree
     assert _shown(project, "tests/test_one.py") == ONE_TEST
-    prompts = [r for r in scripted.requests() if "Two" in str(r)]
-    assert any("tests/test_one.py" in str(r) and "restored" in str(r) for r in prompts)
+    state = json.loads((project / ".autocode" / "state.json").read_text())
+    why = state["last_failure"]["1"]  # the next prompt's `last_failure`
+    assert ("deleted: tests/test_one.py" in why or "emptied: tests/test_one.py" in why) and "restored" in why
 
 
 def test_breaking_an_accepted_feature_behind_a_narrow_verify_is_refused(
