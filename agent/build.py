@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,7 @@ from agent.errors import (
     SpecError,
     StopReason,
 )
+from agent.evidence import Evidence, Tampering
 from agent.features import (
     FEATURE_FILE,
     Feature,
@@ -54,6 +55,9 @@ class LoopSettings(BaseModel):
     init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
     test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
     check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
+    regression: Literal["suite", "features", "none"] = Field(
+        default="suite", description="regression gate: the full test command after a feature's own "
+        "verify (suite), also every accepted feature's verify (features), or only the own check (none)")
 
 
 class BuildConfig(LoopSettings):
@@ -86,6 +90,7 @@ class Builder:
         self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
         self.project = config.project_dir
         self.git = Git(self.project, store.root)
+        self.evidence = Evidence(self.project, store.root, self.git.show)
         self.iterations = 0
         self.failures_in_row = 0
         self._features: list[Feature] | None = None  # the baseline, parsed once
@@ -121,6 +126,7 @@ class Builder:
         self.git.ignore(".autocode/")
         self._save_features(with_verdicts(features, set()))
         self.git.commit_all("autocode: initial project skeleton and feature list")
+        self.evidence.record()
         state.initialized = True
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
         self.store.save(state)
@@ -219,12 +225,16 @@ class Builder:
         if integrity.violations:
             self.reporter.emit("integrity_violation", session=result.session_id,
                                violations=integrity.violations)
-        accepted = [i for i in integrity.claims if self._verified(i, baseline[i], state)]
+        tampering = self._protect(index, state, bool(integrity.claims))
+        accepted = [] if tampering.refused else [
+            i for i in integrity.claims if self._verified(i, baseline[i], state)]
         state.passing = sorted(set(state.passing) | set(accepted))
         self._save_features(with_verdicts(baseline, set(state.passing)))
         for i in accepted:
             self.git.commit_all(f"autocode: feature {i + 1} passes: {baseline[i].description[:60]}",
                                 allow_empty=True)
+        if accepted:
+            self.evidence.record()
         verdict = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
         if count_attempt or verdict == "accepted":
@@ -232,26 +242,54 @@ class Builder:
         self.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
                                     "verdict": verdict, "accepted": accepted,
                                     "violations": integrity.violations,
+                                    "tests_refused": tampering.refused,
+                                    "tests_changed": tampering.changed,
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6)})
         self.store.save(state)
         self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
-                           violations=integrity.violations)
+                           violations=integrity.violations, tests_refused=tampering.refused,
+                           tests_changed=tampering.changed)
+
+    def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
+        """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
+        tampering = self.evidence.inspect()
+        if tampering.refused:
+            restored = self.evidence.restore(tampering.refused)
+            state.last_failure[index] = tampering.message()
+            self.reporter.emit("tests_refused", feature=index + 1, refused=tampering.refused,
+                               restored=restored, claimed=claimed)
+        return tampering
 
     def _verified(self, index: int, feature: Feature, state: BuildState) -> bool:
-        command = feature.verify or state.test_cmd
+        commands = [c for c in dict.fromkeys(self._gate(feature, state)) if c]
+        return all(self._check(index, command, state, gate=command != feature.verify)
+                   for command in commands) if commands else self._check(index, None, state)
+
+    def _gate(self, feature: Feature, state: BuildState) -> list[str | None]:
+        """The commands a claim must pass: its own check, then the regression gate's."""
+        if self.config.regression == "none":
+            return [feature.verify or state.test_cmd]
+        older = [f.verify for i, f in enumerate(self._baseline()) if i in state.passing] \
+            if self.config.regression == "features" else []
+        return [feature.verify, state.test_cmd, *older]
+
+    def _check(self, index: int, command: str | None, state: BuildState, gate: bool = False) -> bool:
+        """One check; the feature's own ``verify`` and then the full suite (the regression gate)."""
         if not command:
             self.reporter.emit("check", feature=index + 1, command=None, ok=True,
                                output="no check configured: the agent's mark is accepted")
             return True
         check = self.checker(command, self.project, self.config.check_timeout)
         self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
-                           output=check.output[-1000:], duration_s=check.duration_s)
+                           output=check.output[-1000:], duration_s=check.duration_s, gate=gate)
         if check.ok:
             state.last_failure.pop(index, None)
         else:
-            state.last_failure[index] = f"$ {command}\n{check.output[-2500:]}"
+            why = ("the regression gate (the whole test suite, or an accepted feature's check) failed: "
+                   "an earlier feature is broken; fix it, never its tests\n") if gate else ""
+            state.last_failure[index] = f"{why}$ {command}\n{check.output[-2500:]}"
         return check.ok
 
     def _count_attempt(self, index: int, state: BuildState, accepted: bool) -> None:

@@ -114,6 +114,8 @@ def build(
     sandbox: Annotated[str | None, typer.Option(help="OS sandbox: auto | bwrap | none.")] = None,
     network: Annotated[str | None, typer.Option(help="Commands' network: none | allowlist | open.")] = None,
     test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
+    regression: Annotated[str | None, typer.Option(
+        help="Regression gate: suite | features | none.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,
     json_out: JsonFlag = False,

@@ -168,3 +168,12 @@ class Git:
             return []
         out = self._run("log", f"-{n}", "--format=%h %s", check=False)
         return [line for line in out.splitlines() if line.strip()]
+
+    def show(self, path: str, rev: str = "HEAD") -> str | None:
+        """``path`` as committed in ``rev``; None if it is not there."""
+        if not self.is_repo():
+            return None
+        try:
+            return self._run("show", f"{rev}:{path}")
+        except AutocodeError:
+            return None

@@ -218,6 +218,8 @@ def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON
     wall = (t_stop - t_init) if t_stop and t_init else None
     gaps = [(nxt.start_ms - cur.end_ms) / 1000 for cur, nxt in itertools.pairwise(coding)]
     checks = [float(e.get("duration_s") or 0) for e in events if e["event"] == "check"]
+    gate = [float(e.get("duration_s") or 0) for e in events if e["event"] == "check" and e.get("gate")]
+    accepted = sum(len(e.get("accepted") or []) for e in events if e["event"] == "feature_verdict")
     all_raw = sum(t.turn_ms for _, _, t in timings) / 1000
     all_turns = sum(t.turns for _, _, t in timings)
     transcripts = [len(read_jsonl(store.sessions_dir / f"{r['session']}.jsonl")) for r in sessions]
@@ -243,6 +245,7 @@ def _autocode_run(b: Bench, index: int, spec: Path, url: str, log: Path) -> JSON
             "between_sessions_ms_mean": ms(statistics.mean(gaps)) if gaps else None,
             "between_sessions_breakdown_ms": _gap_breakdown(events, coding_rows),
             "verification_checks_s": _r(sum(checks)),
+            "regression_gate_ms_per_acceptance": ms(sum(gate) / accepted) if accepted else None,
             "get_session_messages_ms": get_messages_ms,
             "sse_connect_ms": sse_ms,
             "create_session_ms": create_ms,
@@ -582,6 +585,8 @@ def print_overhead(console: Console, over: JSON) -> None:
         p.add_row(f"    {name.replace('_', ' ')}", _fmt(value, " ms"))
     p.add_row("  included above: verification check (mean)",
               _fmt(ac["verification_checks_s"] * 1000 / max(ac["sessions"], 1), " ms"))
+    p.add_row("  included above: regression gate per acceptance (full suite)",
+              _fmt(ac["regression_gate_ms_per_acceptance"], " ms"))
     p.add_row("  included above: git commit per feature (add, commit), best",
               _fmt(ac["git_commit_ms"], " ms"))
     p.add_row("  included above: GET /session/{id}/message (reconcile), median",
