@@ -26,7 +26,7 @@ from agent.errors import (
     SpecError,
     StopReason,
 )
-from agent.evidence import Evidence, Tampering
+from agent.evidence import Evidence, Tampering, is_test_file
 from agent.features import (
     FEATURE_FILE,
     Feature,
@@ -58,6 +58,8 @@ class LoopSettings(BaseModel):
     regression: Literal["suite", "features", "none"] = Field(
         default="suite", description="regression gate: the full test command after a feature's own "
         "verify (suite), also every accepted feature's verify (features), or only the own check (none)")
+    strict_tests: bool = Field(default=False, description="refuse any change to a protected test, "
+                               "even one whose accepted version still passes")
 
 
 class BuildConfig(LoopSettings):
@@ -227,7 +229,8 @@ class Builder:
                                violations=integrity.violations)
         tampering = self._protect(index, state, bool(integrity.claims))
         accepted = [] if tampering.refused else [
-            i for i in integrity.claims if self._verified(i, baseline[i], state)]
+            i for i in integrity.claims if self._has_evidence(i, baseline[i], tampering, state)
+            and self._verified(i, baseline[i], state) and self._not_weakened(i, tampering, state)]
         state.passing = sorted(set(state.passing) | set(accepted))
         self._save_features(with_verdicts(baseline, set(state.passing)))
         for i in accepted:
@@ -261,6 +264,51 @@ class Builder:
             self.reporter.emit("tests_refused", feature=index + 1, refused=tampering.refused,
                                restored=restored, claimed=claimed)
         return tampering
+
+    def _has_evidence(self, index: int, feature: Feature, tampering: Tampering, state: BuildState) -> bool:
+        """A feature without its own ``verify`` must come with a new or changed test file (once the
+        project has tests at all: the initializer sets the test up)."""
+        if feature.verify or not any(is_test_file(p) for p in self.evidence.accepted().files):
+            return True
+        if any(is_test_file(p) for p in tampering.added + tampering.changed):
+            return True
+        state.last_failure[index] = ("rejected: no test for this feature. A feature without its own "
+                                     "`verify` is accepted only with a new or changed test that shows "
+                                     "it works; write one, then mark it passing.")
+        self.reporter.emit("check", feature=index + 1, command=None, ok=False,
+                           output="no test for this feature")
+        return False
+
+    def _not_weakened(self, index: int, tampering: Tampering, state: BuildState) -> bool:
+        """A changed protected test passes only if its ACCEPTED version still passes against the new
+        code (otherwise it passes only because the test changed); ``--strict-tests`` refuses any change."""
+        changed = tampering.changed
+        if not changed:
+            return True
+        if self.config.strict_tests:
+            return self._refuse_weakened(index, changed, state, "--strict-tests: they may not change")
+        if not state.test_cmd or self.config.regression == "none":
+            return True
+        self.evidence.swap_in_accepted(changed)
+        try:
+            check = self.checker(state.test_cmd, self.project, self.config.check_timeout)
+        finally:
+            self.evidence.swap_back()
+        self.reporter.emit("check", feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
+                           output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed)
+        if check.ok:
+            return True
+        return self._refuse_weakened(index, changed, state,
+                                     f"the accepted versions of {', '.join(changed)} fail against your code "
+                                     f"(they pass only because the tests changed):\n{check.output[-1500:]}")
+
+    def _refuse_weakened(self, index: int, changed: list[str], state: BuildState, why: str) -> bool:
+        restored = self.evidence.restore(changed)
+        state.last_failure[index] = (f"rejected: weakened protected tests, {why}. They were restored "
+                                     "from the last accepted commit; make the code pass them.")
+        self.reporter.emit("tests_refused", feature=index + 1, refused=changed, restored=restored,
+                           claimed=True)
+        return False
 
     def _verified(self, index: int, feature: Feature, state: BuildState) -> bool:
         commands = [c for c in dict.fromkeys(self._gate(feature, state)) if c]
@@ -307,6 +355,8 @@ class Builder:
         for warning in state.warnings:
             self.reporter.emit("warning", message=warning)
         state.warnings = []
+        for path in self.evidence.swap_back():  # killed while the accepted tests were in place
+            self.reporter.emit("warning", message=f"put back the agent's {path} after an interrupted check")
         spec = self.project / "app_spec.txt"
         if not spec.exists():
             raise SpecError(f"{spec} is missing: pass --spec FILE")

@@ -116,6 +116,8 @@ def build(
     test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
     regression: Annotated[str | None, typer.Option(
         help="Regression gate: suite | features | none.")] = None,
+    strict_tests: Annotated[bool | None, typer.Option(
+        "--strict-tests", help="Refuse any change to a protected test.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,
     json_out: JsonFlag = False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,13 @@ class Tampering(BaseModel):
                 + "; ".join(p for p in parts if p)
                 + ". Tests are the evidence that accepted features still work; they were restored "
                   "from the last accepted commit. Make the code pass them instead.")
+
+
+def is_test_file(relative: str) -> bool:
+    """A test file proper (not a configuration file that decides what the tests run)."""
+    name = relative.rsplit("/", 1)[-1]
+    return is_protected(relative) and name not in CONFIG_NAMES and not any(
+        fnmatch.fnmatch(name, p) for p in CONFIG_PATTERNS)
 
 
 def is_protected(relative: str) -> bool:
@@ -119,6 +127,35 @@ class Evidence:
 
     def inspect(self) -> Tampering:
         return diff(self.accepted(), scan(self.project))
+
+    @property
+    def stash(self) -> Path:
+        return self.path.parent / "agent-tests-stash"
+
+    def swap_in_accepted(self, paths: list[str]) -> None:
+        """Keep the agent's versions of ``paths`` in the stash (first, durably), then put the
+        accepted versions in place. :meth:`swap_back` undoes it; a crash in between is undone
+        by :meth:`swap_back` on resume, so the agent's work is never lost."""
+        for relative in paths:
+            source = self.project / relative
+            if source.is_file() and not source.is_symlink():
+                atomic_write(self.stash / relative, source.read_text(encoding="utf-8", errors="replace"))
+        self.restore(paths)
+
+    def swap_back(self) -> list[str]:
+        """Put the agent's stashed versions back; the paths put back."""
+        if not self.stash.is_dir():
+            return []
+        back = []
+        for stashed in sorted(p for p in self.stash.rglob("*") if p.is_file()):
+            relative = stashed.relative_to(self.stash).as_posix()
+            atomic_write(self.project / relative, stashed.read_text(encoding="utf-8"))
+            back.append(relative)
+        shutil.rmtree(self.stash, ignore_errors=True)
+        return back
+
+    def drop_stash(self) -> None:
+        shutil.rmtree(self.stash, ignore_errors=True)
 
     def restore(self, paths: list[str]) -> list[str]:
         """Put back each path as in the last accepted commit; the paths restored."""

@@ -78,3 +78,66 @@ def test_an_honest_build_with_a_narrow_verify_is_accepted(scripted: ScriptedMode
     events, stop = _build(scripted, project, feature_steps(1, "touch two.txt && "), features)
     assert stop is not None and stop.exit_code == 0, stop
     assert [v["verdict"] for v in events.named("feature_verdict")] == ["accepted", "accepted"]
+
+
+WEAK_ONE = "def test_one():\n    assert True\n"
+TWO_TEST = "from two import two\n\ndef test_two():\n    assert two() == 2\n"
+
+
+def _two_with(*writes: dict[str, Any], extra: str = "") -> list[dict[str, Any]]:
+    return [{"text": "writing", "tool_calls": [_write("two.py", "def two():\n    return 2\n"), *writes]},
+            *feature_steps(1, extra)]
+
+
+def test_weakening_an_accepted_test_is_refused_because_its_accepted_version_fails(
+        scripted: ScriptedModel, project: Path) -> None:
+    """The brief's mechanical meaning of "weakened": the accepted version must still pass."""
+    cheat = _two_with(_write("one.py", "def one():\n    return 2\n"), _write("tests/test_one.py", WEAK_ONE),
+                      _write("tests/test_two.py", TWO_TEST))
+    events, stop = _build(scripted, project, cheat)
+    assert isinstance(stop, NoProgress) and stop.exit_code == 3, stop
+    assert [v["verdict"] for v in events.named("feature_verdict")] == ["accepted"] + ["rejected"] * 3
+    assert any(c.get("accepted_tests") == ["tests/test_one.py"] and not c["ok"] for c in events.named("check"))
+    assert _shown(project, "tests/test_one.py") == ONE_TEST
+    assert (project / "tests" / "test_one.py").read_text() == ONE_TEST  # restored in the tree too
+    assert _shown(project, "one.py") == "def one():\n    return 1\n"
+    why = json.loads((project / ".autocode" / "state.json").read_text())["last_failure"]["1"]
+    assert "weakened" in why and "tests/test_one.py" in why
+
+
+def test_an_honest_edit_of_an_accepted_test_is_accepted_and_recorded(
+        scripted: ScriptedModel, project: Path) -> None:
+    grown = ONE_TEST + "\n\ndef test_one_is_int():\n    assert isinstance(one(), int)\n"
+    events, stop = _build(scripted, project, _two_with(_write("tests/test_one.py", grown),
+                                                       _write("tests/test_two.py", TWO_TEST)))
+    assert stop is not None and stop.exit_code == 0, stop
+    verdicts = events.named("feature_verdict")
+    assert [v["verdict"] for v in verdicts] == ["accepted", "accepted"]
+    assert verdicts[1]["tests_changed"] == ["tests/test_one.py"]
+    assert _shown(project, "tests/test_one.py") == grown
+
+
+def test_strict_tests_refuses_even_an_honest_edit(scripted: ScriptedModel, project: Path) -> None:
+    grown = ONE_TEST + "\n\ndef test_again():\n    assert one() == 1\n"
+    scripted.set({"scripts": [init_script(FEATURES, "python3 -m pytest -q"), _honest_one(),
+                              {"name": "two", "match": "\nTwo\n", "steps": _two_with(
+                                  _write("tests/test_one.py", grown), _write("tests/test_two.py", TWO_TEST))}]})
+    _events, stop = run_direct(project, scripted, strict_tests=True)
+    assert isinstance(stop, NoProgress), stop
+    assert _shown(project, "tests/test_one.py") == ONE_TEST
+
+
+@pytest.mark.parametrize("cheat", [
+    _two_with(),  # no test at all
+    _two_with(_write("tests/test_two.py", "def test_two():\n    assert False\n"),
+              extra="rm tests/test_two.py && "),  # a failing new test, deleted before the mark
+])
+def test_a_feature_without_a_test_is_refused(scripted: ScriptedModel, project: Path,
+                                             cheat: list[dict[str, Any]]) -> None:
+    events, stop = _build(scripted, project, cheat)
+    assert isinstance(stop, NoProgress) and stop.exit_code == 3, stop
+    assert [v["verdict"] for v in events.named("feature_verdict")] == ["accepted"] + ["rejected"] * 3
+    why = json.loads((project / ".autocode" / "state.json").read_text())["last_failure"]["1"]
+    assert "no test for this feature" in why
+    subjects = subprocess.run(["git", "log", "--format=%s"], cwd=project, capture_output=True, text=True).stdout
+    assert "feature 2 passes" not in subjects
