@@ -34,6 +34,7 @@ from agent.features import (
     check_integrity,
     load_features,
     next_feature,
+    stalled_message,
     with_verdicts,
 )
 from agent.git import Git
@@ -155,8 +156,8 @@ class Builder:
             return index
         if len(state.passing) == len(baseline):
             raise BuildComplete(f"all {len(baseline)} features pass")
-        raise NoProgress(f"{len(baseline) - len(state.passing)} features left, none could be finished "
-                         f"in {self.config.no_progress_limit} sessions each; re-run to try again")
+        raise NoProgress(stalled_message(baseline, set(state.passing), set(state.skipped),
+                                         self.config.no_progress_limit))
 
     def _check_limits(self) -> None:
         limit = self.config.limits.max_iterations

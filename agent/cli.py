@@ -49,7 +49,8 @@ def fail(exc: AutocodeError) -> typer.Exit:
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
                                           resolve_path=True)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output (one object per line for events).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Build events as JSON lines (schema: README).")]
+JsonDoc = Annotated[bool, typer.Option("--json", help="Print this command's result as one JSON document.")]
 
 
 @app.command()
@@ -164,7 +165,7 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
 
 
 @app.command()
-def status(project_dir: ProjectDir, json_out: JsonFlag = False) -> None:
+def status(project_dir: ProjectDir, json_out: JsonDoc = False) -> None:
     """Features passing, sessions, time, cost and the last verdicts of a build."""
     from agent.status import build_status, render_status
 
@@ -200,7 +201,10 @@ def report(
 
     if not (project_dir / ".autocode").is_dir():
         raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
-    typer.echo(str(write_report(project_dir, output)))
+    try:
+        typer.echo(str(write_report(project_dir, output)))
+    except AutocodeError as exc:
+        raise fail(exc) from None
 
 
 @app.command()
@@ -215,7 +219,7 @@ def tournament(
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for every model.")] = None,
     price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
     price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
-    json_out: JsonFlag = False,
+    json_out: JsonDoc = False,
 ) -> None:
     """Run several models on one task, each in its own git worktree under a share of one budget."""
     import asyncio
@@ -282,7 +286,7 @@ def demo(
 
 
 @config_app.command("show")
-def config_show(project_dir: ProjectDir = Path("."), json_out: JsonFlag = False) -> None:
+def config_show(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False) -> None:
     """Print the effective settings and where each came from (default, file, env, flag)."""
     from agent.config import load_settings
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
+from agent.errors import UsageError
 from agent.state import StateStore
 
 
@@ -113,6 +114,8 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 
 def write_report(project_dir: Path, output: Path | None = None) -> Path:
     target = output or StateStore(project_dir).root / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write the report to {target}: directory {target.parent} does not "
+                         "exist; create it first or choose another --output")
     target.write_text(render_report(report_data(project_dir)), encoding="utf-8")
     return target

@@ -84,6 +84,11 @@ class _Track:
         return len(self.steps | self.assistant)
 
 
+def refusal(reason: str) -> str:
+    """What the agent reads when the policy refuses: the reason as one sentence, then advice."""
+    return f"Refused by autocode's security policy: {reason.rstrip('. ')}. Do something else."
+
+
 class SessionRunner:
     def __init__(self, client: OpenCodeAPI, model: ModelRef, ledger: Ledger, limits: Limits,
                  gate: PermissionGate, reporter: Reporter, clock: Clock,
@@ -336,8 +341,8 @@ class SessionRunner:
             await self.client.reply_permission(ask.id, track.request.directory, "once")
         else:
             track.denied += 1
-            message = f"Refused by autocode's security policy: {decision.reason}. Do something else."
-            await self.client.reply_permission(ask.id, track.request.directory, "reject", message)
+            await self.client.reply_permission(ask.id, track.request.directory, "reject",
+                                               refusal(decision.reason))
         self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,  # after the reply:
                            patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
                            reason=decision.reason, rule=decision.rule)

@@ -70,7 +70,8 @@ def render_status(status: dict[str, Any]) -> str:
         nxt = status["next_feature"]
         lines.append(f"next      #{nxt['number']}: {nxt['description']}")
     if status["stop_reason"]:
-        lines.append(f"stopped   {status['stop_reason']}: {status['stop_message']}")
+        reason, message = status["stop_reason"], status["stop_message"]
+        lines.append(f"stopped   {message if message.startswith(reason) else f'{reason}: {message}'}")
     for verdict in status["last_verdicts"]:
         lines.append(f"  feature {verdict['feature']}: {verdict['verdict']} ({verdict['session']})")
     return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""What a new user meets first: one-line errors that say what is wrong, honest summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
+from agent.features import Feature, stalled_message
+from agent.session import refusal
+from agent.status import render_status
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def _features(count: int, chain: bool) -> list[Feature]:
+    return [Feature(category="functional", description=f"f{i}", steps=["works"],
+                    depends_on=["1"] if chain and i else []) for i in range(count)]
+
+
+def test_a_directory_as_spec_is_named_a_directory(tmp_path: Path) -> None:
+    code, out = _run("build", "-p", str(tmp_path / "p"), "--model", "a/b", "--spec", str(tmp_path))
+    assert code == 2 and "is a directory" in out and "does not exist" not in out
+
+
+def test_report_into_a_missing_directory_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / ".autocode").mkdir()
+    target = tmp_path / "no" / "such" / "report.html"
+    code, out = _run("report", "-p", str(tmp_path), "-o", str(target))
+    assert code == 2 and "does not exist" in out and str(tmp_path / "no" / "such") in out
+    assert not (tmp_path / "no").exists()
+
+
+def test_no_progress_names_the_features_tried_and_the_ones_blocked() -> None:
+    message = stalled_message(_features(4, chain=True), set(), {0}, 3)
+    assert message.startswith("4 features left: #1 not finished in 3 sessions;")
+    assert "#2, #3, #4 wait for #1" in message
+    one = stalled_message(_features(1, chain=False), set(), {0}, 1)
+    assert one.startswith("1 feature left: #1 not finished in 1 session;")
+    both = stalled_message(_features(2, chain=False), set(), {0, 1}, 2)
+    assert "#1, #2 not finished in 2 sessions each" in both and "wait for" not in both
+
+
+def test_refusal_reads_as_one_sentence() -> None:
+    text = refusal("`sudo` is not allowed: no privilege escalation.")
+    assert ".." not in text and "escalation. Do something else." in text
+
+
+def test_status_does_not_repeat_the_stop_reason() -> None:
+    info = {"initialized": True, "project": "p", "model": "m", "features_passing": 0,
+            "features_total": 1, "sessions": 1, "interrupted_sessions": 1, "elapsed_s": 3.0,
+            "cost_usd": 0.0, "denied": 0, "sandbox": "bwrap", "next_feature": None,
+            "stop_reason": "interrupted", "stop_message": "interrupted: state saved", "last_verdicts": []}
+    assert "interrupted: interrupted" not in render_status(info)
+
+
+@pytest.mark.parametrize("command", [["status"], ["config", "show"], ["tournament"]])
+def test_json_help_describes_the_commands_own_output(command: list[str]) -> None:
+    code, out = _run(*command, "--help")
+    words = " ".join(w for w in out.replace("│", " ").split())
+    assert code == 0 and "one JSON document" in words and "events" not in words.split("--json")[1][:80]
