@@ -94,12 +94,13 @@ class Builder:
         self.evidence = Evidence(self.project, store.root, self.git.show)
         self.iterations = 0
         self.failures_in_row = 0
+        self._mark = 0.0  # clock.monotonic() when the elapsed time was last saved
         self._features: list[Feature] | None = None  # the baseline, parsed once
 
     async def run(self) -> BuildState:
         """Build until a stop reason; raises it (``BuildComplete`` included) after saving."""
+        self._mark = self.clock.monotonic()
         state = await self._resume(self.store.load())
-        started = self.clock.monotonic()
         try:
             if not state.initialized:
                 await self._initialize(state)
@@ -108,12 +109,12 @@ class Builder:
                 self._check_limits()
                 await self._code(index, state)
         except StopReason as stop:
-            self._stop(state, stop, started)
+            self._stop(state, stop)
             raise
         except asyncio.CancelledError:
-            interrupted = Interrupted("interrupted: the session was aborted and the state saved; "
-                                      "run the same command to resume")
-            self._stop(state, interrupted, started)
+            interrupted = Interrupted("interrupted (Ctrl-C or SIGTERM): the state is saved; run the "
+                                      "same command to resume")
+            self._stop(state, interrupted)
             raise interrupted from None
 
     # ---- the steps ------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class Builder:
         self.evidence.record()
         state.initialized = True
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
-        self.store.save(state)
+        self._save(state)
         self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
 
     async def _valid_features(self, state: BuildState, result: SessionResult) -> list[Feature]:
@@ -183,7 +184,7 @@ class Builder:
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
                        session_id: str | None = None) -> SessionResult:
         state.current = Current(feature=feature, started=self.clock.wall())
-        self.store.save(state)
+        self._save(state)
         request = SessionRequest(directory=self.project, title=title, prompt=prompt,
                                  system=self.config.system_prompt, feature=feature)
         if session_id is None:
@@ -191,12 +192,13 @@ class Builder:
         else:
             result = await self.sessions.drive(session_id, request)
         state.sessions += 1
+        state.interrupted_sessions += isinstance(result.halt, Interrupted)
         state.current = None
         self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
                                     "stop": result.stop, "cost": round(result.cost, 6),
                                     "turns": result.turns, "duration_s": result.duration_s,
                                     "denied": result.denied})
-        self.store.save(state)
+        self._save(state)
         if result.halt is not None:
             raise result.halt
         await self._provider_health(result)
@@ -314,9 +316,11 @@ class Builder:
         state.model = self.config.model
         state.sandbox = self.config.sandbox
         state.skipped = []  # a new run gives skipped features another chance
+        recovered = 0.0
         if state.current is not None:  # the previous run died mid-session
             state.interrupted_sessions += 1
-            await self.sessions.recover(self.project, state.current.started, state.current.feature)
+            recovered = await self.sessions.recover(self.project, state.current.started,
+                                                    state.current.feature)
             self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
             state.current = None
         committed = {int(m.group(1)) - 1 for line in self.git.log(10_000) if (m := COMMIT_RE.match(
@@ -329,17 +333,31 @@ class Builder:
                                         "verdict": "accepted", "accepted": [index], "violations": [],
                                         "recovered": True})
         state.stop_reason = None
-        self.store.save(state)
+        self._save(state)
+        if state.sessions or state.initialized:
+            self.reporter.emit("resumed", passing=len(state.passing), total=len(self._baseline())
+                               if state.initialized else 0, spent_usd=round(self.ledger.total, 6),
+                               denied=len(self.store.denied()), sessions=state.sessions,
+                               interrupted=state.interrupted_sessions, recovered_usd=round(recovered, 6))
         return state
 
-    def _stop(self, state: BuildState, stop: StopReason, started: float) -> None:
-        state.current = None
+    def _stop(self, state: BuildState, stop: StopReason) -> None:
+        if state.current is not None:  # cut off before its session could be recorded
+            state.interrupted_sessions += 1
+            self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
+            state.current = None
         state.stop_reason = stop.kind
         state.stop_message = str(stop)
-        state.elapsed_s = round(state.elapsed_s + self.clock.monotonic() - started, 3)
-        self.store.save(state)
+        self._save(state)
         self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
                            passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
+
+    def _save(self, state: BuildState) -> None:
+        """Save the state with the time spent so far (a killed run keeps all but the last stretch)."""
+        now = self.clock.monotonic()
+        state.elapsed_s = round(state.elapsed_s + now - self._mark, 3)
+        self._mark = now
+        self.store.save(state)
 
     def _save_features(self, features: list[Feature]) -> None:
         """Write the list with the harness' verdicts to the project and the baseline (one dump)."""

@@ -70,9 +70,13 @@ def doctor(
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to check.")] = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Print the sandbox command line.")] = False,
     project_dir: ProjectDir = Path("."),
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Check its provider.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Also probe this OpenAI-compatible endpoint.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,
 ) -> None:
-    """Check python, the OpenCode binary and version, rg, git, the sandbox and the state directory."""
-    from agent.doctor import run_checks, sandbox_command_line
+    """Check python, OpenCode, rg, git, the sandbox, the state directory and the model's provider."""
+    from agent.config import load_settings
+    from agent.doctor import provider_check, run_checks, sandbox_command_line
 
     if sandbox:
         try:
@@ -81,6 +85,13 @@ def doctor(
             raise fail(exc) from None
         return
     checks = run_checks(home_dir(), opencode_bin)
+    try:
+        settings, _ = load_settings(project_dir, {"model": model, "base_url": base_url,
+                                                  "api_key_env": api_key_env})
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    provider = provider_check(settings.model, settings.base_url, settings.api_key_env)
+    checks += [provider] if provider else []
     for check in checks:
         mark = "ok " if check.ok else "BAD"
         line = f"[{mark}] {check.name:10} {check.detail}"
@@ -182,13 +193,17 @@ def logs(
     feature: Annotated[int | None, typer.Option(help="Show every session of feature N.")] = None,
 ) -> None:
     """List sessions, or show transcripts (prompt, tool calls, results, costs)."""
+    from agent.cost import Ledger
     from agent.state import StateStore
     from agent.ui.transcript import render_logs
 
     store = StateStore(project_dir)
     if not store.root.is_dir():
         raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
-    typer.echo(render_logs(store.sessions_dir, store.progress(), session, feature))
+    try:
+        typer.echo(render_logs(store.sessions_dir, store.progress(), Ledger(store.cost_path), session, feature))
+    except AutocodeError as exc:
+        raise fail(exc) from None
 
 
 @app.command()

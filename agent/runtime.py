@@ -27,6 +27,7 @@ from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
+from agent.probe import probe_endpoint
 from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
@@ -243,6 +244,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
     box_config = sandbox_config(options)
+    if options.base_url:  # seconds, not minutes of provider retries, for a wrong URL or key
+        await asyncio.to_thread(probe_endpoint, options.base_url, options.api_key_env)
     with store.locked():
         Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
         with CommandSandbox(box_config, config.project_dir, store.record_denied,

@@ -17,6 +17,7 @@ from agent.cost import Ledger, Limits, check_limits, check_step_limits
 from agent.errors import (
     AuthError,
     IdleTimeout,
+    Interrupted,
     ModelMismatch,
     ServerFailure,
     SessionLimit,
@@ -84,6 +85,13 @@ class _Track:
         return len(self.steps | self.assistant)
 
 
+def _uncancel() -> None:
+    """The cancellation became an ``Interrupted`` halt: let the wrap-up (abort, reconcile) await."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
 def refusal(reason: str) -> str:
     """What the agent reads when the policy refuses: the reason as one sentence, then advice."""
     return f"Refused by autocode's security policy: {reason.rstrip('. ')}. Do something else."
@@ -134,9 +142,11 @@ class SessionRunner:
         except StopReason as exc:
             halt = exc
             await self._abort(track)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # Ctrl-C: abort, count what was spent, and report the session
             await asyncio.shield(self._abort(track))
-            raise
+            _uncancel()
+            halt = Interrupted("interrupted (Ctrl-C or SIGTERM): the session was aborted and the state "
+                               "saved; run the same command to resume")
         finally:
             pump[0].cancel()
         if track.aborting or track.reconnected or track.assistant - track.steps:

@@ -47,6 +47,10 @@ class LiveView:
             case "build_started":
                 self.model = str(data.get("model", ""))
                 self.budget = float(data.get("budget_usd") or 0.0)
+                self.cost = float(data.get("spent_usd") or 0.0)
+            case "resumed":
+                self.total, self.passing = int(data["total"]), int(data["passing"])
+                self.cost, self.denied = float(data["spent_usd"]), int(data["denied"])
             case "model_info":
                 self.priced = bool(data.get("priced"))
             case "feature_started":

@@ -6,7 +6,9 @@ epoch seconds, ...fields}``. The schema is documented in README ("Machine-readab
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -17,17 +19,45 @@ if TYPE_CHECKING:
 JSON_SCHEMA_VERSION = 1
 
 
-class JsonReporter:
+class _Stream:
+    """Writes lines to a stream until its reader goes away (``| head``): then it goes quiet.
+
+    A closed pipe must not stop a build: the rest of the output is dropped (the file descriptor
+    is pointed at /dev/null so Python's exit-time flush does not complain) and the build goes on.
+    """
+
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.closed = False
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
     def close(self) -> None:
-        self.stream.flush()
+        if not self.closed:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._silence()
 
+
+class JsonReporter(_Stream):
     def emit(self, event: str, **data: Any) -> None:
         record = {"schema": JSON_SCHEMA_VERSION, "event": event, "time": round(time.time(), 3), **data}
-        self.stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
-        self.stream.flush()
+        self.write(json.dumps(record, default=str, ensure_ascii=False))
 
 
 def describe(event: str, data: dict[str, Any]) -> str | None:
@@ -35,6 +65,8 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
     match event:
         case "build_started":
             return f"building {data['project']} with {data['model']}"
+        case "resumed":
+            return _resumed(data)
         case "feature_started":
             return f"feature {data['feature']}/{data['total']}: {data['description']}"
         case "model_info" if not data.get("priced"):
@@ -61,6 +93,15 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def _resumed(data: dict[str, Any]) -> str:
+    total = f"{data['passing']}/{data['total']} passing" if data.get("total") else "not initialized yet"
+    line = (f"resuming: {total}, ${float(data['spent_usd']):.4f} spent, {data['sessions']} sessions "
+            f"so far, {data['denied']} denied")
+    if data.get("recovered_usd"):
+        line += f", recovered ${float(data['recovered_usd']):.4f} from the interrupted session"
+    return line
+
+
 def _tool_summary(args: dict[str, Any]) -> str:
     for key in ("command", "filePath", "pattern", "path"):
         if key in args:
@@ -68,18 +109,11 @@ def _tool_summary(args: dict[str, Any]) -> str:
     return json.dumps(args)[:120]
 
 
-class PlainReporter:
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-
-    def close(self) -> None:
-        self.stream.flush()
-
+class PlainReporter(_Stream):
     def emit(self, event: str, **data: Any) -> None:
         line = describe(event, data)
         if line is not None:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self.write(line)
 
 
 def make_reporter(json_out: bool) -> JsonReporter | PlainReporter | LiveView:

@@ -79,9 +79,13 @@ def _check_report_and_logs(project: Path, status: dict[str, Any]) -> None:
     assert page.count("<circle") == 2 * 5  # one dot per session on each chart
     assert [f["verdicts"] for f in data["features"]] == [["accepted"]] * 4
     code, listing = _cli("logs", "-p", str(project))
-    assert code == 0 and len(listing.strip().splitlines()) == 5
+    rows = [line for line in listing.splitlines() if line.startswith("ses_")]
+    assert code == 0 and len(rows) == 5 and "initializer" in rows[0] and "initialized" in rows[0]
+    assert all("accepted" in row for row in rows[1:]) and f"${status['cost_usd']:.4f} in all" in listing
     code, transcript = _cli("logs", "-p", str(project), "--feature", "2")
     assert code == 0 and "List all tasks with status" in transcript and "[write]" in transcript
+    assert "-- autocode verdict: feature 2 accepted" in transcript and "-- autocode check" in transcript
+    assert _cli("logs", "-p", str(project), "--feature", "9")[0] == 2
     assert "[bash] python3 -m pytest -q tests/test_list.py -> completed" in transcript
 
 
