@@ -176,7 +176,8 @@ class Builder:
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
         self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
-                           passing=len(state.passing), description=feature.description)
+                           passing=len(state.passing), description=feature.description,
+                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit)
         self.iterations += 1
         result = await self._session(state, index, title, prompt)
         self._judge(index, state, result, count_attempt=result.error is None)

@@ -68,7 +68,9 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "resumed":
             return _resumed(data)
         case "feature_started":
-            return f"feature {data['feature']}/{data['total']}: {data['description']}"
+            retry = int(data.get("attempt") or 1) > 1
+            again = f" (attempt {data['attempt']}/{data['attempts']})" if retry else ""
+            return f"feature {data['feature']}/{data['total']}{again}: {data['description']}"
         case "model_info" if not data.get("priced"):
             return f"  note: {data['model']} is unpriced: its cost shows as $0, which may not be true"
         case "session_started":
@@ -81,16 +83,45 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
             return (f"feature {data['feature']}: {data['verdict']} "
                     f"({data['passing']}/{data['total']} passing)")
         case "check":
-            return f"  check {data.get('command')}: {'ok' if data['ok'] else 'FAILED'}"
+            return _check(data)
         case "initialized":
             return f"feature list: {data['features']} features; test command: {data.get('test_cmd')}"
         case "integrity_violation":
             return f"  feature list changes reverted: {'; '.join(data['violations'])}"
         case "stopped":
             return f"stopped: {data['message']} (exit {data['exit_code']}, ${data['cost_usd']:.4f})"
-        case "warning" | "provider_retry" | "session_error" | "stream_reconnect" | "feature_skipped":
-            return f"  {event}: " + ", ".join(f"{k}={v}" for k, v in data.items() if k != "session")
+    return _incident(event, data)
+
+
+def _incident(event: str, data: dict[str, Any]) -> str | None:
+    """Warnings, retries, restarts and recoveries as sentences."""
+    match event:
+        case "warning":
+            return f"  warning: {data['message']}"
+        case "provider_retry":
+            return f"  the model provider failed (OpenCode retry {data.get('attempt')}): {data.get('message')}"
+        case "provider_backoff":
+            return (f"  the model provider failed {data['failures']} session(s) in a row; waiting "
+                    f"{float(data['seconds']):g} s before the next: {data.get('message')}")
+        case "session_error":
+            return f"  session error {data.get('name')}: {data.get('message')}"
+        case "stream_reconnect":
+            return f"  event stream lost ({data.get('reason')}); reconnecting and catching up"
+        case "server_restart":
+            return f"  the OpenCode server failed ({data.get('reason')}); restart {data.get('attempt')}"
+        case "cost_recovered" if data.get("usd"):
+            return f"  recovered ${float(data.get('usd') or 0):.4f} spent by the interrupted session"
+        case "feature_skipped":
+            return (f"  feature {data['feature']} skipped for this run after {data['attempts']} attempts "
+                    "(the next run tries it again)")
     return None
+
+
+def _check(data: dict[str, Any]) -> str:
+    if data["ok"]:
+        return f"  check {data.get('command')}: ok"
+    tail = [line for line in str(data.get("output") or "").splitlines() if line.strip()][-6:]
+    return "\n".join([f"  check {data.get('command')}: FAILED", *(f"    | {line}" for line in tail)])
 
 
 def _resumed(data: dict[str, Any]) -> str:
