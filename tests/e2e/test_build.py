@@ -78,6 +78,10 @@ def _check_report_and_logs(project: Path, status: dict[str, Any]) -> None:
     assert abs(data["sessions"][-1]["cumulative_cost"] - status["cost_usd"]) < 1e-6
     assert page.count("<circle") == 2 * 5  # one dot per session on each chart
     assert [f["verdicts"] for f in data["features"]] == [["accepted"]] * 4
+    table_cost = data["initializer"]["cost"] + sum(f["cost"] for f in data["features"])
+    assert data["initializer"]["sessions"] == 1 and abs(table_cost - status["cost_usd"]) < 1e-6
+    assert data["summary"]["model"] == status["model"] and data["summary"]["stop_reason"] == "complete"
+    assert "initializer (feature list, skeleton)" in page and "last stop: complete" in page
     code, listing = _cli("logs", "-p", str(project))
     rows = [line for line in listing.splitlines() if line.startswith("ses_")]
     assert code == 0 and len(rows) == 5 and "initializer" in rows[0] and "initialized" in rows[0]
