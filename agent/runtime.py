@@ -236,6 +236,18 @@ async def preflight(client: OpenCodeClient, options: ServerOptions, directory: P
     return info
 
 
+def budget_warnings(limits: Limits, info: ModelInfo) -> list[str]:
+    """Say it loudly when nothing caps the spend: no budget, or a model whose cost is unknown."""
+    if not info.priced and not info.free:
+        if limits.max_budget_usd or limits.max_session_usd:
+            return [f"{info.model} is unpriced: its cost counts as $0, so the budget CANNOT be enforced "
+                    "(pass --price-in/--price-out)"]
+        return [f"{info.model} is unpriced and there is no budget: spend is neither counted nor capped"]
+    if not limits.max_budget_usd and not info.free:
+        return ["no --max-budget-usd: spend is UNLIMITED (set a budget, e.g. --max-budget-usd 5)"]
+    return []
+
+
 async def run_build(config: BuildConfig, options: ServerOptions, security: SecurityConfig,
                     reporter: Reporter, prompts_dir: Path | None = None) -> BuildState:
     """One `autocode build`: lock, server, session runner, builder. Raises its stop reason."""
@@ -270,6 +282,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
                 reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
                               priced=info.priced)
+                for warning in budget_warnings(config.limits, info):
+                    reporter.emit("warning", message=warning)
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
                 return await builder.run()
 

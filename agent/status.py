@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
-from agent.features import next_feature
+from agent.features import next_feature, unmet_dependencies
 from agent.state import StateStore
 
 
@@ -31,6 +31,9 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         else None,
         "next_feature": None if upcoming is None else {"number": upcoming + 1,
                                                        "description": baseline[upcoming].description},
+        "blocked": {str(i + 1): [d + 1 for d in deps] for i, deps in
+                    unmet_dependencies(baseline, set(state.passing)).items() if deps},
+        "attempts": {str(int(i) + 1): n for i, n in state.attempts.items()},
         "sessions": state.sessions,
         "interrupted_sessions": state.interrupted_sessions,
         "elapsed_s": state.elapsed_s,
@@ -69,6 +72,10 @@ def render_status(status: dict[str, Any]) -> str:
     if status["next_feature"]:
         nxt = status["next_feature"]
         lines.append(f"next      #{nxt['number']}: {nxt['description']}")
+    if status.get("blocked"):
+        waiting = "; ".join(f"#{n} waits for {', '.join(f'#{d}' for d in deps)}"
+                            for n, deps in status["blocked"].items())
+        lines.append(f"blocked   {waiting}")
     if status["stop_reason"]:
         reason, message = status["stop_reason"], status["stop_message"]
         lines.append(f"stopped   {message if message.startswith(reason) else f'{reason}: {message}'}")

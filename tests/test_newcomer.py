@@ -109,3 +109,14 @@ def test_failed_check_shows_its_output_and_incidents_read_as_sentences() -> None
                         ("warning", {"message": "careful"})]:
         text = describe(event, data)
         assert text is not None and "=" not in text, text
+
+
+def test_budget_warnings_say_when_nothing_caps_the_spend() -> None:
+    from agent.cost import Limits
+    from agent.runtime import ModelInfo, budget_warnings
+
+    priced, unpriced = ModelInfo(model="a/b", price_in=3, price_out=15), ModelInfo(model="a/b")
+    assert "UNLIMITED" in budget_warnings(Limits(), priced)[0]
+    assert budget_warnings(Limits(max_budget_usd=5), priced) == []
+    assert "CANNOT be enforced" in budget_warnings(Limits(max_budget_usd=5), unpriced)[0]
+    assert budget_warnings(Limits(), ModelInfo(model="a/b", price_in=0, price_out=0)) == []
