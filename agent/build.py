@@ -200,6 +200,9 @@ class Builder:
                                     "turns": result.turns, "duration_s": result.duration_s,
                                     "denied": result.denied})
         self._save(state)
+        self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
+                           else feature + 1, stop=result.stop, message=result.stop_message[:300],
+                           turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s)
         if result.halt is not None:
             raise result.halt
         await self._provider_health(result)

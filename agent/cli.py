@@ -47,7 +47,7 @@ def fail(exc: AutocodeError) -> typer.Exit:
     return typer.Exit(int(exc.exit_code))
 
 
-ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
+ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory (default: here).",
                                           resolve_path=True)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Build events as JSON lines (schema: README).")]
 JsonDoc = Annotated[bool, typer.Option("--json", help="Print this command's result as one JSON document.")]
@@ -102,7 +102,7 @@ def doctor(
 
 @app.command()
 def build(
-    project_dir: ProjectDir,
+    project_dir: ProjectDir = Path("."),
     model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model, pinned.")] = None,
     spec: Annotated[Path | None, typer.Option(help="The app spec (copied to DIR/app_spec.txt).")] = None,
     max_iterations: Annotated[int | None, typer.Option(help="Coding sessions this run (0 = none).")] = None,
@@ -176,7 +176,7 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
 
 
 @app.command()
-def status(project_dir: ProjectDir, json_out: JsonDoc = False) -> None:
+def status(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False) -> None:
     """Features passing, sessions, time, cost and the last verdicts of a build."""
     from agent.status import build_status, render_status
 
@@ -188,7 +188,7 @@ def status(project_dir: ProjectDir, json_out: JsonDoc = False) -> None:
 
 @app.command()
 def logs(
-    project_dir: ProjectDir,
+    project_dir: ProjectDir = Path("."),
     session: Annotated[str | None, typer.Option(help="Show this session's transcript.")] = None,
     feature: Annotated[int | None, typer.Option(help="Show every session of feature N.")] = None,
 ) -> None:
@@ -208,7 +208,7 @@ def logs(
 
 @app.command()
 def report(
-    project_dir: ProjectDir,
+    project_dir: ProjectDir = Path("."),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
 ) -> None:
     """Write a self-contained HTML report: charts, per-feature table, denied commands."""
@@ -344,7 +344,7 @@ def prompts_show(name: str, project_dir: ProjectDir = Path("."),
 
 
 @prompts_app.command("export")
-def prompts_export(project_dir: ProjectDir) -> None:
+def prompts_export(project_dir: ProjectDir = Path(".")) -> None:
     """Copy the built-in templates to DIR/.autocode/prompts/ for editing (existing files kept)."""
     from agent.prompts import VARIABLES, builtin_dir
     from agent.state import StateStore

@@ -120,3 +120,26 @@ def test_budget_warnings_say_when_nothing_caps_the_spend() -> None:
     assert budget_warnings(Limits(max_budget_usd=5), priced) == []
     assert "CANNOT be enforced" in budget_warnings(Limits(max_budget_usd=5), unpriced)[0]
     assert budget_warnings(Limits(), ModelInfo(model="a/b", price_in=0, price_out=0)) == []
+
+
+def test_project_dir_defaults_to_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = _run("status")
+    assert code == 0 and f"{tmp_path}: not initialized yet" in out
+    code, out = _run("logs")
+    assert code == 2 and "no autocode build" in out
+
+
+def test_piped_lines_carry_the_time_and_each_session_its_cost_and_cause() -> None:
+    import io
+    import re
+
+    from agent.ui.reporters import PlainReporter
+
+    stream = io.StringIO()
+    reporter = PlainReporter(stream)
+    reporter.emit("session_finished", session="s", feature=2, stop="max_turns",
+                  message="--max-turns 30 reached", turns=30, cost_usd=0.25, duration_s=61.2)
+    line = stream.getvalue().strip()
+    assert re.match(r"\d\d:\d\d:\d\d   session cut short \(max turns: --max-turns 30 reached\)", line), line
+    assert line.endswith("30 turns, $0.2500, 61s")

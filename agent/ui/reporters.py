@@ -84,6 +84,8 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
                     f"({data['passing']}/{data['total']} passing)")
         case "check":
             return _check(data)
+        case "session_finished":
+            return _session_end(data)
         case "initialized":
             return f"feature list: {data['features']} features; test command: {data.get('test_cmd')}"
         case "integrity_violation":
@@ -117,6 +119,13 @@ def _incident(event: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def _session_end(data: dict[str, Any]) -> str:
+    numbers = f"{data['turns']} turns, ${float(data['cost_usd']):.4f}, {float(data['duration_s']):.0f}s"
+    if data["stop"] in ("idle", "interrupted"):
+        return f"  session {'done' if data['stop'] == 'idle' else 'interrupted'}: {numbers}"
+    return f"  session cut short ({str(data['stop']).replace('_', ' ')}: {data.get('message')}): {numbers}"
+
+
 def _check(data: dict[str, Any]) -> str:
     if data["ok"]:
         return f"  check {data.get('command')}: ok"
@@ -141,10 +150,12 @@ def _tool_summary(args: dict[str, Any]) -> str:
 
 
 class PlainReporter(_Stream):
+    """Lines for a pipe or a log file: each starts with the local time (HH:MM:SS)."""
+
     def emit(self, event: str, **data: Any) -> None:
         line = describe(event, data)
         if line is not None:
-            self.write(line)
+            self.write(f"{time.strftime('%H:%M:%S')} {line}")
 
 
 def make_reporter(json_out: bool) -> JsonReporter | PlainReporter | LiveView:

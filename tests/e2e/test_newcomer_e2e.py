@@ -62,7 +62,7 @@ def test_ctrl_c_session_is_counted_listed_costed_and_resume_starts_from_the_reco
     scripted.set({"scripts": [{"name": "ok", "match": "\nAlpha\n", "steps": feature_steps(0)}]})
     again = _autocode(*build_args(project, scripted, **PRICED))
     assert again.returncode == 0, again.stderr
-    first = again.stdout.splitlines()
+    first = [line.split(" ", 1)[1] for line in again.stdout.splitlines()]  # after the time stamp
     resumed = [line for line in first if line.startswith("resuming:")]
     assert resumed == [f"resuming: 0/1 passing, ${status['cost_usd']:.4f} spent, 2 sessions so far, 0 denied"]
 
@@ -79,7 +79,7 @@ def test_a_killed_run_keeps_its_elapsed_time_and_its_cost_shows_in_logs(
     scripted.set({"scripts": [{"name": "ok", "match": "\nAlpha\n", "steps": feature_steps(0)}]})
     again = _autocode(*build_args(project, scripted, **PRICED))
     assert again.returncode == 0, again.stderr
-    assert any(line.startswith("resuming: 0/1 passing") for line in again.stdout.splitlines())
+    assert any(line.split(" ", 1)[1].startswith("resuming: 0/1 passing") for line in again.stdout.splitlines())
     status = json.loads(_autocode("status", "-p", str(project), "--json").stdout)
     listing = _autocode("logs", "-p", str(project)).stdout.splitlines()
     assert f"${status['cost_usd']:.4f} in all" in listing[-1], listing
