@@ -12,11 +12,13 @@ import typer
 from agent import OPENCODE_VERSION, __version__
 from agent.errors import AutocodeError, BuildComplete, ExitCode, StopReason, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, context_settings=HELP,
                   help="Build whole applications autonomously with a real OpenCode server.")
-prompts_app = typer.Typer(no_args_is_help=True, help="List, show and export the prompt templates.")
-policy_app = typer.Typer(no_args_is_help=True, help="Show and test the security policy.")
-config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+prompts_app = typer.Typer(no_args_is_help=True, context_settings=HELP,
+                          help="List, show and export the prompt templates.")
+policy_app = typer.Typer(no_args_is_help=True, context_settings=HELP, help="Show and test the security policy.")
+config_app = typer.Typer(no_args_is_help=True, context_settings=HELP, help="Show the effective configuration.")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(policy_app, name="policy")
 app.add_typer(config_app, name="config")
@@ -30,7 +32,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", metavar="", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """autocode drives OpenCode through long runs of coding sessions."""
@@ -47,10 +49,13 @@ def fail(exc: AutocodeError) -> typer.Exit:
     return typer.Exit(int(exc.exit_code))
 
 
-ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory (default: here).",
+ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
                                           resolve_path=True)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Build events as JSON lines (schema: README).")]
-JsonDoc = Annotated[bool, typer.Option("--json", help="Print this command's result as one JSON document.")]
+JsonFlag = Annotated[bool, typer.Option("--json", metavar="",
+                                        help="Build events as JSON lines (schema: README).")]
+MODEL, LIMITS, SERVER = "Model", "Limits (0 = no limit)", "OpenCode server and sandbox"
+JsonDoc = Annotated[bool, typer.Option("--json", metavar="",
+                                       help="Print this command's result as one JSON document.")]
 
 
 @app.command()
@@ -68,7 +73,8 @@ def setup() -> None:
 @app.command()
 def doctor(
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to check.")] = None,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Print the sandbox command line.")] = False,
+    sandbox: Annotated[bool, typer.Option("--sandbox", metavar="",
+                                          help="Print the sandbox command line.")] = False,
     project_dir: ProjectDir = Path("."),
     model: Annotated[str | None, typer.Option("--model", "-m", help="Check its provider.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Also probe this OpenAI-compatible endpoint.")] = None,
@@ -103,29 +109,47 @@ def doctor(
 @app.command()
 def build(
     project_dir: ProjectDir = Path("."),
-    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model, pinned.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", rich_help_panel=MODEL,
+                                              help="provider/model, pinned for every request.")] = None,
     spec: Annotated[Path | None, typer.Option(help="The app spec (copied to DIR/app_spec.txt).")] = None,
-    max_iterations: Annotated[int | None, typer.Option(help="Coding sessions this run (0 = none).")] = None,
-    max_budget_usd: Annotated[float | None, typer.Option(help="Whole-build budget, USD.")] = None,
-    max_session_usd: Annotated[float | None, typer.Option(help="Per-session budget, USD.")] = None,
-    max_turns: Annotated[int | None, typer.Option(help="Model steps per session.")] = None,
-    session_timeout: Annotated[float | None, typer.Option(help="Seconds per session.")] = None,
-    idle_timeout: Annotated[float | None, typer.Option(help="Abort after N s without events.")] = None,
-    free_only: Annotated[bool | None, typer.Option("--free-only", help="Only free models.")] = None,
-    max_provider_retries: Annotated[int | None, typer.Option(
-        help="Abort a session after N provider retries (0 = OpenCode's own ~72 s).")] = None,
-    small_model: Annotated[str | None, typer.Option(help="An explicit cheap model.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --model.")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,
-    price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
-    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
-    server_url: Annotated[str | None, typer.Option(help="Attach to a running OpenCode server.")] = None,
+    max_budget_usd: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Whole-build budget, USD. (default: 0 = UNLIMITED)")] = None,
+    max_session_usd: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Per-session budget, USD. (default: 0 = no limit)")] = None,
+    max_iterations: Annotated[int | None, typer.Option(
+        rich_help_panel=LIMITS, help="Coding sessions this run. (default: 0 = no limit)")] = None,
+    max_turns: Annotated[int | None, typer.Option(
+        rich_help_panel=LIMITS, help="Model steps per session. (default: 0 = no limit)")] = None,
+    session_timeout: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Seconds per session. (default: 0 = no limit)")] = None,
+    idle_timeout: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Abort a session after N s without events. (default: 300)")] = None,
+    free_only: Annotated[bool | None, typer.Option("--free-only", metavar="", rich_help_panel=LIMITS,
+                                                   help="Stop if any step costs money.")] = None,
+    max_provider_retries: Annotated[int | None, typer.Option(rich_help_panel=LIMITS, help=(
+        "Abort a session after N provider retries. (default: 0 = OpenCode's own, ~72 s)"))] = None,
+    small_model: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="An explicit cheap model.")] = None,
+    base_url: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                 help="OpenAI-compatible endpoint for --model.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="Env var with that endpoint's key.")] = None,
+    price_in: Annotated[float | None, typer.Option(rich_help_panel=MODEL, help="USD per 1M input tokens "
+                                                   "(--base-url only; unpriced = cost unknown).")] = None,
+    price_out: Annotated[float | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="USD per 1M output tokens.")] = None,
+    server_url: Annotated[str | None, typer.Option(rich_help_panel=SERVER,
+                                                   help="Attach to a running OpenCode server.")] = None,
     server_password: Annotated[str | None, typer.Option(envvar="OPENCODE_SERVER_PASSWORD",
+                                                        rich_help_panel=SERVER,
                                                         help="Password of --server-url.")] = None,
-    opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to run.")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="OS sandbox: auto | bwrap | none.")] = None,
-    network: Annotated[str | None, typer.Option(help="Commands' network: none | allowlist | open.")] = None,
-    test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
+    opencode_bin: Annotated[str | None, typer.Option(rich_help_panel=SERVER,
+                                                     help="OpenCode binary to run. (default: found)")] = None,
+    sandbox: Annotated[str | None, typer.Option(
+        rich_help_panel=SERVER, help="OS sandbox: auto | bwrap | none. (default: auto)")] = None,
+    network: Annotated[str | None, typer.Option(
+        rich_help_panel=SERVER, help="Commands' network: none | allowlist | open.")] = None,
+    test_cmd: Annotated[str | None, typer.Option(help="Project test command. (default: from init.sh)")] = None,
     regression: Annotated[str | None, typer.Option(
         help="Regression gate: suite | features | none.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
@@ -229,7 +253,7 @@ def tournament(
     task: Annotated[Path, typer.Option(help="File with the task for every candidate.")],
     max_budget_usd: Annotated[float, typer.Option(help="Total budget, split evenly (USD).")],
     score_cmd: Annotated[str | None, typer.Option(help="Scores a candidate (exit code, N passed).")] = None,
-    apply: Annotated[bool, typer.Option("--apply", help="Merge the winner's branch.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", metavar="", help="Merge the winner's branch.")] = False,
     max_turns: Annotated[int, typer.Option(help="Model steps per candidate.")] = 30,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for every model.")] = None,
     price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,

@@ -59,7 +59,8 @@ class ServerOptions(Endpoint):
 def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, ServerOptions]:
     """The build's configs from the merged settings (flags already applied)."""
     if not settings.model:
-        raise UsageError("no model: pass --model provider/model (or set model in autocode.toml)")
+        raise UsageError("no model: pass --model provider/model (or set AUTOCODE_MODEL, or model = \"...\" "
+                         "in autocode.toml)")
     parse_model(settings.model)
     limits = Limits(**settings.model_dump(include=set(Limits.model_fields)))
     system = None

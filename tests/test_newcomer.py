@@ -143,3 +143,18 @@ def test_piped_lines_carry_the_time_and_each_session_its_cost_and_cause() -> Non
     line = stream.getvalue().strip()
     assert re.match(r"\d\d:\d\d:\d\d   session cut short \(max turns: --max-turns 30 reached\)", line), line
     assert line.endswith("30 turns, $0.2500, 61s")
+
+
+def test_a_misspelt_config_key_gets_a_suggestion(tmp_path: Path) -> None:
+    (tmp_path / "autocode.toml").write_text("max_turn = 3\n")
+    code, out = _run("config", "show", "-p", str(tmp_path))
+    assert code == 2 and "unknown setting 'max_turn'; did you mean 'max_turns'?" in out
+
+
+def test_build_help_groups_options_with_defaults_and_no_bool_metavar() -> None:
+    code, out = _run("build", "-h")
+    words = " ".join(w for w in out.replace("│", " ").split())
+    assert code == 0 and "Limits (0 = no limit)" in words and "(default: 0 = UNLIMITED)" in words
+    assert "--free-only Stop if any step costs money" in words and "--json Build events" in words
+    code, out = _run("build", "-p", ".", "--model", "")
+    assert code == 2 and "AUTOCODE_MODEL" in out
