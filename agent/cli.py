@@ -200,14 +200,23 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
 
 
 @app.command()
-def status(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False) -> None:
+def status(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False,
+           watch: Annotated[float, typer.Option("--watch", "-w", help=(
+               "Print again every N seconds while a build runs. (default: 0 = once)"))] = 0.0) -> None:
     """Features passing, sessions, time, cost and the last verdicts of a build."""
+    import time
+
     from agent.status import build_status, render_status
 
     if not project_dir.is_dir():
         raise fail(UsageError(f"{project_dir} is not a directory"))
-    info = build_status(project_dir)
-    typer.echo(json.dumps(info, indent=2) if json_out else render_status(info))
+    while True:
+        info = build_status(project_dir)
+        typer.echo(json.dumps(info, indent=2) if json_out else render_status(info))
+        if watch <= 0 or not info.get("running"):
+            return
+        time.sleep(watch)
+        typer.echo("")
 
 
 @app.command()
@@ -215,15 +224,24 @@ def logs(
     project_dir: ProjectDir = Path("."),
     session: Annotated[str | None, typer.Option(help="Show this session's transcript.")] = None,
     feature: Annotated[int | None, typer.Option(help="Show every session of feature N.")] = None,
+    follow_: Annotated[bool, typer.Option("--follow", "-f", metavar="", help=(
+        "Print transcripts as they are written, until the build stops."))] = False,
 ) -> None:
     """List sessions, or show transcripts (prompt, tool calls, results, costs)."""
+    import time
+
     from agent.cost import Ledger
     from agent.state import StateStore
-    from agent.ui.transcript import render_logs
+    from agent.status import build_running
+    from agent.ui.transcript import follow, render_logs
 
     store = StateStore(project_dir)
     if not store.root.is_dir():
         raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
+    if follow_:
+        store.sessions_dir.mkdir(exist_ok=True)
+        follow(store.sessions_dir, lambda: build_running(project_dir), typer.echo, time.sleep)
+        return
     try:
         typer.echo(render_logs(store.sessions_dir, store.progress(), Ledger(store.cost_path), session, feature))
     except AutocodeError as exc:

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
 from agent.features import next_feature, unmet_dependencies
 from agent.state import StateStore
+
+
+def build_running(project_dir: Path) -> bool:
+    """Whether a build holds the project lock right now (a shared probe; nothing is changed)."""
+    lock = StateStore(project_dir).root / "lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock too
+    return False
 
 
 def build_status(project_dir: Path) -> dict[str, Any]:
@@ -43,6 +60,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "denied": len(store.denied()),
         "egress_denied": [str(r.get("target")) for r in store.denied() if r.get("kind") == "egress"],
         "sandbox": state.sandbox,
+        "running": build_running(project_dir),
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
@@ -76,7 +94,9 @@ def render_status(status: dict[str, Any]) -> str:
         waiting = "; ".join(f"#{n} waits for {', '.join(f'#{d}' for d in deps)}"
                             for n, deps in status["blocked"].items())
         lines.append(f"blocked   {waiting}")
-    if status["stop_reason"]:
+    if status.get("running"):
+        lines.append("running   a build is running now (autocode status --watch 5 follows it)")
+    elif status["stop_reason"]:
         reason, message = status["stop_reason"], status["stop_message"]
         lines.append(f"stopped   {message if message.startswith(reason) else f'{reason}: {message}'}")
     for verdict in status["last_verdicts"]:

@@ -158,3 +158,38 @@ def test_build_help_groups_options_with_defaults_and_no_bool_metavar() -> None:
     assert "--free-only Stop if any step costs money" in words and "--json Build events" in words
     code, out = _run("build", "-p", ".", "--model", "")
     assert code == 2 and "AUTOCODE_MODEL" in out
+
+
+def test_logs_follow_prints_records_as_they_arrive_until_the_build_stops(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from agent.ui.transcript import follow
+
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old.write_text(json.dumps({"event": "text", "text": "from an earlier session"}) + "\n")
+    new.write_text(json.dumps({"event": "text", "text": "first"}) + "\n")
+    os.utime(old, (1_000, 1_000))
+    os.utime(new, (2_000, 2_000))
+    printed: list[str] = []
+    ticks = iter([True, True, False])
+    writes = iter([json.dumps({"event": "text", "text": "second"}) + "\n" + '{"event": "text", "te',
+                   'xt": "third"}\n'])
+
+    def later(_: float) -> None:  # the build writes (half a line at first) while `logs -f` waits
+        with new.open("a") as fh:
+            fh.write(next(writes))
+
+    follow(tmp_path, lambda: next(ticks), printed.append, later)
+    assert printed == ["agent: first", "agent: second", "agent: third"]
+
+
+def test_status_says_when_no_build_is_running(tmp_path: Path) -> None:
+    from agent.state import StateStore
+    from agent.status import build_running
+
+    store = StateStore(tmp_path)
+    assert not build_running(tmp_path)
+    with store.locked():
+        assert build_running(tmp_path)
+    assert not build_running(tmp_path)

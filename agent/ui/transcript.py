@@ -4,6 +4,7 @@ and `autocode logs` to read them back (nothing a user paid for is invisible)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,37 @@ def render_logs(sessions_dir: Path, progress: list[dict[str, Any]], ledger: Ledg
 def _closing(row: dict[str, Any]) -> str:
     return (f"-- autocode: session ended ({str(row.get('stop') or 'unknown').replace('_', ' ')}), "
             f"${float(row.get('cost') or 0):.4f}")
+
+
+def _new_records(path: Path, offsets: dict[Path, int]) -> list[dict[str, Any]]:
+    """Whole lines appended to ``path`` since the last call (a half-written line waits)."""
+    with path.open("rb") as fh:
+        fh.seek(offsets.get(path, 0))
+        data = fh.read()
+    complete = data[:data.rfind(b"\n") + 1]
+    offsets[path] = offsets.get(path, 0) + len(complete)
+    records = []
+    for line in complete.decode("utf-8", errors="replace").splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            records.append(item)
+    return records
+
+
+def follow(sessions_dir: Path, running: Callable[[], bool], echo: Callable[[str], None],
+           sleep: Callable[[float], None], interval: float = 0.5) -> None:
+    """`logs -f`: print transcripts as they are written (the newest from its start) until the build stops."""
+    files = sorted(sessions_dir.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    offsets = {path: path.stat().st_size for path in files[:-1]}
+    while True:
+        alive = running()  # read before the last pass: nothing written before the stop is missed
+        for path in sorted(sessions_dir.glob("*.jsonl"), key=lambda p: p.stat().st_mtime):
+            text = render_transcript(_new_records(path, offsets))
+            if text:
+                echo(text)
+        if not alive:
+            return
+        sleep(interval)
