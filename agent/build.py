@@ -71,6 +71,7 @@ class BuildConfig(LoopSettings):
     provider_backoff_s: float = Field(default=15.0, ge=0, description="first wait after a provider failure")
     system_prompt: str | None = Field(default=None, description="prepended to every session's system")
     sandbox: str = Field(default="none", description="the OS sandbox in force: bwrap, none, external")
+    priced: bool = Field(default=True, description="the model has prices (else its cost counts as $0)")
 
 
 class Sessions(Protocol):
@@ -319,6 +320,7 @@ class Builder:
             raise SpecError(f"{spec} is missing: pass --spec FILE")
         state.model = self.config.model
         state.sandbox = self.config.sandbox
+        state.priced = self.config.priced
         state.skipped = []  # a new run gives skipped features another chance
         recovered = 0.0
         if state.current is not None:  # the previous run died mid-session

@@ -52,7 +52,8 @@ def _summary(state: Any) -> dict[str, Any]:
         return {}
     return {"model": state.model, "started_at": state.started_at, "elapsed_s": state.elapsed_s,
             "stop_reason": state.stop_reason, "stop_message": state.stop_message,
-            "sessions": state.sessions, "interrupted_sessions": state.interrupted_sessions}
+            "sessions": state.sessions, "interrupted_sessions": state.interrupted_sessions,
+            "priced": state.priced}
 
 
 def _initializer(sessions: list[dict[str, Any]], ledger: Ledger) -> dict[str, Any]:
@@ -72,10 +73,18 @@ def _features(baseline: list[Any], sessions: list[dict[str, Any]], ledger: Ledge
         rows.append({"number": index + 1, "description": feature.description, "passes": feature.passes,
                      "sessions": len(mine), "cost": round(ledger.by_feature.get(index, 0.0), 6),
                      "duration_s": round(sum(s["duration_s"] for s in mine), 1),
-                     "verdicts": [s.get("verdict", s.get("stop")) for s in mine],
+                     "verdicts": [_verdict(s) for s in mine],
                      "blocked_by": [i + 1 for i in unmet.get(index, [])],
                      "failure": "" if feature.passes else failures.get(index, "")[-1500:]})
     return rows
+
+
+def _verdict(session: dict[str, Any]) -> str:
+    """The verdict, with why the session ended when it was cut short (``not_done (max_turns)``)."""
+    verdict, stop = session.get("verdict"), session.get("stop")
+    if verdict is None:
+        return str(stop)
+    return f"{verdict} ({stop})" if verdict != "accepted" and stop not in ("idle", None) else str(verdict)
 
 
 def _feature_row(f: dict[str, Any]) -> str:
@@ -87,6 +96,11 @@ def _feature_row(f: dict[str, Any]) -> str:
     return (f"<tr><td>{f['number']}</td><td>{html.escape(f['description'])}{failure}</td>"
             f"<td>{'yes' if f['passes'] else 'no'}</td><td>{f['sessions']}</td><td>{f['duration_s']:.0f}s</td>"
             f"<td>${f['cost']:.4f}</td><td>{html.escape(verdicts)}</td></tr>")
+
+
+def _unpriced(data: dict[str, Any]) -> str:
+    priced = (data.get("summary") or {}).get("priced", True)
+    return "" if priced else " <b>(UNPRICED model: the real cost is unknown)</b>"
 
 
 def _summary_html(data: dict[str, Any]) -> str:
@@ -149,7 +163,8 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 </style></head><body>
 <h1>autocode report</h1>
 <p>{html.escape(data['project'])}: <b>{passing}/{len(data['features'])}</b> features passing after
-{len(sessions)} sessions, total cost <b>${data['total_cost']:.4f}</b>, {len(data['denied'])} denied.</p>
+{len(sessions)} sessions, total cost <b>${data['total_cost']:.4f}</b>{_unpriced(data)},
+{len(data['denied'])} denied.</p>
 {_summary_html(data)}
 {passing_chart}
 {cost_chart}

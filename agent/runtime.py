@@ -285,6 +285,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                               priced=info.priced)
                 for warning in budget_warnings(config.limits, info):
                     reporter.emit("warning", message=warning)
+                config = config.model_copy(update={"priced": info.priced or info.free})
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
                 return await builder.run()
 

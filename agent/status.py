@@ -55,6 +55,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "interrupted_sessions": state.interrupted_sessions,
         "elapsed_s": state.elapsed_s,
         "cost_usd": round(ledger.total, 6),
+        "priced": state.priced,
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
@@ -77,7 +78,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"features  {status['features_passing']}/{status['features_total']} passing",
         f"sessions  {status['sessions']} ({status['interrupted_sessions']} interrupted), "
         f"{status['elapsed_s']:.0f}s",
-        f"cost      ${status['cost_usd']:.4f}",
+        f"cost      ${status['cost_usd']:.4f}"
+        + ("" if status.get("priced", True) else "  (UNPRICED model: the real cost is unknown)"),
         f"denied    {status['denied']} commands/paths/hosts",
         *([f"egress    refused: {', '.join(status['egress_denied'][-5:])}"]
           if status.get("egress_denied") else []),
