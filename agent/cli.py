@@ -334,11 +334,12 @@ def demo(
         log.parent.mkdir(parents=True, exist_ok=True)
         with ScriptedModelServer(Scenario.model_validate(demo_scenario()), log) as model_server:
             flags = {"model": DEMO_MODEL, "base_url": model_server.url, "price_in": 3.0,
-                     "price_out": 15.0}
+                     "price_out": 15.0, "max_budget_usd": 1.0}
             code = run_build_command(project_dir, flags, spec, json_out)
     if code == 0:
         say(f"demo complete: every feature verified by running the generated app's tests in "
-            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens). Next: autocode status -p {project_dir}")
+            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens, budget $1). "
+            f"Next: autocode status -p {project_dir}")
     raise typer.Exit(code)
 
 

@@ -13,6 +13,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from agent.features import plural
 from agent.ui.reporters import _tool_summary, describe
 
 
@@ -117,7 +118,7 @@ class LiveView:
 
     def feature_line(self) -> str:
         seconds = int(time.monotonic() - self.feature_started)
-        return (f"attempt {self.attempt}, {seconds // 60}m{seconds % 60:02d}s, {self.turns} turns, "
+        return (f"attempt {self.attempt}, {seconds // 60}m{seconds % 60:02d}s, {plural(self.turns, 'turn')}, "
                 f"${max(self.cost - self.feature_cost0, 0):.4f}")
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from agent.features import plural
+
 if TYPE_CHECKING:
     from agent.ui.live import LiveView
 
@@ -120,7 +122,8 @@ def _incident(event: str, data: dict[str, Any]) -> str | None:
 
 
 def _session_end(data: dict[str, Any]) -> str:
-    numbers = f"{data['turns']} turns, ${float(data['cost_usd']):.4f}, {float(data['duration_s']):.0f}s"
+    turns = plural(int(data["turns"]), "turn")
+    numbers = f"{turns}, ${float(data['cost_usd']):.4f}, {float(data['duration_s']):.0f}s"
     if data["stop"] in ("idle", "interrupted"):
         return f"  session {'done' if data['stop'] == 'idle' else 'interrupted'}: {numbers}"
     return f"  session cut short ({str(data['stop']).replace('_', ' ')}: {data.get('message')}): {numbers}"
