@@ -138,8 +138,9 @@ def _check(data: dict[str, Any]) -> str:
 
 def _resumed(data: dict[str, Any]) -> str:
     total = f"{data['passing']}/{data['total']} passing" if data.get("total") else "not initialized yet"
+    cut = f" ({data['interrupted']} interrupted)" if data.get("interrupted") else ""
     line = (f"resuming: {total}, ${float(data['spent_usd']):.4f} spent, {data['sessions']} sessions "
-            f"so far, {data['denied']} denied")
+            f"so far{cut}, {data['denied']} denied")
     if data.get("recovered_usd"):
         line += f", recovered ${float(data['recovered_usd']):.4f} from the interrupted session"
     return line

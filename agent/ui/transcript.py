@@ -129,7 +129,9 @@ def render_logs(sessions_dir: Path, progress: list[dict[str, Any]], ledger: Ledg
 
 
 def _closing(row: dict[str, Any]) -> str:
-    return (f"-- autocode: session ended ({str(row.get('stop') or 'unknown').replace('_', ' ')}), "
+    stop = str(row.get("stop") or "unknown")
+    how = "the agent finished" if stop == "idle" else stop.replace("_", " ")
+    return (f"-- autocode: session ended ({how}), "
             f"${float(row.get('cost') or 0):.4f}")
 
 

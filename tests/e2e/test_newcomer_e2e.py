@@ -64,7 +64,8 @@ def test_ctrl_c_session_is_counted_listed_costed_and_resume_starts_from_the_reco
     assert again.returncode == 0, again.stderr
     first = [line.split(" ", 1)[1] for line in again.stdout.splitlines()]  # after the time stamp
     resumed = [line for line in first if line.startswith("resuming:")]
-    assert resumed == [f"resuming: 0/1 passing, ${status['cost_usd']:.4f} spent, 2 sessions so far, 0 denied"]
+    assert resumed == [f"resuming: 0/1 passing, ${status['cost_usd']:.4f} spent, 2 sessions so far "
+                       "(1 interrupted), 0 denied"]
 
 
 def test_a_killed_run_keeps_its_elapsed_time_and_its_cost_shows_in_logs(
