@@ -116,4 +116,13 @@ def load_settings(project_dir: Path | None, flags: Mapping[str, Any],
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
-        raise UsageError(f"setting {field!r} (from {sources.get(field, '?')}): {err['msg']}") from None
+        raise UsageError(f"{_where(field, sources.get(field, '?'))}: {err['msg']}") from None
+
+
+def _where(field: str, source: str) -> str:
+    """The name the user wrote: ``--max-turns``, ``AUTOCODE_MAX_TURNS`` or ``max_turns in FILE``."""
+    if source == "flag":
+        return "--" + field.replace("_", "-")
+    if source == "env":
+        return ENV_PREFIX + field.upper()
+    return f"{field} in {source}" if source != "default" else f"setting {field!r}"
