@@ -37,6 +37,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
     ledger = Ledger(store.cost_path)
     progress = store.progress()
     verdicts = [r for r in progress if r.get("kind") == "verdict"]
+    stops = {r.get("session"): r.get("stop") for r in progress if r.get("kind") == "session"}
     upcoming = next_feature(baseline, set(state.passing), set()) if baseline else None
     return {
         "project": str(project_dir),
@@ -65,7 +66,9 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
-                           "session": r.get("session")} for r in verdicts[-5:]],
+                           "session": r.get("session"), "stop": stops.get(r.get("session"))}
+                          for r in verdicts[-5:]],
+        "last_failure": {str(int(i) + 1): text[-600:] for i, text in state.last_failure.items()},
     }
 
 
@@ -102,5 +105,13 @@ def render_status(status: dict[str, Any]) -> str:
         reason, message = status["stop_reason"], status["stop_message"]
         lines.append(f"stopped   {message if message.startswith(reason) else f'{reason}: {message}'}")
     for verdict in status["last_verdicts"]:
-        lines.append(f"  feature {verdict['feature']}: {verdict['verdict']} ({verdict['session']})")
+        stop = verdict.get("stop")
+        why = f", session ended: {stop.replace('_', ' ')}" if stop not in (None, "idle") else ""
+        lines.append(f"  feature {verdict['feature']}: {verdict['verdict'].replace('_', ' ')} "
+                     f"({verdict['session']}{why})")
+    upcoming = str((status.get("next_feature") or {}).get("number"))
+    failure = (status.get("last_failure") or {}).get(upcoming)
+    if failure:
+        lines.append(f"last failing check of #{upcoming}:")
+        lines += [f"  | {line}" for line in failure.strip().splitlines()[-6:]]
     return "\n".join(lines)

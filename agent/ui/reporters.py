@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from agent.ui.live import LiveView
 
 JSON_SCHEMA_VERSION = 1
+VERDICT_WORDS = {"rejected": ": marked done, but autocode's check failed",
+                 "not_done": ": the agent did not mark it done"}
 
 
 class _Stream:
@@ -82,7 +84,8 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "permission" if not data.get("allowed"):
             return f"  denied {data['permission']} {' '.join(data.get('patterns') or [])}: {data['reason']}"
         case "feature_verdict":
-            return (f"feature {data['feature']}: {data['verdict']} "
+            why = VERDICT_WORDS.get(str(data["verdict"]), "")
+            return (f"feature {data['feature']}: {data['verdict']}{why} "
                     f"({data['passing']}/{data['total']} passing)")
         case "check":
             return _check(data)

@@ -127,3 +127,26 @@ def test_a_rejected_key_fails_at_once_naming_the_variable(
     result = _autocode("build", "-p", str(project), "--model", "custom/m", "--base-url", scripted.url,
                        "--api-key-env", "MY_KEY")
     assert result.returncode == 5 and "MY_KEY" in result.stderr, result.stderr
+
+
+def test_a_failing_feature_explains_itself_in_the_output_status_and_report(
+        scripted: ScriptedModel, project: Path) -> None:
+    features = [{"category": "functional", "description": "Alpha", "steps": ["works"], "passes": False,
+                 "id": "alpha", "verify": "echo 'E   assert greet() == hello' && false"},
+                {"category": "functional", "description": "Beta", "steps": ["works"], "passes": False,
+                 "depends_on": ["alpha"]}]
+    scripted.set({"scripts": [init_script(features),
+                              {"name": "a", "match": "\nAlpha\n", "steps": feature_steps(0)}]})
+    (project / "autocode.toml").write_text("no_progress_limit = 1\n")
+    result = _autocode(*build_args(project, scripted, spec_text="x"))
+    assert result.returncode == 3, result.stderr
+    assert "2 features left: #1 not finished in 1 session; #2 wait for #1" in result.stderr
+    out = result.stdout
+    assert "check echo" in out and "FAILED" in out and "| E   assert greet() == hello" in out
+    assert "session done: " in out
+    assert "feature 1: rejected: marked done, but autocode's check failed (0/2 passing)" in out
+    status = _autocode("status", "-p", str(project)).stdout
+    assert "blocked   #2 waits for #1" in status and "last failing check of #1:" in status
+    assert "  | E   assert greet() == hello" in status
+    page = Path(_autocode("report", "-p", str(project)).stdout.strip()).read_text()
+    assert "waits for #1" in page and "assert greet() == hello" in page
