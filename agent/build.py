@@ -41,7 +41,7 @@ from agent.git import Git
 from agent.ports import Clock, Reporter
 from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
-from agent.session_types import SessionRequest, SessionResult
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult
 from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
 
@@ -189,10 +189,21 @@ class Builder:
         self._save(state)
         request = SessionRequest(directory=self.project, title=title, prompt=prompt,
                                  system=self.config.system_prompt, feature=feature)
-        if session_id is None:
-            result = await self.sessions.run(request)
-        else:
-            result = await self.sessions.drive(session_id, request)
+        try:
+            if session_id is None:
+                result = await self.sessions.run(request)
+            else:
+                result = await self.sessions.drive(session_id, request)
+        except SessionCancelled as cancelled:  # Ctrl-C: record the aborted session, then stop
+            self._record(state, feature, cancelled.result)
+            raise
+        self._record(state, feature, result)
+        if result.halt is not None:
+            raise result.halt
+        await self._provider_health(result)
+        return result
+
+    def _record(self, state: BuildState, feature: int | None, result: SessionResult) -> None:
         state.sessions += 1
         state.interrupted_sessions += isinstance(result.halt, Interrupted)
         state.current = None
@@ -204,10 +215,6 @@ class Builder:
         self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
                            else feature + 1, stop=result.stop, message=result.stop_message[:300],
                            turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s)
-        if result.halt is not None:
-            raise result.halt
-        await self._provider_health(result)
-        return result
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""

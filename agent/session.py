@@ -45,7 +45,7 @@ from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
 from agent.security.models import Decision
-from agent.session_types import SessionRequest, SessionResult, ToolCall
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall
 
 MAX_RECONNECTS = 8
 JUDGE_TIMEOUT_S = 5.0
@@ -86,7 +86,7 @@ class _Track:
 
 
 def _uncancel() -> None:
-    """The cancellation became an ``Interrupted`` halt: let the wrap-up (abort, reconcile) await."""
+    """Let the wrap-up of a cancelled session (reconcile) await; it re-raises the cancellation."""
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
@@ -142,11 +142,14 @@ class SessionRunner:
         except StopReason as exc:
             halt = exc
             await self._abort(track)
-        except asyncio.CancelledError:  # Ctrl-C: abort, count what was spent, and report the session
+        except asyncio.CancelledError:  # Ctrl-C: abort, count what was spent, then go on cancelling
             await asyncio.shield(self._abort(track))
-            _uncancel()
-            halt = Interrupted("interrupted (Ctrl-C or SIGTERM): the session was aborted and the state "
-                               "saved; run the same command to resume")
+            pump[0].cancel()
+            _uncancel()  # the wrap-up below awaits; the cancellation goes on as SessionCancelled
+            halt = await self._reconcile(track, Interrupted(
+                "interrupted (Ctrl-C or SIGTERM): the session was aborted and the state saved; run the "
+                "same command to resume"))
+            raise SessionCancelled(self._result(track, started, halt)) from None
         finally:
             pump[0].cancel()
         if track.aborting or track.reconnected or track.assistant - track.steps:
