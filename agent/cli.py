@@ -301,7 +301,8 @@ def tournament(
     for column in ("model", "score", "ok", "cost", "turns", "stop", "diff", "branch"):
         table.add_column(column)
     for c in sorted(result.candidates, key=lambda c: c.rank_key(), reverse=True):
-        table.add_row(c.model, f"{c.score:g}", "yes" if c.score_ok else "no", f"${c.cost:.4f}", str(c.turns),
+        cost = f"${c.cost:.4f}" if c.priced else f"${c.cost:.4f} UNPRICED"
+        table.add_row(c.model, f"{c.score:g}", "yes" if c.score_ok else "no", cost, str(c.turns),
                       c.error[:40] or c.stop_reason, c.diff_stat or "-", c.branch if c is result.winner else "")
     Console().print(table)
     if result.winner is not None:

@@ -150,3 +150,22 @@ def test_a_failing_feature_explains_itself_in_the_output_status_and_report(
     assert "  | E   assert greet() == hello" in status
     page = Path(_autocode("report", "-p", str(project)).stdout.strip()).read_text()
     assert "waits for #1" in page and "assert greet() == hello" in page
+
+
+def test_a_tournament_marks_an_unpriced_model(scripted: ScriptedModel, project: Path, tmp_path: Path) -> None:
+    from tests.e2e.test_tournament import _candidate, _git
+
+    _git(project, "init", "-q", "-b", "main")
+    (project / "README").write_text("x")
+    _git(project, "add", "-A")
+    _git(project, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    scripted.set({"scripts": [_candidate("solo", "def add(a, b):\n    return a + b\n")]})
+    task = tmp_path / "task.txt"
+    task.write_text("Implement add(a, b) in calc.py")
+    args = ["tournament", "-p", str(project), "--models", "scripted/solo", "--task", str(task),
+            "--max-budget-usd", "1", "--base-url", scripted.url]
+    table = _autocode(*args)
+    assert table.returncode == 0 and "UNPRICED" in table.stdout, table.stdout + table.stderr
+    _git(project, "branch", "-D", *_git(project, "branch", "--list", "autocode/tournament/*").split())
+    data = json.loads(_autocode(*args, "--json").stdout)
+    assert data["candidates"][0]["priced"] is False
