@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import TypeVar
 
 from agent.cost import Ledger, Limits, check_limits, check_step_limits
 from agent.errors import (
@@ -83,6 +84,22 @@ class _Track:
     def turns(self) -> int:
         """Model steps so far (one assistant message each, child sessions included)."""
         return len(self.steps | self.assistant)
+
+
+T = TypeVar("T")
+
+
+async def get_within(queue: asyncio.Queue[T], timeout: float) -> T:
+    """``queue.get()`` within ``timeout`` s, never losing a cancellation (Ctrl-C).
+
+    Python 3.11's ``wait_for`` returns the item and drops the cancellation when both arrive in
+    the same loop turn; the task still counts the cancel request, so it is raised here.
+    """
+    item = await asyncio.wait_for(queue.get(), timeout=timeout)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return item
 
 
 def _uncancel() -> None:
@@ -242,7 +259,7 @@ class SessionRunner:
             return await queue.get()
         left, reason = min(waits, key=lambda w: w[0])
         try:
-            return await asyncio.wait_for(queue.get(), timeout=max(left, 0.0))
+            return await get_within(queue, max(left, 0.0))
         except TimeoutError:
             raise reason from None
 

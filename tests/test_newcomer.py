@@ -193,3 +193,22 @@ def test_status_says_when_no_build_is_running(tmp_path: Path) -> None:
     with store.locked():
         assert build_running(tmp_path)
     assert not build_running(tmp_path)
+
+
+def test_a_cancel_that_races_an_event_is_not_lost() -> None:
+    import asyncio
+
+    from agent.session import get_within
+
+    async def race() -> str:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        task = asyncio.ensure_future(get_within(queue, 100))
+        await asyncio.sleep(0)  # the task waits for an event
+        queue.put_nowait("event")  # the event and Ctrl-C arrive in the same loop turn
+        task.cancel()
+        try:
+            return await task
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    assert asyncio.run(race()) == "cancelled"
