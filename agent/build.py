@@ -34,13 +34,14 @@ from agent.features import (
     check_integrity,
     load_features,
     next_feature,
+    stalled_message,
     with_verdicts,
 )
 from agent.git import Git
 from agent.ports import Clock, Reporter
 from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
-from agent.session_types import SessionRequest, SessionResult
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult
 from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
 
@@ -72,6 +73,7 @@ class BuildConfig(LoopSettings):
     provider_backoff_s: float = Field(default=15.0, ge=0, description="first wait after a provider failure")
     system_prompt: str | None = Field(default=None, description="prepended to every session's system")
     sandbox: str = Field(default="none", description="the OS sandbox in force: bwrap, none, external")
+    priced: bool = Field(default=True, description="the model has prices (else its cost counts as $0)")
 
 
 class Sessions(Protocol):
@@ -95,12 +97,13 @@ class Builder:
         self.evidence = Evidence(self.project, store.root, self.git.show)
         self.iterations = 0
         self.failures_in_row = 0
+        self._mark = 0.0  # clock.monotonic() when the elapsed time was last saved
         self._features: list[Feature] | None = None  # the baseline, parsed once
 
     async def run(self) -> BuildState:
         """Build until a stop reason; raises it (``BuildComplete`` included) after saving."""
+        self._mark = self.clock.monotonic()
         state = await self._resume(self.store.load())
-        started = self.clock.monotonic()
         try:
             if not state.initialized:
                 await self._initialize(state)
@@ -109,12 +112,12 @@ class Builder:
                 self._check_limits()
                 await self._code(index, state)
         except StopReason as stop:
-            self._stop(state, stop, started)
+            self._stop(state, stop)
             raise
         except asyncio.CancelledError:
-            interrupted = Interrupted("interrupted: the session was aborted and the state saved; "
-                                      "run the same command to resume")
-            self._stop(state, interrupted, started)
+            interrupted = Interrupted("interrupted (Ctrl-C or SIGTERM): the state is saved; run the "
+                                      "same command to resume")
+            self._stop(state, interrupted)
             raise interrupted from None
 
     # ---- the steps ------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ class Builder:
         self.evidence.record()
         state.initialized = True
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
-        self.store.save(state)
+        self._save(state)
         self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
 
     async def _valid_features(self, state: BuildState, result: SessionResult) -> list[Feature]:
@@ -157,8 +160,8 @@ class Builder:
             return index
         if len(state.passing) == len(baseline):
             raise BuildComplete(f"all {len(baseline)} features pass")
-        raise NoProgress(f"{len(baseline) - len(state.passing)} features left, none could be finished "
-                         f"in {self.config.no_progress_limit} sessions each; re-run to try again")
+        raise NoProgress(stalled_message(baseline, set(state.passing), set(state.skipped),
+                                         self.config.no_progress_limit))
 
     def _check_limits(self) -> None:
         limit = self.config.limits.max_iterations
@@ -176,7 +179,8 @@ class Builder:
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
         self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
-                           passing=len(state.passing), description=feature.description)
+                           passing=len(state.passing), description=feature.description,
+                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit)
         self.iterations += 1
         result = await self._session(state, index, title, prompt)
         self._judge(index, state, result, count_attempt=result.error is None)
@@ -184,24 +188,35 @@ class Builder:
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
                        session_id: str | None = None) -> SessionResult:
         state.current = Current(feature=feature, started=self.clock.wall())
-        self.store.save(state)
+        self._save(state)
         request = SessionRequest(directory=self.project, title=title, prompt=prompt,
                                  system=self.config.system_prompt, feature=feature)
-        if session_id is None:
-            result = await self.sessions.run(request)
-        else:
-            result = await self.sessions.drive(session_id, request)
+        try:
+            if session_id is None:
+                result = await self.sessions.run(request)
+            else:
+                result = await self.sessions.drive(session_id, request)
+        except SessionCancelled as cancelled:  # Ctrl-C: record the aborted session, then stop
+            self._record(state, feature, cancelled.result)
+            raise
+        self._record(state, feature, result)
+        if result.halt is not None:
+            raise result.halt
+        await self._provider_health(result)
+        return result
+
+    def _record(self, state: BuildState, feature: int | None, result: SessionResult) -> None:
         state.sessions += 1
+        state.interrupted_sessions += isinstance(result.halt, Interrupted)
         state.current = None
         self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
                                     "stop": result.stop, "cost": round(result.cost, 6),
                                     "turns": result.turns, "duration_s": result.duration_s,
                                     "denied": result.denied})
-        self.store.save(state)
-        if result.halt is not None:
-            raise result.halt
-        await self._provider_health(result)
-        return result
+        self._save(state)
+        self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
+                           else feature + 1, stop=result.stop, message=result.stop_message[:300],
+                           turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s)
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""
@@ -362,10 +377,13 @@ class Builder:
             raise SpecError(f"{spec} is missing: pass --spec FILE")
         state.model = self.config.model
         state.sandbox = self.config.sandbox
+        state.priced = self.config.priced
         state.skipped = []  # a new run gives skipped features another chance
+        recovered = 0.0
         if state.current is not None:  # the previous run died mid-session
             state.interrupted_sessions += 1
-            await self.sessions.recover(self.project, state.current.started, state.current.feature)
+            recovered = await self.sessions.recover(self.project, state.current.started,
+                                                    state.current.feature)
             self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
             state.current = None
         committed = {int(m.group(1)) - 1 for line in self.git.log(10_000) if (m := COMMIT_RE.match(
@@ -378,17 +396,31 @@ class Builder:
                                         "verdict": "accepted", "accepted": [index], "violations": [],
                                         "recovered": True})
         state.stop_reason = None
-        self.store.save(state)
+        self._save(state)
+        if state.sessions or state.initialized:
+            self.reporter.emit("resumed", passing=len(state.passing), total=len(self._baseline())
+                               if state.initialized else 0, spent_usd=round(self.ledger.total, 6),
+                               denied=len(self.store.denied()), sessions=state.sessions,
+                               interrupted=state.interrupted_sessions, recovered_usd=round(recovered, 6))
         return state
 
-    def _stop(self, state: BuildState, stop: StopReason, started: float) -> None:
-        state.current = None
+    def _stop(self, state: BuildState, stop: StopReason) -> None:
+        if state.current is not None:  # cut off before its session could be recorded
+            state.interrupted_sessions += 1
+            self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
+            state.current = None
         state.stop_reason = stop.kind
         state.stop_message = str(stop)
-        state.elapsed_s = round(state.elapsed_s + self.clock.monotonic() - started, 3)
-        self.store.save(state)
+        self._save(state)
         self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
                            passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
+
+    def _save(self, state: BuildState) -> None:
+        """Save the state with the time spent so far (a killed run keeps all but the last stretch)."""
+        now = self.clock.monotonic()
+        state.elapsed_s = round(state.elapsed_s + now - self._mark, 3)
+        self._mark = now
+        self.store.save(state)
 
     def _save_features(self, features: list[Feature]) -> None:
         """Write the list with the harness' verdicts to the project and the baseline (one dump)."""

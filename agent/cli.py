@@ -12,11 +12,13 @@ import typer
 from agent import OPENCODE_VERSION, __version__
 from agent.errors import AutocodeError, BuildComplete, ExitCode, StopReason, UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, context_settings=HELP,
                   help="Build whole applications autonomously with a real OpenCode server.")
-prompts_app = typer.Typer(no_args_is_help=True, help="List, show and export the prompt templates.")
-policy_app = typer.Typer(no_args_is_help=True, help="Show and test the security policy.")
-config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+prompts_app = typer.Typer(no_args_is_help=True, context_settings=HELP,
+                          help="List, show and export the prompt templates.")
+policy_app = typer.Typer(no_args_is_help=True, context_settings=HELP, help="Show and test the security policy.")
+config_app = typer.Typer(no_args_is_help=True, context_settings=HELP, help="Show the effective configuration.")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(policy_app, name="policy")
 app.add_typer(config_app, name="config")
@@ -30,7 +32,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", metavar="", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """autocode drives OpenCode through long runs of coding sessions."""
@@ -49,7 +51,11 @@ def fail(exc: AutocodeError) -> typer.Exit:
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", "-p", help="The project directory.",
                                           resolve_path=True)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="JSON output (one object per line for events).")]
+JsonFlag = Annotated[bool, typer.Option("--json", metavar="",
+                                        help="Build events as JSON lines (schema: README).")]
+MODEL, LIMITS, SERVER = "Model", "Limits (0 = no limit)", "OpenCode server and sandbox"
+JsonDoc = Annotated[bool, typer.Option("--json", metavar="",
+                                       help="Print this command's result as one JSON document.")]
 
 
 @app.command()
@@ -67,11 +73,16 @@ def setup() -> None:
 @app.command()
 def doctor(
     opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to check.")] = None,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Print the sandbox command line.")] = False,
+    sandbox: Annotated[bool, typer.Option("--sandbox", metavar="",
+                                          help="Print the sandbox command line.")] = False,
     project_dir: ProjectDir = Path("."),
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Check its provider.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Also probe this OpenAI-compatible endpoint.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,
 ) -> None:
-    """Check python, the OpenCode binary and version, rg, git, the sandbox and the state directory."""
-    from agent.doctor import run_checks, sandbox_command_line
+    """Check python, OpenCode, rg, git, the sandbox, the state directory and the model's provider."""
+    from agent.config import load_settings
+    from agent.doctor import provider_check, run_checks, sandbox_command_line
 
     if sandbox:
         try:
@@ -80,6 +91,13 @@ def doctor(
             raise fail(exc) from None
         return
     checks = run_checks(home_dir(), opencode_bin)
+    try:
+        settings, _ = load_settings(project_dir, {"model": model, "base_url": base_url,
+                                                  "api_key_env": api_key_env})
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    provider = provider_check(settings.model, settings.base_url, settings.api_key_env)
+    checks += [provider] if provider else []
     for check in checks:
         mark = "ok " if check.ok else "BAD"
         line = f"[{mark}] {check.name:10} {check.detail}"
@@ -90,30 +108,48 @@ def doctor(
 
 @app.command()
 def build(
-    project_dir: ProjectDir,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="provider/model, pinned.")] = None,
+    project_dir: ProjectDir = Path("."),
+    model: Annotated[str | None, typer.Option("--model", "-m", rich_help_panel=MODEL,
+                                              help="provider/model, pinned for every request.")] = None,
     spec: Annotated[Path | None, typer.Option(help="The app spec (copied to DIR/app_spec.txt).")] = None,
-    max_iterations: Annotated[int | None, typer.Option(help="Coding sessions this run (0 = none).")] = None,
-    max_budget_usd: Annotated[float | None, typer.Option(help="Whole-build budget, USD.")] = None,
-    max_session_usd: Annotated[float | None, typer.Option(help="Per-session budget, USD.")] = None,
-    max_turns: Annotated[int | None, typer.Option(help="Model steps per session.")] = None,
-    session_timeout: Annotated[float | None, typer.Option(help="Seconds per session.")] = None,
-    idle_timeout: Annotated[float | None, typer.Option(help="Abort after N s without events.")] = None,
-    free_only: Annotated[bool | None, typer.Option("--free-only", help="Only free models.")] = None,
-    max_provider_retries: Annotated[int | None, typer.Option(
-        help="Abort a session after N provider retries (0 = OpenCode's own ~72 s).")] = None,
-    small_model: Annotated[str | None, typer.Option(help="An explicit cheap model.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --model.")] = None,
-    api_key_env: Annotated[str | None, typer.Option(help="Env var with that endpoint's key.")] = None,
-    price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
-    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
-    server_url: Annotated[str | None, typer.Option(help="Attach to a running OpenCode server.")] = None,
+    max_budget_usd: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Whole-build budget, USD. (default: 0 = UNLIMITED)")] = None,
+    max_session_usd: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Per-session budget, USD. (default: 0 = no limit)")] = None,
+    max_iterations: Annotated[int | None, typer.Option(
+        rich_help_panel=LIMITS, help="Coding sessions this run. (default: 0 = no limit)")] = None,
+    max_turns: Annotated[int | None, typer.Option(
+        rich_help_panel=LIMITS, help="Model steps per session. (default: 0 = no limit)")] = None,
+    session_timeout: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Seconds per session. (default: 0 = no limit)")] = None,
+    idle_timeout: Annotated[float | None, typer.Option(
+        rich_help_panel=LIMITS, help="Abort a session after N s without events. (default: 300)")] = None,
+    free_only: Annotated[bool | None, typer.Option("--free-only", metavar="", rich_help_panel=LIMITS,
+                                                   help="Stop if any step costs money.")] = None,
+    max_provider_retries: Annotated[int | None, typer.Option(rich_help_panel=LIMITS, help=(
+        "Abort a session after N provider retries. (default: 0 = OpenCode's own, ~72 s)"))] = None,
+    small_model: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="An explicit cheap model.")] = None,
+    base_url: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                 help="OpenAI-compatible endpoint for --model.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="Env var with that endpoint's key.")] = None,
+    price_in: Annotated[float | None, typer.Option(rich_help_panel=MODEL, help="USD per 1M input tokens "
+                                                   "(--base-url only; unpriced = cost unknown).")] = None,
+    price_out: Annotated[float | None, typer.Option(rich_help_panel=MODEL,
+                                                    help="USD per 1M output tokens.")] = None,
+    server_url: Annotated[str | None, typer.Option(rich_help_panel=SERVER,
+                                                   help="Attach to a running OpenCode server.")] = None,
     server_password: Annotated[str | None, typer.Option(envvar="OPENCODE_SERVER_PASSWORD",
+                                                        rich_help_panel=SERVER,
                                                         help="Password of --server-url.")] = None,
-    opencode_bin: Annotated[str | None, typer.Option(help="OpenCode binary to run.")] = None,
-    sandbox: Annotated[str | None, typer.Option(help="OS sandbox: auto | bwrap | none.")] = None,
-    network: Annotated[str | None, typer.Option(help="Commands' network: none | allowlist | open.")] = None,
-    test_cmd: Annotated[str | None, typer.Option(help="Project test command.")] = None,
+    opencode_bin: Annotated[str | None, typer.Option(rich_help_panel=SERVER,
+                                                     help="OpenCode binary to run. (default: found)")] = None,
+    sandbox: Annotated[str | None, typer.Option(
+        rich_help_panel=SERVER, help="OS sandbox: auto | bwrap | none. (default: auto)")] = None,
+    network: Annotated[str | None, typer.Option(
+        rich_help_panel=SERVER, help="Commands' network: none | allowlist | open.")] = None,
+    test_cmd: Annotated[str | None, typer.Option(help="Project test command. (default: from init.sh)")] = None,
     regression: Annotated[str | None, typer.Option(
         help="Regression gate: suite | features | none.")] = None,
     strict_tests: Annotated[bool | None, typer.Option(
@@ -166,35 +202,57 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
 
 
 @app.command()
-def status(project_dir: ProjectDir, json_out: JsonFlag = False) -> None:
+def status(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False,
+           watch: Annotated[float, typer.Option("--watch", "-w", help=(
+               "Print again every N seconds while a build runs. (default: 0 = once)"))] = 0.0) -> None:
     """Features passing, sessions, time, cost and the last verdicts of a build."""
+    import time
+
     from agent.status import build_status, render_status
 
     if not project_dir.is_dir():
         raise fail(UsageError(f"{project_dir} is not a directory"))
-    info = build_status(project_dir)
-    typer.echo(json.dumps(info, indent=2) if json_out else render_status(info))
+    while True:
+        info = build_status(project_dir)
+        typer.echo(json.dumps(info, indent=2) if json_out else render_status(info))
+        if watch <= 0 or not info.get("running"):
+            return
+        time.sleep(watch)
+        typer.echo("")
 
 
 @app.command()
 def logs(
-    project_dir: ProjectDir,
+    project_dir: ProjectDir = Path("."),
     session: Annotated[str | None, typer.Option(help="Show this session's transcript.")] = None,
     feature: Annotated[int | None, typer.Option(help="Show every session of feature N.")] = None,
+    follow_: Annotated[bool, typer.Option("--follow", "-f", metavar="", help=(
+        "Print transcripts as they are written, until the build stops."))] = False,
 ) -> None:
     """List sessions, or show transcripts (prompt, tool calls, results, costs)."""
+    import time
+
+    from agent.cost import Ledger
     from agent.state import StateStore
-    from agent.ui.transcript import render_logs
+    from agent.status import build_running
+    from agent.ui.transcript import follow, render_logs
 
     store = StateStore(project_dir)
     if not store.root.is_dir():
         raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
-    typer.echo(render_logs(store.sessions_dir, store.progress(), session, feature))
+    if follow_:
+        store.sessions_dir.mkdir(exist_ok=True)
+        follow(store.sessions_dir, lambda: build_running(project_dir), typer.echo, time.sleep)
+        return
+    try:
+        typer.echo(render_logs(store.sessions_dir, store.progress(), Ledger(store.cost_path), session, feature))
+    except AutocodeError as exc:
+        raise fail(exc) from None
 
 
 @app.command()
 def report(
-    project_dir: ProjectDir,
+    project_dir: ProjectDir = Path("."),
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write.")] = None,
 ) -> None:
     """Write a self-contained HTML report: charts, per-feature table, denied commands."""
@@ -202,7 +260,10 @@ def report(
 
     if not (project_dir / ".autocode").is_dir():
         raise fail(UsageError(f"{project_dir} has no autocode build (.autocode/ is missing)"))
-    typer.echo(str(write_report(project_dir, output)))
+    try:
+        typer.echo(str(write_report(project_dir, output)))
+    except AutocodeError as exc:
+        raise fail(exc) from None
 
 
 @app.command()
@@ -212,12 +273,12 @@ def tournament(
     task: Annotated[Path, typer.Option(help="File with the task for every candidate.")],
     max_budget_usd: Annotated[float, typer.Option(help="Total budget, split evenly (USD).")],
     score_cmd: Annotated[str | None, typer.Option(help="Scores a candidate (exit code, N passed).")] = None,
-    apply: Annotated[bool, typer.Option("--apply", help="Merge the winner's branch.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", metavar="", help="Merge the winner's branch.")] = False,
     max_turns: Annotated[int, typer.Option(help="Model steps per candidate.")] = 30,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for every model.")] = None,
     price_in: Annotated[float | None, typer.Option(help="USD per 1M input tokens.")] = None,
     price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
-    json_out: JsonFlag = False,
+    json_out: JsonDoc = False,
 ) -> None:
     """Run several models on one task, each in its own git worktree under a share of one budget."""
     import asyncio
@@ -242,7 +303,8 @@ def tournament(
     for column in ("model", "score", "ok", "cost", "turns", "stop", "diff", "branch"):
         table.add_column(column)
     for c in sorted(result.candidates, key=lambda c: c.rank_key(), reverse=True):
-        table.add_row(c.model, f"{c.score:g}", "yes" if c.score_ok else "no", f"${c.cost:.4f}", str(c.turns),
+        cost = f"${c.cost:.4f}" if c.priced else f"${c.cost:.4f} UNPRICED"
+        table.add_row(c.model, f"{c.score:g}", "yes" if c.score_ok else "no", cost, str(c.turns),
                       c.error[:40] or c.stop_reason, c.diff_stat or "-", c.branch if c is result.winner else "")
     Console().print(table)
     if result.winner is not None:
@@ -275,16 +337,17 @@ def demo(
         log.parent.mkdir(parents=True, exist_ok=True)
         with ScriptedModelServer(Scenario.model_validate(demo_scenario()), log) as model_server:
             flags = {"model": DEMO_MODEL, "base_url": model_server.url, "price_in": 3.0,
-                     "price_out": 15.0}
+                     "price_out": 15.0, "max_budget_usd": 1.0}
             code = run_build_command(project_dir, flags, spec, json_out)
     if code == 0:
         say(f"demo complete: every feature verified by running the generated app's tests in "
-            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens). Next: autocode status -p {project_dir}")
+            f"{project_dir} (prices are pretend: $3/$15 per 1M tokens, budget $1). "
+            f"Next: autocode status -p {project_dir}")
     raise typer.Exit(code)
 
 
 @config_app.command("show")
-def config_show(project_dir: ProjectDir = Path("."), json_out: JsonFlag = False) -> None:
+def config_show(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False) -> None:
     """Print the effective settings and where each came from (default, file, env, flag)."""
     from agent.config import load_settings
 
@@ -327,7 +390,7 @@ def prompts_show(name: str, project_dir: ProjectDir = Path("."),
 
 
 @prompts_app.command("export")
-def prompts_export(project_dir: ProjectDir) -> None:
+def prompts_export(project_dir: ProjectDir = Path(".")) -> None:
     """Copy the built-in templates to DIR/.autocode/prompts/ for editing (existing files kept)."""
     from agent.prompts import VARIABLES, builtin_dir
     from agent.state import StateStore

@@ -8,6 +8,7 @@ to the security policy). Unknown keys and wrong types are one-line errors naming
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -83,7 +84,9 @@ def _file_layer(path: Path) -> dict[str, Any]:
         data[SANDBOX_TABLE[key]] = value
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
-        raise UsageError(f"{path}: unknown setting {unknown[0]!r}")
+        close = difflib.get_close_matches(unknown[0], Settings.model_fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `autocode config show` lists them"
+        raise UsageError(f"{path}: unknown setting {unknown[0]!r}{hint}")
     return data
 
 
@@ -113,4 +116,13 @@ def load_settings(project_dir: Path | None, flags: Mapping[str, Any],
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "?"
-        raise UsageError(f"setting {field!r} (from {sources.get(field, '?')}): {err['msg']}") from None
+        raise UsageError(f"{_where(field, sources.get(field, '?'))}: {err['msg']}") from None
+
+
+def _where(field: str, source: str) -> str:
+    """The name the user wrote: ``--max-turns``, ``AUTOCODE_MAX_TURNS`` or ``max_turns in FILE``."""
+    if source == "flag":
+        return "--" + field.replace("_", "-")
+    if source == "env":
+        return ENV_PREFIX + field.upper()
+    return f"{field} in {source}" if source != "default" else f"setting {field!r}"

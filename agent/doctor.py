@@ -116,3 +116,27 @@ def _state_dir(state_dir: Path) -> Check:
         return Check("state dir", False, f"{state_dir}: {exc.strerror}",
                      "set AUTOCODE_HOME to a writable directory")
     return Check("state dir", os.access(state_dir, os.W_OK), str(state_dir))
+
+
+def provider_check(model: str | None, base_url: str | None, api_key_env: str | None) -> Check | None:
+    """The model's provider: the endpoint answers and takes the key, or the provider's key is set."""
+    from agent.errors import AutocodeError
+    from agent.probe import probe_endpoint
+    from agent.providers import api_key_vars, parse_model
+
+    if base_url:
+        try:
+            return Check("provider", True, probe_endpoint(base_url, api_key_env))
+        except AutocodeError as exc:
+            return Check("provider", False, str(exc), "fix --base-url / --api-key-env (or start the server)")
+    if not model:
+        return None
+    try:
+        provider = parse_model(model).provider_id
+    except AutocodeError as exc:
+        return Check("provider", False, str(exc), "pass --model provider/model")
+    names = api_key_vars(provider)
+    found = [n for n in names if os.environ.get(n)]
+    return Check("provider", bool(found), f"{provider}: key in ${found[0]}" if found else
+                 f"{provider}: none of {', '.join(names)} is set",
+                 "" if found else f"export {names[0]}=... (or run `opencode auth login`)")

@@ -118,16 +118,42 @@ def dump_features(features: list[Feature]) -> str:
                       indent=2, ensure_ascii=False) + "\n"
 
 
-def next_feature(features: list[Feature], passing: set[int], skipped: set[int]) -> int | None:
-    """The first failing feature (array order) whose dependencies all pass; None if none is ready."""
+def unmet_dependencies(features: list[Feature], passing: set[int]) -> dict[int, list[int]]:
+    """For each failing feature, the (0-based) features it depends on that do not pass yet."""
     keys = {feature_key(features, i): i for i in range(len(features))}
     keys.update({str(i + 1): i for i in range(len(features))})
-    for index, feature in enumerate(features):
-        if index in passing or index in skipped:
-            continue
-        if all(keys[dep] in passing for dep in feature.depends_on if dep in keys):
+    return {index: [keys[dep] for dep in feature.depends_on if dep in keys and keys[dep] not in passing]
+            for index, feature in enumerate(features) if index not in passing}
+
+
+def next_feature(features: list[Feature], passing: set[int], skipped: set[int]) -> int | None:
+    """The first failing feature (array order) whose dependencies all pass; None if none is ready."""
+    for index, unmet in unmet_dependencies(features, passing).items():
+        if index not in skipped and not unmet:
             return index
     return None
+
+
+def _numbers(indexes: list[int]) -> str:
+    return ", ".join(f"#{i + 1}" for i in indexes)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def stalled_message(features: list[Feature], passing: set[int], skipped: set[int], limit: int) -> str:
+    """Why no feature is ready: which were tried (and gave up on) and which wait on them."""
+    unmet = unmet_dependencies(features, passing)
+    tried = sorted(i for i in unmet if i in skipped)
+    blocked = sorted(i for i in unmet if i not in skipped and unmet[i])
+    each = " each" if len(tried) > 1 else ""
+    parts = [f"{plural(len(unmet), 'feature')} left: "
+             f"{_numbers(tried) or 'none'} not finished in {plural(limit, 'session')}{each}"]
+    if blocked:
+        waits_on = sorted({d for i in blocked for d in unmet[i]})
+        parts.append(f"{_numbers(blocked)} wait for {_numbers(waits_on)}")
+    return "; ".join(parts) + "; re-run to try again (look at `autocode logs --feature N`)"
 
 
 class Integrity(BaseModel):

@@ -107,6 +107,7 @@ class Harness:
         self._box: CommandSandbox | None = None
         self._egress_denied: list[dict[str, Any]] = []  # refusals of the egress proxy, every run
         self._checked = False
+        self.priced = True  # after the first run: False when the model has no prices (cost reads $0)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -151,7 +152,8 @@ class Harness:
             raise UsageError(f"{directory} is outside this Harness's project {self._root}: "
                              "pass project_dir= to Harness(...) (the sandbox makes only it writable)")
         if not self._checked:
-            await preflight(self._client, self.options, directory, free_only=False)
+            info = await preflight(self._client, self.options, directory, free_only=False)
+            self.priced = info.priced or info.free
             self._checked = True
         limits = Limits(max_turns=max_turns, max_budget_usd=max_budget_usd or 0.0,
                         session_timeout=session_timeout, idle_timeout=idle_timeout)

@@ -11,6 +11,8 @@ MAX_SPEC_BYTES = 512 * 1024
 
 def read_spec(path: Path) -> str:
     """The spec's text, or a SpecError saying exactly what is wrong with it."""
+    if path.is_dir():
+        raise SpecError(f"spec {path} is a directory; pass the spec file itself (--spec FILE)")
     if not path.is_file():
         raise SpecError(f"spec {path} does not exist; write an app_spec.txt or pass --spec FILE")
     data = path.read_bytes()

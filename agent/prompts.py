@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
+from pydantic import BaseModel
 
 from agent.errors import UsageError
+from agent.features import Feature
 
 VARIABLES: dict[str, frozenset[str]] = {
     "initializer": frozenset({"spec", "project_dir"}),
@@ -23,10 +25,33 @@ VARIABLES: dict[str, frozenset[str]] = {
 }
 """Every template and the variables autocode passes to it."""
 
+TYPED: dict[str, type[BaseModel]] = {"feature": Feature}
+"""Variables that are objects: a template may only use their fields (``feature.nme`` is a typo)."""
+
 
 def builtin_dir() -> Path:
     packaged = Path(__file__).parent / "_prompts"  # inside a built wheel
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "prompts"
+
+
+def _attribute_uses(tree: nodes.Template) -> list[tuple[str, str, int]]:
+    """Every ``var.attr`` and ``var['attr']`` on a variable (not a loop-local shadowing it)."""
+    uses = [(n.node.name, n.attr, n.lineno) for n in tree.find_all(nodes.Getattr)
+            if isinstance(n.node, nodes.Name)]
+    uses += [(n.node.name, n.arg.value, n.lineno) for n in tree.find_all(nodes.Getitem)
+             if isinstance(n.node, nodes.Name) and isinstance(n.arg, nodes.Const)
+             and isinstance(n.arg.value, str)]
+    return uses
+
+
+def _check_attributes(path: Path, tree: nodes.Template) -> None:
+    """Reject ``feature.nme``: an attribute the typed object does not have (checked before any request)."""
+    for var, attr, line in _attribute_uses(tree):
+        model = TYPED.get(var)
+        if model is not None and attr not in model.model_fields and not hasattr(model, attr):
+            fields = ", ".join(model.model_fields)
+            raise UsageError(f"prompt {path}: line {line}: {var!r} has no attribute {attr!r}; "
+                             f"its fields: {fields}")
 
 
 class PromptBook:
@@ -55,13 +80,14 @@ class PromptBook:
         for name, allowed in VARIABLES.items():
             path = self.locate(name)
             try:
-                used = meta.find_undeclared_variables(self.env.parse(path.read_text(encoding="utf-8")))
+                tree = self.env.parse(path.read_text(encoding="utf-8"))
             except jinja2.TemplateSyntaxError as exc:
                 raise UsageError(f"prompt {path}: line {exc.lineno}: {exc.message}") from None
-            unknown = sorted(used - allowed)
+            unknown = sorted(meta.find_undeclared_variables(tree) - allowed)
             if unknown:
                 raise UsageError(f"prompt {path} uses unknown variable {unknown[0]!r}; "
                                  f"{name} provides: {', '.join(sorted(allowed))}")
+            _check_attributes(path, tree)
 
     def _template(self, name: str) -> jinja2.Template:
         path = self.locate(name)

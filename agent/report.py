@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
+from agent.errors import UsageError
+from agent.features import unmet_dependencies
 from agent.state import StateStore
 
 
@@ -27,7 +30,7 @@ def report_data(project_dir: Path) -> dict[str, Any]:
         if record.get("kind") == "session":
             sessions.append({"session": record["session"], "feature": record.get("feature"),
                              "stop": record.get("stop"), "cost": ledger.session_cost(record["session"]),
-                             "passing": len(passing)})
+                             "duration_s": float(record.get("duration_s") or 0), "passing": len(passing)})
         elif record.get("kind") == "verdict":
             passing.update(int(i) for i in record.get("accepted") or [])
             for item in sessions:
@@ -37,19 +40,81 @@ def report_data(project_dir: Path) -> dict[str, Any]:
     for item in sessions:
         cumulative += item["cost"]
         item["cumulative_cost"] = round(cumulative, 6)
-    return {"project": str(project_dir), "features": _features(baseline, sessions, ledger),
+    state = store.load() if store.state_path.exists() else None
+    features = _features(baseline, sessions, ledger, state.last_failure if state else {})
+    return {"project": str(project_dir), "features": features, "initializer": _initializer(sessions, ledger),
             "sessions": sessions, "denied": store.denied(), "total_cost": round(ledger.total, 6),
-            "tokens": ledger.tokens}
+            "tokens": ledger.tokens, "summary": _summary(state)}
 
 
-def _features(baseline: list[Any], sessions: list[dict[str, Any]], ledger: Ledger) -> list[dict[str, Any]]:
+def _summary(state: Any) -> dict[str, Any]:
+    if state is None:
+        return {}
+    return {"model": state.model, "started_at": state.started_at, "elapsed_s": state.elapsed_s,
+            "stop_reason": state.stop_reason, "stop_message": state.stop_message,
+            "sessions": state.sessions, "interrupted_sessions": state.interrupted_sessions,
+            "priced": state.priced}
+
+
+def _initializer(sessions: list[dict[str, Any]], ledger: Ledger) -> dict[str, Any]:
+    """The sessions outside any feature (the initializer): their row makes the cost column add up."""
+    mine = [s for s in sessions if s.get("feature") is None]
+    return {"sessions": len(mine), "cost": round(ledger.total - sum(ledger.by_feature.values()), 6),
+            "duration_s": round(sum(s["duration_s"] for s in mine), 1)}
+
+
+def _features(baseline: list[Any], sessions: list[dict[str, Any]], ledger: Ledger,
+              failures: dict[int, str]) -> list[dict[str, Any]]:
     rows = []
+    passing = {i for i, f in enumerate(baseline) if f.passes}
+    unmet = unmet_dependencies(baseline, passing)
     for index, feature in enumerate(baseline):
         mine = [s for s in sessions if s.get("feature") == index]
         rows.append({"number": index + 1, "description": feature.description, "passes": feature.passes,
                      "sessions": len(mine), "cost": round(ledger.by_feature.get(index, 0.0), 6),
-                     "verdicts": [s.get("verdict", s.get("stop")) for s in mine]})
+                     "duration_s": round(sum(s["duration_s"] for s in mine), 1),
+                     "verdicts": [_verdict(s) for s in mine],
+                     "blocked_by": [i + 1 for i in unmet.get(index, [])],
+                     "failure": "" if feature.passes else failures.get(index, "")[-1500:]})
     return rows
+
+
+def _verdict(session: dict[str, Any]) -> str:
+    """The verdict, with why the session ended when it was cut short (``not_done (max_turns)``)."""
+    verdict, stop = session.get("verdict"), session.get("stop")
+    if verdict is None:
+        return str(stop)
+    return f"{verdict} ({stop})" if verdict != "accepted" and stop not in ("idle", None) else str(verdict)
+
+
+def _feature_row(f: dict[str, Any]) -> str:
+    verdicts = ", ".join(str(v) for v in f["verdicts"])
+    if f["blocked_by"]:
+        verdicts += f" (waits for {', '.join(f'#{n}' for n in f['blocked_by'])})"
+    failure = (f"<details><summary>failing check</summary><pre>{html.escape(f['failure'])}</pre></details>"
+               if f["failure"] else "")
+    return (f"<tr><td>{f['number']}</td><td>{html.escape(f['description'])}{failure}</td>"
+            f"<td>{'yes' if f['passes'] else 'no'}</td><td>{f['sessions']}</td><td>{f['duration_s']:.0f}s</td>"
+            f"<td>${f['cost']:.4f}</td><td>{html.escape(verdicts)}</td></tr>")
+
+
+def _unpriced(data: dict[str, Any]) -> str:
+    priced = (data.get("summary") or {}).get("priced", True)
+    return "" if priced else " <b>(UNPRICED model: the real cost is unknown)</b>"
+
+
+def _summary_html(data: dict[str, Any]) -> str:
+    summary = data.get("summary") or {}
+    if not summary:
+        return ""
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(summary["started_at"])) if summary[
+        "started_at"] else "?"
+    minutes, seconds = divmod(int(summary["elapsed_s"]), 60)
+    stop = f"{summary['stop_reason']}: {summary['stop_message']}" if summary["stop_reason"] else "running"
+    return (f"<p>model <b>{html.escape(summary['model'])}</b>, started {started}, "
+            f"run time {minutes}m{seconds:02d}s, "
+            f"{summary['sessions']} sessions ({summary['interrupted_sessions']} interrupted); "
+            f"last stop: {html.escape(stop)}</p>")
 
 
 def _svg_line(values: list[float], title: str, fmt: str, top: float | None = None) -> str:
@@ -76,10 +141,11 @@ def render_report(data: dict[str, Any]) -> str:
     passing_chart = _svg_line([s["passing"] for s in sessions], "Features passing after each session",
                               "{:.0f}", top=len(data["features"]))
     cost_chart = _svg_line([s["cumulative_cost"] for s in sessions], "Cumulative cost (USD)", "${:.4f}")
-    feature_rows = "".join(
-        f"<tr><td>{f['number']}</td><td>{html.escape(f['description'])}</td>"
-        f"<td>{'yes' if f['passes'] else 'no'}</td><td>{f['sessions']}</td><td>${f['cost']:.4f}</td>"
-        f"<td>{html.escape(', '.join(str(v) for v in f['verdicts']))}</td></tr>" for f in data["features"])
+    init = data["initializer"]
+    feature_rows = (f"<tr><td>-</td><td>initializer (feature list, skeleton)</td><td>-</td>"
+                    f"<td>{init['sessions']}"
+                    f"</td><td>{init['duration_s']:.0f}s</td><td>${init['cost']:.4f}</td><td></td></tr>"
+                    + "".join(_feature_row(f) for f in data["features"]))
     denied_rows = "".join(
         f"<tr><td>{html.escape(str(d.get('permission')))}</td><td><code>{html.escape(str(d.get('target')))}"
         f"</code></td><td>{html.escape(str(d.get('reason')))}</td></tr>" for d in data["denied"])
@@ -97,11 +163,13 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 </style></head><body>
 <h1>autocode report</h1>
 <p>{html.escape(data['project'])}: <b>{passing}/{len(data['features'])}</b> features passing after
-{len(sessions)} sessions, total cost <b>${data['total_cost']:.4f}</b>, {len(data['denied'])} denied.</p>
+{len(sessions)} sessions, total cost <b>${data['total_cost']:.4f}</b>{_unpriced(data)},
+{len(data['denied'])} denied.</p>
+{_summary_html(data)}
 {passing_chart}
 {cost_chart}
 <h2>Features</h2>
-<table><tr><th>#</th><th>feature</th><th>passes</th><th>sessions</th><th>cost</th><th>verdicts</th></tr>
+<table><tr><th>#</th><th>feature</th><th>passes</th><th>sessions</th><th>time</th><th>cost</th><th>verdicts</th></tr>
 {feature_rows}</table>
 <h2>Denied commands</h2>
 <table><tr><th>permission</th><th>target</th><th>reason</th></tr>
@@ -113,6 +181,8 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 
 def write_report(project_dir: Path, output: Path | None = None) -> Path:
     target = output or StateStore(project_dir).root / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write the report to {target}: directory {target.parent} does not "
+                         "exist; create it first or choose another --output")
     target.write_text(render_report(report_data(project_dir)), encoding="utf-8")
     return target

@@ -27,6 +27,7 @@ from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
+from agent.probe import probe_endpoint
 from agent.prompts import PromptBook
 from agent.providers import ModelRef, api_key_vars, parse_model
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
@@ -58,7 +59,8 @@ class ServerOptions(Endpoint):
 def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, ServerOptions]:
     """The build's configs from the merged settings (flags already applied)."""
     if not settings.model:
-        raise UsageError("no model: pass --model provider/model (or set model in autocode.toml)")
+        raise UsageError("no model: pass --model provider/model (or set AUTOCODE_MODEL, or model = \"...\" "
+                         "in autocode.toml)")
     parse_model(settings.model)
     limits = Limits(**settings.model_dump(include=set(Limits.model_fields)))
     system = None
@@ -235,6 +237,18 @@ async def preflight(client: OpenCodeClient, options: ServerOptions, directory: P
     return info
 
 
+def budget_warnings(limits: Limits, info: ModelInfo) -> list[str]:
+    """Say it loudly when nothing caps the spend: no budget, or a model whose cost is unknown."""
+    if not info.priced and not info.free:
+        if limits.max_budget_usd or limits.max_session_usd:
+            return [f"{info.model} is unpriced: its cost counts as $0, so the budget CANNOT be enforced "
+                    "(pass --price-in/--price-out)"]
+        return [f"{info.model} is unpriced and there is no budget: spend is neither counted nor capped"]
+    if not limits.max_budget_usd and not info.free:
+        return ["no --max-budget-usd: spend is UNLIMITED (set a budget, e.g. --max-budget-usd 5)"]
+    return []
+
+
 async def run_build(config: BuildConfig, options: ServerOptions, security: SecurityConfig,
                     reporter: Reporter, prompts_dir: Path | None = None) -> BuildState:
     """One `autocode build`: lock, server, session runner, builder. Raises its stop reason."""
@@ -243,6 +257,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
     box_config = sandbox_config(options)
+    if options.base_url:  # seconds, not minutes of provider retries, for a wrong URL or key
+        await asyncio.to_thread(probe_endpoint, options.base_url, options.api_key_env)
     with store.locked():
         Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
@@ -267,6 +283,9 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
                 reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
                               priced=info.priced)
+                for warning in budget_warnings(config.limits, info):
+                    reporter.emit("warning", message=warning)
+                config = config.model_copy(update={"priced": info.priced or info.free})
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
                 return await builder.run()
 

@@ -102,6 +102,7 @@ class Scenario(_Strict):
     fallback: Step = Field(default_factory=lambda: Step(text="ok"))
     models: list[str] | None = None
     title_text: str = "Scripted title"
+    api_key: str | None = None  # when set, requests without "Authorization: Bearer KEY" get 401
 
     def select(self, first_user: str, model: str) -> Script | None:
         return next((s for s in self.scripts if s.selects(first_user, model)), None)
@@ -366,9 +367,18 @@ class _Handler(BaseHTTPRequestHandler):
         except DISCONNECTS:
             self.close_connection = True
 
+    def _key_refused(self) -> bool:
+        key = self.owner.scenario.api_key
+        if key is None or self.headers.get("Authorization") == f"Bearer {key}":
+            return False
+        self._send_error(401, "authentication_error", "invalid api key")
+        return True
+
     def do_GET(self) -> None:
         if self.path.split("?")[0].rstrip("/") != "/v1/models":
             return self._not_found()
+        if self._key_refused():
+            return
         names = self.owner.scenario.models or ["scripted"]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "scripted"} for n in names]
         self._send_json(200, {"object": "list", "data": data})
@@ -376,6 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
             return self._not_found()
+        if self._key_refused():
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import TypeVar
 
 from agent.cost import Ledger, Limits, check_limits, check_step_limits
 from agent.errors import (
     AuthError,
     IdleTimeout,
+    Interrupted,
     ModelMismatch,
     ServerFailure,
     SessionLimit,
@@ -44,7 +46,7 @@ from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
 from agent.security.models import Decision
-from agent.session_types import SessionRequest, SessionResult, ToolCall
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall
 
 MAX_RECONNECTS = 8
 JUDGE_TIMEOUT_S = 5.0
@@ -82,6 +84,34 @@ class _Track:
     def turns(self) -> int:
         """Model steps so far (one assistant message each, child sessions included)."""
         return len(self.steps | self.assistant)
+
+
+T = TypeVar("T")
+
+
+async def get_within(queue: asyncio.Queue[T], timeout: float) -> T:
+    """``queue.get()`` within ``timeout`` s, never losing a cancellation (Ctrl-C).
+
+    Python 3.11's ``wait_for`` returns the item and drops the cancellation when both arrive in
+    the same loop turn; the task still counts the cancel request, so it is raised here.
+    """
+    item = await asyncio.wait_for(queue.get(), timeout=timeout)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+    return item
+
+
+def _uncancel() -> None:
+    """Let the wrap-up of a cancelled session (reconcile) await; it re-raises the cancellation."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+def refusal(reason: str) -> str:
+    """What the agent reads when the policy refuses: the reason as one sentence, then advice."""
+    return f"Refused by autocode's security policy: {reason.rstrip('. ')}. Do something else."
 
 
 class SessionRunner:
@@ -129,9 +159,14 @@ class SessionRunner:
         except StopReason as exc:
             halt = exc
             await self._abort(track)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # Ctrl-C: abort, count what was spent, then go on cancelling
             await asyncio.shield(self._abort(track))
-            raise
+            pump[0].cancel()
+            _uncancel()  # the wrap-up below awaits; the cancellation goes on as SessionCancelled
+            halt = await self._reconcile(track, Interrupted(
+                "interrupted (Ctrl-C or SIGTERM): the session was aborted and the state saved; run the "
+                "same command to resume"))
+            raise SessionCancelled(self._result(track, started, halt)) from None
         finally:
             pump[0].cancel()
         if track.aborting or track.reconnected or track.assistant - track.steps:
@@ -224,7 +259,7 @@ class SessionRunner:
             return await queue.get()
         left, reason = min(waits, key=lambda w: w[0])
         try:
-            return await asyncio.wait_for(queue.get(), timeout=max(left, 0.0))
+            return await get_within(queue, max(left, 0.0))
         except TimeoutError:
             raise reason from None
 
@@ -336,8 +371,8 @@ class SessionRunner:
             await self.client.reply_permission(ask.id, track.request.directory, "once")
         else:
             track.denied += 1
-            message = f"Refused by autocode's security policy: {decision.reason}. Do something else."
-            await self.client.reply_permission(ask.id, track.request.directory, "reject", message)
+            await self.client.reply_permission(ask.id, track.request.directory, "reject",
+                                               refusal(decision.reason))
         self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,  # after the reply:
                            patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
                            reason=decision.reason, rule=decision.rule)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,15 @@ class SessionResult(BaseModel):
     error: ErrorInfo | None = None
     duration_s: float = 0.0
     halt: StopReason | None = Field(default=None, exclude=True)
+
+
+class SessionCancelled(asyncio.CancelledError):
+    """A session cancelled (Ctrl-C, SIGTERM, a caller's timeout) after it was aborted and counted.
+
+    Still a ``CancelledError``, so cancellation means what asyncio says it means; ``result`` is
+    what the session did up to then, for the build to record.
+    """
+
+    def __init__(self, result: SessionResult) -> None:
+        super().__init__("session cancelled")
+        self.result = result

@@ -60,6 +60,7 @@ class BuildState(BaseModel):
     stop_message: str = ""
     test_cmd: str | None = None
     sandbox: str = ""
+    priced: bool = True  # False: the model has no prices, its cost counts as $0 (not the real cost)
     warnings: list[str] = Field(default_factory=list)
 
 

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
-from agent.features import next_feature
+from agent.features import next_feature, unmet_dependencies
 from agent.state import StateStore
+
+
+def build_running(project_dir: Path) -> bool:
+    """Whether a build holds the project lock right now (a shared probe; nothing is changed)."""
+    lock = StateStore(project_dir).root / "lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock too
+    return False
 
 
 def build_status(project_dir: Path) -> dict[str, Any]:
@@ -20,6 +37,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
     ledger = Ledger(store.cost_path)
     progress = store.progress()
     verdicts = [r for r in progress if r.get("kind") == "verdict"]
+    stops = {r.get("session"): r.get("stop") for r in progress if r.get("kind") == "session"}
     upcoming = next_feature(baseline, set(state.passing), set()) if baseline else None
     return {
         "project": str(project_dir),
@@ -31,19 +49,26 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         else None,
         "next_feature": None if upcoming is None else {"number": upcoming + 1,
                                                        "description": baseline[upcoming].description},
+        "blocked": {str(i + 1): [d + 1 for d in deps] for i, deps in
+                    unmet_dependencies(baseline, set(state.passing)).items() if deps},
+        "attempts": {str(int(i) + 1): n for i, n in state.attempts.items()},
         "sessions": state.sessions,
         "interrupted_sessions": state.interrupted_sessions,
         "elapsed_s": state.elapsed_s,
         "cost_usd": round(ledger.total, 6),
+        "priced": state.priced,
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
         "egress_denied": [str(r.get("target")) for r in store.denied() if r.get("kind") == "egress"],
         "sandbox": state.sandbox,
+        "running": build_running(project_dir),
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
-                           "session": r.get("session")} for r in verdicts[-5:]],
+                           "session": r.get("session"), "stop": stops.get(r.get("session"))}
+                          for r in verdicts[-5:]],
+        "last_failure": {str(int(i) + 1): text[-600:] for i, text in state.last_failure.items()},
     }
 
 
@@ -56,7 +81,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"features  {status['features_passing']}/{status['features_total']} passing",
         f"sessions  {status['sessions']} ({status['interrupted_sessions']} interrupted), "
         f"{status['elapsed_s']:.0f}s",
-        f"cost      ${status['cost_usd']:.4f}",
+        f"cost      ${status['cost_usd']:.4f}"
+        + ("" if status.get("priced", True) else "  (UNPRICED model: the real cost is unknown)"),
         f"denied    {status['denied']} commands/paths/hosts",
         *([f"egress    refused: {', '.join(status['egress_denied'][-5:])}"]
           if status.get("egress_denied") else []),
@@ -69,8 +95,23 @@ def render_status(status: dict[str, Any]) -> str:
     if status["next_feature"]:
         nxt = status["next_feature"]
         lines.append(f"next      #{nxt['number']}: {nxt['description']}")
-    if status["stop_reason"]:
-        lines.append(f"stopped   {status['stop_reason']}: {status['stop_message']}")
+    if status.get("blocked"):
+        waiting = "; ".join(f"#{n} waits for {', '.join(f'#{d}' for d in deps)}"
+                            for n, deps in status["blocked"].items())
+        lines.append(f"blocked   {waiting}")
+    if status.get("running"):
+        lines.append("running   a build is running now (autocode status --watch 5 follows it)")
+    elif status["stop_reason"]:
+        reason, message = status["stop_reason"], status["stop_message"]
+        lines.append(f"stopped   {message if message.startswith(reason) else f'{reason}: {message}'}")
     for verdict in status["last_verdicts"]:
-        lines.append(f"  feature {verdict['feature']}: {verdict['verdict']} ({verdict['session']})")
+        stop = verdict.get("stop")
+        why = f", session ended: {stop.replace('_', ' ')}" if stop not in (None, "idle") else ""
+        lines.append(f"  feature {verdict['feature']}: {verdict['verdict'].replace('_', ' ')} "
+                     f"({verdict['session']}{why})")
+    upcoming = str((status.get("next_feature") or {}).get("number"))
+    failure = (status.get("last_failure") or {}).get(upcoming)
+    if failure:
+        lines.append(f"last failing check of #{upcoming}:")
+        lines += [f"  | {line}" for line in failure.strip().splitlines()[-6:]]
     return "\n".join(lines)

@@ -36,6 +36,7 @@ class Candidate(BaseModel):
     score: float = 0.0
     score_output: str = ""
     cost: float = 0.0
+    priced: bool = True  # False: the model has no prices, its cost reads $0 (not the real cost)
     turns: int = 0
     stop_reason: str = ""
     diff_lines: int = 0
@@ -87,6 +88,7 @@ async def _compete(model: str, task: str, repo: Path, worktree: Path, branch: st
             result: RunResult[Any] = await harness.arun(task, max_turns=max_turns, max_budget_usd=share or None,
                                         title=f"autocode tournament: {model}")
         candidate.cost, candidate.turns, candidate.stop_reason = result.cost, result.turns, result.stop_reason
+        candidate.priced = harness.priced
     except ModelMismatch:
         raise  # never tolerated, whoever the candidate
     except Exception as exc:  # a failed candidate is scored as it stands, never aborts the others

@@ -29,10 +29,12 @@ def test_unknown_key_and_bad_values_name_the_source(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown setting 'max_turnz'"):
         load_settings(None, {}, {}, user)
     user.write_text("max_turns = -1\n")
-    with pytest.raises(UsageError, match=r"'max_turns' \(from .*user.toml\)"):
+    with pytest.raises(UsageError, match=r"max_turns in .*user.toml: "):
         load_settings(None, {}, {}, user)
-    with pytest.raises(UsageError, match=r"'max_budget_usd' \(from env\)"):
+    with pytest.raises(UsageError, match=r"^AUTOCODE_MAX_BUDGET_USD: "):
         load_settings(None, {}, {"AUTOCODE_MAX_BUDGET_USD": "lots"}, tmp_path / "none.toml")
+    with pytest.raises(UsageError, match=r"^--max-turns: "):
+        load_settings(None, {"max_turns": -1}, {}, tmp_path / "none.toml")
     user.write_text("model = [\n")
     with pytest.raises(UsageError, match="not valid TOML"):
         load_settings(None, {}, {}, user)

@@ -47,3 +47,18 @@ def test_every_template_has_a_builtin() -> None:
     book = PromptBook()
     for name in VARIABLES:
         assert book.locate(name).is_file()
+
+
+@pytest.mark.parametrize("use", ["{{ feature.nme }}", "{% if dirty %}{{ feature.nme }}{% endif %}",
+                                 "{{ feature['nme'] }}", "{% for s in feature.stepz %}{{ s }}{% endfor %}"])
+def test_a_misspelt_attribute_is_caught_before_any_request(tmp_path: Path, use: str) -> None:
+    builtin = PromptBook().source("coding")
+    (tmp_path / "coding.md").write_text(builtin + "\n" + use + "\n")
+    with pytest.raises(UsageError, match=r"line \d+: 'feature' has no attribute 'nme|stepz'"):
+        PromptBook([tmp_path]).validate()
+
+
+def test_real_fields_and_methods_of_the_feature_pass(tmp_path: Path) -> None:
+    (tmp_path / "coding.md").write_text(PromptBook().source("coding")
+                                        + "{{ feature.id }} {{ feature.depends_on }} {{ feature['verify'] }}\n")
+    PromptBook([tmp_path]).validate()

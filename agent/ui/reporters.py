@@ -6,28 +6,62 @@ epoch seconds, ...fields}``. The schema is documented in README ("Machine-readab
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
+
+from agent.features import plural
 
 if TYPE_CHECKING:
     from agent.ui.live import LiveView
 
 JSON_SCHEMA_VERSION = 1
+VERDICT_WORDS = {"rejected": ": marked done, but autocode's check failed",
+                 "not_done": ": the agent did not mark it done"}
 
 
-class JsonReporter:
+class _Stream:
+    """Writes lines to a stream until its reader goes away (``| head``): then it goes quiet.
+
+    A closed pipe must not stop a build: the rest of the output is dropped (the file descriptor
+    is pointed at /dev/null so Python's exit-time flush does not complain) and the build goes on.
+    """
+
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.closed = False
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
     def close(self) -> None:
-        self.stream.flush()
+        if not self.closed:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._silence()
 
+
+class JsonReporter(_Stream):
     def emit(self, event: str, **data: Any) -> None:
         record = {"schema": JSON_SCHEMA_VERSION, "event": event, "time": round(time.time(), 3), **data}
-        self.stream.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
-        self.stream.flush()
+        self.write(json.dumps(record, default=str, ensure_ascii=False))
 
 
 def describe(event: str, data: dict[str, Any]) -> str | None:
@@ -35,8 +69,12 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
     match event:
         case "build_started":
             return f"building {data['project']} with {data['model']}"
+        case "resumed":
+            return _resumed(data)
         case "feature_started":
-            return f"feature {data['feature']}/{data['total']}: {data['description']}"
+            retry = int(data.get("attempt") or 1) > 1
+            again = f" (attempt {data['attempt']}/{data['attempts']})" if retry else ""
+            return f"feature {data['feature']}/{data['total']}{again}: {data['description']}"
         case "model_info" if not data.get("priced"):
             return f"  note: {data['model']} is unpriced: its cost shows as $0, which may not be true"
         case "session_started":
@@ -46,19 +84,69 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "permission" if not data.get("allowed"):
             return f"  denied {data['permission']} {' '.join(data.get('patterns') or [])}: {data['reason']}"
         case "feature_verdict":
-            return (f"feature {data['feature']}: {data['verdict']} "
+            why = VERDICT_WORDS.get(str(data["verdict"]), "")
+            return (f"feature {data['feature']}: {data['verdict']}{why} "
                     f"({data['passing']}/{data['total']} passing)")
         case "check":
-            return f"  check {data.get('command')}: {'ok' if data['ok'] else 'FAILED'}"
+            return _check(data)
+        case "session_finished":
+            return _session_end(data)
         case "initialized":
             return f"feature list: {data['features']} features; test command: {data.get('test_cmd')}"
         case "integrity_violation":
             return f"  feature list changes reverted: {'; '.join(data['violations'])}"
         case "stopped":
             return f"stopped: {data['message']} (exit {data['exit_code']}, ${data['cost_usd']:.4f})"
-        case "warning" | "provider_retry" | "session_error" | "stream_reconnect" | "feature_skipped":
-            return f"  {event}: " + ", ".join(f"{k}={v}" for k, v in data.items() if k != "session")
+    return _incident(event, data)
+
+
+def _incident(event: str, data: dict[str, Any]) -> str | None:
+    """Warnings, retries, restarts and recoveries as sentences."""
+    match event:
+        case "warning":
+            return f"  warning: {data['message']}"
+        case "provider_retry":
+            return f"  the model provider failed (OpenCode retry {data.get('attempt')}): {data.get('message')}"
+        case "provider_backoff":
+            return (f"  the model provider failed {data['failures']} session(s) in a row; waiting "
+                    f"{float(data['seconds']):g} s before the next: {data.get('message')}")
+        case "session_error":
+            return f"  session error {data.get('name')}: {data.get('message')}"
+        case "stream_reconnect":
+            return f"  event stream lost ({data.get('reason')}); reconnecting and catching up"
+        case "server_restart":
+            return f"  the OpenCode server failed ({data.get('reason')}); restart {data.get('attempt')}"
+        case "cost_recovered" if data.get("usd"):
+            return f"  recovered ${float(data.get('usd') or 0):.4f} spent by the interrupted session"
+        case "feature_skipped":
+            return (f"  feature {data['feature']} skipped for this run after {data['attempts']} attempts "
+                    "(the next run tries it again)")
     return None
+
+
+def _session_end(data: dict[str, Any]) -> str:
+    turns = plural(int(data["turns"]), "turn")
+    numbers = f"{turns}, ${float(data['cost_usd']):.4f}, {float(data['duration_s']):.0f}s"
+    if data["stop"] in ("idle", "interrupted"):
+        return f"  session {'done' if data['stop'] == 'idle' else 'interrupted'}: {numbers}"
+    return f"  session cut short ({str(data['stop']).replace('_', ' ')}: {data.get('message')}): {numbers}"
+
+
+def _check(data: dict[str, Any]) -> str:
+    if data["ok"]:
+        return f"  check {data.get('command')}: ok"
+    tail = [line for line in str(data.get("output") or "").splitlines() if line.strip()][-6:]
+    return "\n".join([f"  check {data.get('command')}: FAILED", *(f"    | {line}" for line in tail)])
+
+
+def _resumed(data: dict[str, Any]) -> str:
+    total = f"{data['passing']}/{data['total']} passing" if data.get("total") else "not initialized yet"
+    cut = f" ({data['interrupted']} interrupted)" if data.get("interrupted") else ""
+    line = (f"resuming: {total}, ${float(data['spent_usd']):.4f} spent, {data['sessions']} sessions "
+            f"so far{cut}, {data['denied']} denied")
+    if data.get("recovered_usd"):
+        line += f", recovered ${float(data['recovered_usd']):.4f} from the interrupted session"
+    return line
 
 
 def _tool_summary(args: dict[str, Any]) -> str:
@@ -68,18 +156,13 @@ def _tool_summary(args: dict[str, Any]) -> str:
     return json.dumps(args)[:120]
 
 
-class PlainReporter:
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-
-    def close(self) -> None:
-        self.stream.flush()
+class PlainReporter(_Stream):
+    """Lines for a pipe or a log file: each starts with the local time (HH:MM:SS)."""
 
     def emit(self, event: str, **data: Any) -> None:
         line = describe(event, data)
         if line is not None:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self.write(f"{time.strftime('%H:%M:%S')} {line}")
 
 
 def make_reporter(json_out: bool) -> JsonReporter | PlainReporter | LiveView:

@@ -78,10 +78,18 @@ def _check_report_and_logs(project: Path, status: dict[str, Any]) -> None:
     assert abs(data["sessions"][-1]["cumulative_cost"] - status["cost_usd"]) < 1e-6
     assert page.count("<circle") == 2 * 5  # one dot per session on each chart
     assert [f["verdicts"] for f in data["features"]] == [["accepted"]] * 4
+    table_cost = data["initializer"]["cost"] + sum(f["cost"] for f in data["features"])
+    assert data["initializer"]["sessions"] == 1 and abs(table_cost - status["cost_usd"]) < 1e-6
+    assert data["summary"]["model"] == status["model"] and data["summary"]["stop_reason"] == "complete"
+    assert "initializer (feature list, skeleton)" in page and "last stop: complete" in page
     code, listing = _cli("logs", "-p", str(project))
-    assert code == 0 and len(listing.strip().splitlines()) == 5
+    rows = [line for line in listing.splitlines() if line.startswith("ses_")]
+    assert code == 0 and len(rows) == 5 and "initializer" in rows[0] and "initialized" in rows[0]
+    assert all("accepted" in row for row in rows[1:]) and f"${status['cost_usd']:.4f} in all" in listing
     code, transcript = _cli("logs", "-p", str(project), "--feature", "2")
     assert code == 0 and "List all tasks with status" in transcript and "[write]" in transcript
+    assert "-- autocode verdict: feature 2 accepted" in transcript and "-- autocode check" in transcript
+    assert _cli("logs", "-p", str(project), "--feature", "9")[0] == 2
     assert "[bash] python3 -m pytest -q tests/test_list.py -> completed" in transcript
 
 
