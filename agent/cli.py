@@ -153,7 +153,8 @@ def build(
     regression: Annotated[str | None, typer.Option(
         help="Regression gate: suite | features | none.")] = None,
     strict_tests: Annotated[bool | None, typer.Option(
-        "--strict-tests", help="Refuse any change to a protected test.")] = None,
+        "--strict-tests", metavar="", rich_help_panel=LIMITS,
+        help="Refuse any change to a protected test, even one that still passes.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,
     json_out: JsonFlag = False,
