@@ -261,6 +261,9 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         await asyncio.to_thread(probe_endpoint, options.base_url, options.api_key_env)
     with store.locked():
         Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
+        if store.migrate_server_dir():  # an older autocode kept the server's HOME in the project
+            reporter.emit("warning", message=f"moved the server's state out of {store.old_server_dir} "
+                          f"to {store.server_dir} (its auth.json copy removed)")
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box:
             sandbox = "external" if options.server_url else box_config.mode

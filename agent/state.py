@@ -8,7 +8,9 @@
       denied.jsonl          append-only: every command/path the security policy refused
       sessions/ID.jsonl     each session's transcript (prompt, tool calls, results, costs)
       prompts/              user overrides of the prompt templates (autocode prompts export)
-      opencode/             the supervised server's isolated HOME and its log
+      (the supervised server's isolated HOME, its log and any copied auth.json live outside the
+      project, in ``user_state_dir(project)``: $AUTOCODE_STATE_HOME or $XDG_STATE_HOME/autocode,
+      default ~/.local/state/autocode, then projects/<slug>-<hash of the path>/, mode 0700)
       lock                  flock held by the running build
 
 A crash can leave at most a torn last line in the append-only logs; readers skip it. A corrupt
@@ -19,8 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -108,6 +113,19 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def user_state_dir(project_dir: Path) -> Path:
+    """Where autocode keeps a project's private state (never under the project): 0700, created here."""
+    root_env = os.environ.get("AUTOCODE_STATE_HOME")
+    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    root = Path(root_env) if root_env else Path(xdg) / "autocode"
+    absolute = project_dir.resolve()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", absolute.name).strip("-.")[:40] or "project"
+    path = root / "projects" / f"{slug}-{hashlib.sha256(str(absolute).encode()).hexdigest()[:16]}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 class StateStore:
     """The ``.autocode/`` directory of one project."""
 
@@ -121,8 +139,31 @@ class StateStore:
         self.denied_path = self.root / "denied.jsonl"
         self.sessions_dir = self.root / "sessions"
         self.prompts_dir = self.root / "prompts"
-        self.server_dir = self.root / "opencode"
+        self.old_server_dir = self.root / "opencode"
         self._lock_fd: int | None = None
+
+    @property
+    def server_dir(self) -> Path:
+        """The supervised server's isolated HOME/XDG dirs and log, outside the project (0700)."""
+        path = user_state_dir(self.project_dir) / "opencode"
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
+
+    def migrate_server_dir(self) -> bool:
+        """Move an old ``PROJECT/.autocode/opencode`` (with its auth.json copy) out of the project."""
+        old = self.old_server_dir
+        if not (old.exists() or old.is_symlink()):
+            return False
+        for auth in old.glob("home/.local/share/opencode/auth.json"):
+            auth.unlink()
+        target = self.server_dir
+        if old.is_symlink() or any(target.iterdir()):
+            old.unlink() if old.is_symlink() else shutil.rmtree(old, ignore_errors=True)
+        else:
+            target.rmdir()
+            shutil.move(str(old), str(target))
+            target.chmod(0o700)
+        return True
 
     def ensure(self) -> None:
         try:

@@ -9,6 +9,14 @@ import pytest
 from agent.security import PolicyContext
 
 
+@pytest.fixture(autouse=True)
+def private_state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test writes autocode's per-user state (server HOME, auth copy) to the real home."""
+    root = tmp_path_factory.mktemp("state-home")
+    monkeypatch.setenv("AUTOCODE_STATE_HOME", str(root))
+    return root
+
+
 @pytest.fixture
 def ctx(tmp_path: Path) -> PolicyContext:
     project, home, outside = tmp_path / "proj", tmp_path / "home", tmp_path / "outside"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import AuthError, NoProgress, ProviderError
-from agent.state import read_jsonl
+from agent.state import StateStore, read_jsonl
 from agent.status import build_status
 from tests.e2e.conftest import ScriptedModel, feature_steps, init_script, run_direct, simple_features
 
@@ -114,5 +114,5 @@ def test_the_server_killed_mid_session_is_restarted_and_the_feature_finished(
 
 
 def _server_pids(project: Path) -> list[str]:
-    log = project / ".autocode" / "opencode" / "server.pid"
+    log = StateStore(project).server_dir / "server.pid"
     return [log.read_text().strip()] if log.exists() else []

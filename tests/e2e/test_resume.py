@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.demo import demo_scenario, demo_spec
-from agent.state import read_jsonl
+from agent.state import StateStore, read_jsonl
 from agent.status import build_status
 from tests.e2e.conftest import ScriptedModel, build_args
 
@@ -55,7 +55,7 @@ def test_sigkill_mid_session_then_resume_completes(scripted: ScriptedModel, proj
     time.sleep(0.5)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
-    server_log = project / ".autocode" / "opencode" / "opencode-server.log"
+    server_log = StateStore(project).server_dir / "opencode-server.log"
     assert server_log.exists()
     before = build_status(project)
     assert before["features_passing"] == 1
