@@ -26,7 +26,7 @@ from agent.errors import (
     SpecError,
     StopReason,
 )
-from agent.evidence import Evidence, Tampering, is_test_file
+from agent.evidence import Evidence, Tampering, is_test_config, is_test_file
 from agent.features import (
     FEATURE_FILE,
     Feature,
@@ -297,7 +297,7 @@ class Builder:
     def _not_weakened(self, index: int, tampering: Tampering, state: BuildState) -> bool:
         """A changed protected test passes only if its ACCEPTED version still passes against the new
         code (otherwise it passes only because the test changed); ``--strict-tests`` refuses any change."""
-        changed = tampering.changed
+        changed = tampering.changed + [p for p in tampering.added if is_test_config(p)]  # a new conftest.py
         if not changed:
             return True
         if self.config.strict_tests:
@@ -318,7 +318,7 @@ class Builder:
                                      f"(they pass only because the tests changed):\n{check.output[-1500:]}")
 
     def _refuse_weakened(self, index: int, changed: list[str], state: BuildState, why: str) -> bool:
-        restored = self.evidence.restore(changed)
+        restored = self.evidence.restore(changed, remove_new=True)
         state.last_failure[index] = (f"rejected: weakened protected tests, {why}. They were restored "
                                      "from the last accepted commit; make the code pass them.")
         self.reporter.emit("tests_refused", feature=index + 1, refused=changed, restored=restored,

@@ -63,6 +63,10 @@ def is_test_file(relative: str) -> bool:
         fnmatch.fnmatch(name, p) for p in CONFIG_PATTERNS)
 
 
+def is_test_config(relative: str) -> bool:
+    return is_protected(relative) and not is_test_file(relative)
+
+
 def is_protected(relative: str) -> bool:
     name = relative.rsplit("/", 1)[-1]
     if name in CONFIG_NAMES or any(fnmatch.fnmatch(name, p) for p in CONFIG_PATTERNS):
@@ -140,7 +144,7 @@ class Evidence:
             source = self.project / relative
             if source.is_file() and not source.is_symlink():
                 atomic_write(self.stash / relative, source.read_text(encoding="utf-8", errors="replace"))
-        self.restore(paths)
+        self.restore(paths, remove_new=True)
 
     def swap_back(self) -> list[str]:
         """Put the agent's stashed versions back; the paths put back."""
@@ -157,12 +161,16 @@ class Evidence:
     def drop_stash(self) -> None:
         shutil.rmtree(self.stash, ignore_errors=True)
 
-    def restore(self, paths: list[str]) -> list[str]:
-        """Put back each path as in the last accepted commit; the paths restored."""
+    def restore(self, paths: list[str], remove_new: bool = False) -> list[str]:
+        """Put back each path as in the last accepted commit (with ``remove_new``, a path that was
+        not there is removed); the paths restored."""
         restored = []
         for relative in paths:
             text = self.show(relative)
             if text is None:
+                if remove_new and (self.project / relative).is_file():
+                    (self.project / relative).unlink()
+                    restored.append(relative)
                 continue
             target = self.project / relative
             if target.is_symlink():

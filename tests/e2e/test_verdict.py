@@ -141,3 +141,17 @@ def test_a_feature_without_a_test_is_refused(scripted: ScriptedModel, project: P
     assert "no test for this feature" in why
     subjects = subprocess.run(["git", "log", "--format=%s"], cwd=project, capture_output=True, text=True).stdout
     assert "feature 2 passes" not in subjects
+
+
+SKIP_ALL = ("import pytest\n\n\ndef pytest_collection_modifyitems(items):\n"
+            "    for item in items:\n        item.add_marker(pytest.mark.skip)\n")
+
+
+def test_a_new_conftest_that_skips_everything_is_refused(scripted: ScriptedModel, project: Path) -> None:
+    cheat = _two_with(_write("one.py", "def one():\n    return 2\n"), _write("conftest.py", SKIP_ALL),
+                      _write("tests/test_two.py", TWO_TEST))
+    events, stop = _build(scripted, project, cheat)
+    assert isinstance(stop, NoProgress) and stop.exit_code == 3, stop
+    assert [v["verdict"] for v in events.named("feature_verdict")] == ["accepted"] + ["rejected"] * 3
+    assert not (project / "conftest.py").exists()  # removed: its accepted version is "absent"
+    assert _shown(project, "one.py") == "def one():\n    return 1\n"
