@@ -41,7 +41,10 @@ def test_four_attacks_refused_with_reasons_then_an_allowed_command_runs(
     assert (project / "ok.txt").read_text().strip() == "allowed"
     denied = read_jsonl(project / ".autocode" / "denied.jsonl")
     assert len(denied) == 4, denied
-    assert [d["permission"] for d in denied] == ["bash", "external_directory", "bash", "edit"]
+    # `rm -rf ~` is asked as external_directory first: the server's HOME now lives outside the
+    # project (in the user's state dir), so `~` is outside it (it used to be under .autocode/).
+    assert [d["permission"] for d in denied] == ["external_directory", "external_directory", "bash", "edit"]
+    assert denied[0]["target"] == "rm -rf ~"
     assert all(d["reason"] for d in denied)
     # The agent saw each reason: the tool results the model received carry the refusal message.
     attack_requests = [r for r in scripted.requests() if r["script"] == "attack"]
