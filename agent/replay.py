@@ -29,6 +29,7 @@ from agent.errors import ReplayDiverged
 from agent.ports import Reporter
 from agent.providers import api_key_vars, parse_model
 from agent.recording import DISCONNECTS, SESSION_HEADER, is_chat, step_of
+from agent.sse import coalesce, join_events, split_events
 
 JSON = dict[str, Any]
 OnDivergence = Literal["stop", "continue"]
@@ -188,10 +189,16 @@ class ReplayServer:
             return self._moved(cast(JSON, recorded["response"]))
 
     def _moved(self, response: JSON) -> JSON:
-        """The response with the recorded project path replaced by this project's (tool calls)."""
+        """The response with the recorded project path replaced by this project's (tool calls).
+
+        Streamed fragments are merged first, so a path cut in two by the provider is still found.
+        """
         old, new = self.rewrite
         if not old or old == new:
             return response
+        if response.get("stream"):
+            body = join_events(coalesce(split_events("".join(response.get("chunks") or []))))
+            response = response | {"chunks": [body]}
         text = json.dumps(response).replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
         return cast(JSON, json.loads(text))
 
