@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agent import OPENCODE_VERSION, __version__
 from agent.errors import AutocodeError, BuildComplete, ExitCode, StopReason, UsageError
+
+if TYPE_CHECKING:
+    from agent.ports import Reporter
 
 HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, context_settings=HELP,
@@ -157,6 +161,8 @@ def build(
         help="Refuse any change to a protected test, even one that still passes.")] = None,
     prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
     system_prompt: Annotated[Path | None, typer.Option(help="File prepended to every session.")] = None,
+    record: Annotated[bool | None, typer.Option(
+        "--record", help="Record every model exchange to .autocode/recordings/ (autocode replay).")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Build (or resume building) the application in PROJECT_DIR from its spec."""
@@ -166,8 +172,12 @@ def build(
 
 
 def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | None, json_out: bool,
-                      server_password: str | None = None) -> int:
-    """Everything `build` and `demo` share: settings, checks, the run, the exit code."""
+                      server_password: str | None = None, overrides: dict[str, Any] | None = None,
+                      watch: Callable[[Reporter], Reporter] | None = None) -> int:
+    """Everything `build`, `demo` and `replay` share: settings, checks, the run, the exit code.
+
+    ``overrides`` update the server options; ``watch`` wraps the reporter (replay's divergences).
+    """
     from agent.config import load_settings
     from agent.project import prepare_project
     from agent.runtime import plan_build, run_build
@@ -176,14 +186,15 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
     from agent.ui.reporters import make_reporter
 
     reporter = make_reporter(json_out)
+    sink: Reporter = watch(reporter) if watch else reporter
     try:
         settings, _ = load_settings(project_dir, flags)
         config, options = plan_build(settings, project_dir)
-        options = options.model_copy(update={"server_password": server_password})
+        options = options.model_copy(update={"server_password": server_password} | (overrides or {}))
         for warning in prepare_project(project_dir, spec):
-            reporter.emit("warning", message=warning)
+            sink.emit("warning", message=warning)
         security = load_security_config(project_dir)
-        run_interruptible(run_build(config, options, security, reporter, settings.prompts_dir))
+        run_interruptible(run_build(config, options, security, sink, settings.prompts_dir))
     except StopReason as stop:
         if not isinstance(stop, BuildComplete):
             typer.echo(f"autocode: {stop}", err=True)
@@ -200,6 +211,29 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
     finally:
         reporter.close()
     return 0
+
+
+@app.command()
+def replay(
+    recording: Annotated[Path, typer.Argument(help="A recording (.autocode/recordings/RUN.jsonl).",
+                                              resolve_path=True)],
+    project_dir: ProjectDir,
+    spec: Annotated[Path | None, typer.Option(help="The spec (default: the recorded one).")] = None,
+    on_divergence: Annotated[str, typer.Option(help="stop | continue at a request that differs.")] = "stop",
+    prompts_dir: Annotated[Path | None, typer.Option(help="Prompt template overrides.")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Run a recorded build again, offline: the recorded model answers, everything else is real."""
+    from agent.replay import run_replay
+
+    if on_divergence not in ("stop", "continue"):
+        raise fail(UsageError("--on-divergence must be stop or continue"))
+    try:
+        code = run_replay(recording, project_dir, spec, on_divergence, prompts_dir, json_out,
+                          run_build_command)
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -45,6 +45,7 @@ class Endpoint(BaseModel):
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+    record: bool = Field(default=False, description="record every model exchange to .autocode/recordings/")
 
 
 class Settings(Endpoint, Limits, LoopSettings):

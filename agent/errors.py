@@ -22,6 +22,7 @@
     │   ├── ProviderError              exit 5   model provider failed (auth, outage)
     │   │   └── AuthError                       401/403: check the API key, never retried
     │   ├── ServerFailure              exit 6   the OpenCode server died too often / unreachable
+    │   ├── ReplayDiverged             exit 7   replay: a request did not match the recording
     │   └── Interrupted                exit 130 Ctrl-C / SIGTERM (state saved, resumable)
 
 Session-level limits (``SessionLimit``) end one session; the build loop records them and goes
@@ -41,6 +42,7 @@ class ExitCode(IntEnum):
     MODEL_MISMATCH = 4
     PROVIDER = 5
     SERVER = 6
+    REPLAY_DIVERGED = 7
     INTERRUPTED = 130
 
 
@@ -147,6 +149,11 @@ class AuthError(ProviderError):
 class ServerFailure(StopReason):
     exit_code = ExitCode.SERVER
     kind = "server"
+
+
+class ReplayDiverged(StopReason):
+    exit_code = ExitCode.REPLAY_DIVERGED
+    kind = "replay_diverged"
 
 
 class Interrupted(StopReason):

@@ -33,6 +33,17 @@ API_KEY_ENV: dict[str, tuple[str, ...]] = {
 }
 """API-key environment variables OpenCode reads for each built-in provider."""
 
+DEFAULT_BASE_URL: dict[str, str] = {
+    "anthropic": "https://api.anthropic.com/v1",
+    "openai": "https://api.openai.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "xai": "https://api.x.ai/v1",
+}
+"""The endpoint each built-in provider talks to (what ``--record`` forwards to)."""
+
 PASSTHROUGH_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
                    "AWS_PROFILE", "AZURE_API_KEY", "AZURE_RESOURCE_NAME",
                    "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "VERTEX_LOCATION")

@@ -7,8 +7,10 @@ itself stays free of httpx, rich and subprocess details.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +31,8 @@ from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
 from agent.probe import probe_endpoint
 from agent.prompts import PromptBook
-from agent.providers import ModelRef, api_key_vars, parse_model
+from agent.providers import DEFAULT_BASE_URL, ModelRef, api_key_vars, parse_model
+from agent.recording import RecordingProxy, Redactor
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
 from agent.security import SecurityConfig
 from agent.session import SessionRunner
@@ -45,6 +48,8 @@ class ServerOptions(Endpoint):
     server_password: str | None = Field(default=None, description="password of server_url, if any")
     env: dict[str, str] = Field(default_factory=dict, description="extra env for the server")
     startup_timeout: float = Field(default=60.0, gt=0, description="seconds for the server to start")
+    route_url: str | None = Field(default=None, description=(
+        "local URL the model requests go to instead (the recording proxy or a replay server)"))
 
     def pinned(self) -> ModelRef:
         return parse_model(self.model)
@@ -81,12 +86,51 @@ def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict
     small = parse_model(options.small_model) if options.small_model else None
     provider = None
     if options.base_url:
-        provider = CustomProvider(base_url=options.base_url, api_key_env=options.api_key_env,
+        provider = CustomProvider(base_url=options.route_url or options.base_url,
+                                  api_key_env=options.api_key_env,
                                   price_in=options.price_in, price_out=options.price_out)
     elif options.price_in is not None or options.price_out is not None:
         raise UsageError("--price-in/--price-out need --base-url (built-in providers are priced by "
                          "OpenCode's catalog)")
-    return generate_config(model, small, provider, allow_network=allow_network)
+    return generate_config(model, small, provider, allow_network=allow_network,
+                           route_url=options.route_url)
+
+
+def upstream_url(options: ServerOptions) -> str:
+    """Where the model requests really go: ``--base-url``, or the built-in provider's endpoint."""
+    provider = options.pinned().provider_id
+    url = options.base_url or DEFAULT_BASE_URL.get(provider)
+    if url is None:
+        raise UsageError(f"--record: autocode does not know {provider!r}'s endpoint; pass its "
+                         "--base-url (recording covers OpenAI-compatible and Anthropic endpoints)")
+    return url
+
+
+@contextlib.contextmanager
+def recorded(options: ServerOptions, directory: Path) -> Iterator[ServerOptions]:
+    """With ``options.record``: a recording proxy for the run, and the options routed through it.
+
+    The recording's header keeps what a replay needs: the model, whether it was a custom endpoint,
+    the prices, the project path (normalised away when comparing requests) and the spec.
+    """
+    if not options.record or options.route_url:
+        yield options
+        return
+    run = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    path = directory / ".autocode" / "recordings" / f"{run}.jsonl"
+    spec = directory / "app_spec.txt"
+    head = {"run": run, "model": options.model, "base_url": bool(options.base_url),
+            "price_in": options.price_in, "price_out": options.price_out, "project": str(directory),
+            "spec": spec.read_text(encoding="utf-8", errors="replace") if spec.is_file() else None}
+    with RecordingProxy(upstream_url(options), path, head, secret_values(options)) as proxy:
+        yield options.model_copy(update={"route_url": proxy.url})
+
+
+def secret_values(options: ServerOptions) -> Redactor:
+    """A redactor that also knows the values of every API-key variable this run could use."""
+    names = {*api_key_vars(options.pinned().provider_id), *(filter(None, [options.api_key_env]))}
+    values = [os.environ.get(n, "") for n in names] + [options.env.get(n, "") for n in names]
+    return Redactor(tuple(v for v in values if v))
 
 
 def sandbox_config(options: ServerOptions) -> SandboxConfig:
@@ -259,7 +303,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     box_config = sandbox_config(options)
     if options.base_url:  # seconds, not minutes of provider retries, for a wrong URL or key
         await asyncio.to_thread(probe_endpoint, options.base_url, options.api_key_env)
-    with store.locked():
+    with store.locked(), recorded(options, config.project_dir) as options:
         Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
         if store.migrate_server_dir():  # an older autocode kept the server's HOME in the project
             reporter.emit("warning", message=f"moved the server's state out of {store.old_server_dir} "

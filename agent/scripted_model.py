@@ -1,4 +1,7 @@
-"""A deterministic, scripted OpenAI-compatible chat model server (tests, offline demo, benchmarks).
+"""A deterministic, scripted chat model server (tests, offline demo, benchmarks).
+
+It speaks the OpenAI-compatible chat completions API (``/v1/chat/completions``) and the Anthropic
+Messages API (``/v1/messages``, see ``scripted_anthropic.py``) from the same scenarios.
 
 Run it as ``python -m agent.scripted_model --port 0 --scenario FILE --log FILE`` or use
 :class:`ScriptedModelServer` in-process. A scenario (JSON, see :class:`Scenario`) holds scripts;
@@ -26,6 +29,8 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent import scripted_anthropic as anthropic
+
 JSON = dict[str, Any]
 DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _CWD_RE = re.compile(r"^\s*Working directory:\s*(\S.*?)\s*$", re.MULTILINE)
@@ -39,11 +44,15 @@ class _Strict(BaseModel):
 class Usage(_Strict):
     prompt_tokens: int = 1000
     completion_tokens: int = 50
+    cache_read_tokens: int = 0  # sent in the Anthropic format only (cache_read_input_tokens)
+    cache_write_tokens: int = 0  # likewise (cache_creation_input_tokens)
 
     def as_dict(self) -> dict[str, int]:
         total = self.prompt_tokens + self.completion_tokens
-        return {"prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "total_tokens": total}
+        cache = {"cache_read_tokens": self.cache_read_tokens,
+                 "cache_write_tokens": self.cache_write_tokens}
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": total} | {k: v for k, v in cache.items() if v}
 
 
 class ToolCallSpec(_Strict):
@@ -245,8 +254,8 @@ class ScriptedModelServer:
                 n_assistant = sum(1 for m in messages if m.get("role") == "assistant")
                 if n_assistant < len(script.steps):
                     index, step = n_assistant, script.steps[n_assistant]
-        systems = "\n".join(_text_of(m.get("content")) for m in messages
-                            if m.get("role") == "system")
+        systems = "\n".join([_text_of(m.get("content")) for m in messages
+                             if m.get("role") == "system"] + [_text_of(request.get("system"))])
         found = _CWD_RE.search(systems)
         mapping = {"{model}": model} | ({"{cwd}": found.group(1)} if found else {})
         reply = self._reply(step, scenario, mapping, script.name if script else "", index)
@@ -384,7 +393,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"object": "list", "data": data})
 
     def do_POST(self) -> None:
-        if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
+        route = self.path.split("?")[0].rstrip("/")
+        if route not in ("/v1/chat/completions", "/v1/messages"):
             return self._not_found()
         if self._key_refused():
             return
@@ -406,8 +416,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(err["status"], err["type"], err["message"], extra)
         model = str(request.get("model") or "scripted")
         cid, created = f"chatcmpl-scripted-{time.monotonic_ns()}", int(time.time())
-        if request.get("stream"):
-            self._send_stream(_chunks(reply, model, cid, created))
+        if route == "/v1/messages":  # the Anthropic Messages API
+            mid = f"msg_scripted{time.monotonic_ns()}"
+            if request.get("stream"):
+                self._send_stream(anthropic.events(reply, model, mid))
+            else:
+                self._send_json(200, anthropic.message(reply, model, mid))
+        elif request.get("stream"):
+            events = [f"data: {json.dumps(c)}\n\n".encode() for c in _chunks(reply, model, cid, created)]
+            self._send_stream([*events, b"data: [DONE]\n\n"])
         else:
             self._send_json(200, _completion(reply, model, cid, created))
         self.owner.delivered(reply)
@@ -445,14 +462,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
         self.wfile.flush()
 
-    def _send_stream(self, chunks: list[JSON]) -> None:
+    def _send_stream(self, events: list[bytes]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
-        events = [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
         for event in events:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()

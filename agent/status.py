@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.cost import Ledger
 from agent.features import next_feature, unmet_dependencies
+from agent.forecast import forecast
 from agent.state import StateStore
 
 
@@ -57,6 +58,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "elapsed_s": state.elapsed_s,
         "cost_usd": round(ledger.total, 6),
         "priced": state.priced,
+        "forecast": forecast(progress, len(baseline), len(state.passing), ledger.total),
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
@@ -92,6 +94,11 @@ def render_status(status: dict[str, Any]) -> str:
         + ("  (agent commands run in the attached server, not contained by autocode)"
            if status["sandbox"] == "external" else ""),
     ]
+    if status.get("forecast"):
+        fc = status["forecast"]
+        left = fc["remaining_usd"]
+        lines.append(f"forecast  ${left['likely']:.4f} more for {fc['features_left']} features "
+                     f"(90%: ${left['low']:.4f}-${left['high']:.4f}), total ~${fc['total_usd']:.4f}")
     if status["next_feature"]:
         nxt = status["next_feature"]
         lines.append(f"next      #{nxt['number']}: {nxt['description']}")

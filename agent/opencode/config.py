@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 from agent.providers import ModelRef
 
 PINNED_AGENTS = ("build", "plan", "general", "explore", "title", "summary", "compaction")
+NATIVE_PROVIDERS = frozenset({"anthropic"})
+"""Providers whose own OpenCode implementation (wire format) is kept when given a base URL."""
 
 
 class CustomProvider(BaseModel):
@@ -25,14 +27,20 @@ class CustomProvider(BaseModel):
     api_key_env: str | None = Field(default=None, description="env var holding the API key")
     price_in: float | None = Field(default=None, description="USD per 1M input tokens")
     price_out: float | None = Field(default=None, description="USD per 1M output tokens")
+    price_cache_read: float | None = Field(default=None, description="USD per 1M cache-read tokens")
+    price_cache_write: float | None = Field(default=None, description="USD per 1M cache-write tokens")
     context: int = Field(default=128_000, description="context window, tokens")
     max_output: int = Field(default=8_192, description="max output tokens per step")
 
 
 def generate_config(model: ModelRef, small_model: ModelRef | None = None,
                     provider: CustomProvider | None = None, *, allow_network: bool = False,
-                    api_key: str | None = None) -> dict[str, Any]:
-    """The whole OpenCode config for one build: deterministic, and nothing left to defaults."""
+                    api_key: str | None = None, route_url: str | None = None) -> dict[str, Any]:
+    """The whole OpenCode config for one build: deterministic, and nothing left to defaults.
+
+    ``route_url`` sends a built-in provider's requests to a local proxy (``--record``) instead of
+    its own endpoint; a custom ``provider`` already carries the URL it should use.
+    """
     small = small_model or model
     providers = sorted({model.provider_id, small.provider_id})
     config: dict[str, Any] = {
@@ -52,6 +60,8 @@ def generate_config(model: ModelRef, small_model: ModelRef | None = None,
     config["agent"]["title"]["disable"] = True
     if provider is not None:
         config["provider"] = {model.provider_id: _provider_block(model, provider, api_key)}
+    elif route_url is not None:
+        config["provider"] = {model.provider_id: {"options": {"baseURL": route_url}}}
     return config
 
 
@@ -76,10 +86,17 @@ def _provider_block(model: ModelRef, provider: CustomProvider, api_key: str | No
                              "limit": {"context": provider.context, "output": provider.max_output}}
     if provider.price_in is not None or provider.price_out is not None:
         entry["cost"] = {"input": provider.price_in or 0.0, "output": provider.price_out or 0.0}
+        for key, price in (("cache_read", provider.price_cache_read),
+                           ("cache_write", provider.price_cache_write)):
+            if price is not None:
+                entry["cost"][key] = price
     options: dict[str, Any] = {"baseURL": provider.base_url}
     if provider.api_key_env:
         options["apiKey"] = "{env:" + provider.api_key_env + "}"
     else:
         options["apiKey"] = api_key or "autocode-no-key"
-    return {"npm": "@ai-sdk/openai-compatible", "name": f"{model.provider_id} (autocode)",
-            "options": options, "models": {model.model_id: entry}}
+    block = {"name": f"{model.provider_id} (autocode)", "options": options,
+             "models": {model.model_id: entry}}
+    if model.provider_id in NATIVE_PROVIDERS:  # OpenCode's own provider (its wire), at this URL
+        return block
+    return {"npm": "@ai-sdk/openai-compatible"} | block

@@ -71,9 +71,11 @@ def opencode(tmp_path: Path, scripted: ScriptedModel, project: Path) -> Iterator
 
     def start(model: str = "scripted/model-a", *, price_in: float | None = None,
               price_out: float | None = None, extra_config: dict[str, Any] | None = None,
-              env: dict[str, str] | None = None, cwd: Path | None = None) -> OpenCodeServer:
+              env: dict[str, str] | None = None, cwd: Path | None = None,
+              prices: dict[str, float] | None = None) -> OpenCodeServer:
         ref: ModelRef = parse_model(model)
-        provider = CustomProvider(base_url=scripted.url, price_in=price_in, price_out=price_out)
+        provider = CustomProvider(base_url=scripted.url, price_in=price_in, price_out=price_out,
+                                  **(prices or {}))
         config = generate_config(ref, provider=provider)
         config.update(extra_config or {})
         state = tmp_path / f"server-{len(started)}"
