@@ -40,9 +40,9 @@ def probe_endpoint(base_url: str, api_key_env: str | None, timeout: float = PROB
     if response.status_code in (401, 403):
         where = f"the key in ${api_key_env}" if api_key_env else "requests without a key (--api-key-env VAR)"
         raise AuthError(f"the model endpoint {base_url} refused {where} (HTTP {response.status_code})")
+    if response.status_code in (404, 405, 501):  # a server without a model list: it answers
+        return f"{base_url} answers (no model list at {url}: HTTP {response.status_code})"
     if response.status_code >= 500:
         raise ProviderError(f"the model endpoint {base_url} is failing (HTTP {response.status_code} "
                             f"for {url}); try again later")
-    if response.status_code == 404:  # some servers have no model list; the endpoint itself answers
-        return f"{base_url} answers (no model list at {url})"
     return f"{base_url} answers (HTTP {response.status_code})"

@@ -35,7 +35,8 @@ JSON = dict[str, Any]
 OnDivergence = Literal["stop", "continue"]
 COMPARED = ("system", "messages", "tools", "tool_choice")
 VOLATILE = (
-    (re.compile(r"/[^\s\"']*/autocode/projects/[^/\s\"']+"), "<state>"),
+    (re.compile(r"/[^\s\"']*/projects/[^/\s\"']+-[0-9a-f]{16}"), "<state>"),  # state.user_state_dir
+    (re.compile(r"/[^\s\"']*autocode-run-[A-Za-z0-9_]+"), "<runtime>"),  # the command sandbox's dir
     (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\w* \w{3} \d{1,2} \d{4}\b"), "<date>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"),
      "<date>"),
