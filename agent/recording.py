@@ -34,6 +34,8 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from agent.threadserve import serve, shut
+
 JSON = dict[str, Any]
 RECORDING_SCHEMA = 1
 REDACTED = "[redacted]"
@@ -136,18 +138,12 @@ class RecordingProxy:
                     "upstream_path": self.upstream.path} | self.header
             self._write(head)
             self._httpd = _ProxyServer((self.host, 0), self)
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-                "poll_interval": 0.05}, name="recording-proxy", daemon=True)
-            self._thread.start()
+            self._thread = serve(self._httpd, "recording-proxy")
         return self
 
     def stop(self) -> None:
         httpd, thread, self._httpd, self._thread = self._httpd, self._thread, None, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        shut(httpd, thread)
 
     def __enter__(self) -> RecordingProxy:
         return self.start()

@@ -30,6 +30,7 @@ from agent.ports import Reporter
 from agent.providers import api_key_vars, parse_model
 from agent.recording import DISCONNECTS, SESSION_HEADER, is_chat, step_of
 from agent.sse import coalesce, join_events, split_events
+from agent.threadserve import serve, shut
 
 JSON = dict[str, Any]
 OnDivergence = Literal["stop", "continue"]
@@ -137,18 +138,12 @@ class ReplayServer:
     def start(self) -> ReplayServer:
         if self._httpd is None:
             self._httpd = _ReplayHTTPServer((self.host, 0), self)
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-                "poll_interval": 0.05}, name="replay-model", daemon=True)
-            self._thread.start()
+            self._thread = serve(self._httpd, "replay-model")
         return self
 
     def stop(self) -> None:
         httpd, thread, self._httpd, self._thread = self._httpd, self._thread, None, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        shut(httpd, thread)
 
     def __enter__(self) -> ReplayServer:
         return self.start()

@@ -30,6 +30,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import scripted_anthropic as anthropic
+from agent.threadserve import serve, shut
 
 JSON = dict[str, Any]
 DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
@@ -213,19 +214,13 @@ class ScriptedModelServer:
             return self
         self.stopping.clear()
         self._httpd = _HTTPServer((self.host, self._port), self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-            "poll_interval": 0.05}, name="scripted-model", daemon=True)
-        self._thread.start()
+        self._thread = serve(self._httpd, "scripted-model")
         return self
 
     def stop(self) -> None:
         self.stopping.set()  # wakes sleeping / hanging handlers
         httpd, thread, self._httpd, self._thread = self._httpd, self._thread, None, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        shut(httpd, thread)
 
     def __enter__(self) -> ScriptedModelServer:
         return self.start()
