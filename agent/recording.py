@@ -24,17 +24,16 @@ import codecs
 import http.client
 import json
 import re
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from agent.threadserve import serve, shut
+from agent.threadserve import DISCONNECTS, OwnedServer, serve, shut
 
 JSON = dict[str, Any]
 RECORDING_SCHEMA = 1
@@ -43,7 +42,6 @@ SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|credential|signatu
 SESSION_HEADER = "x-session-id"  # OpenCode 1.18 sends its session id to providers
 HOP_HEADERS = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
                          "trailer", "upgrade", "host", "content-length", "accept-encoding"})
-DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 def wire_of(path: str) -> str:
@@ -121,7 +119,7 @@ class RecordingProxy:
         self._lock = threading.Lock()
         self.exchanges = 0
         self._sessions: dict[str, int] = {}
-        self._httpd: _ProxyServer | None = None
+        self._httpd: OwnedServer[RecordingProxy] | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -137,7 +135,7 @@ class RecordingProxy:
             head = {"kind": "run", "schema": RECORDING_SCHEMA, "started": time.time(),
                     "upstream_path": self.upstream.path} | self.header
             self._write(head)
-            self._httpd = _ProxyServer((self.host, 0), self)
+            self._httpd = OwnedServer((self.host, 0), _ProxyHandler, self)
             self._thread = serve(self._httpd, "recording-proxy")
         return self
 
@@ -187,17 +185,6 @@ def is_chat(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("messages"), list)
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], owner: RecordingProxy) -> None:
-        self.owner = owner
-        super().__init__(address, _ProxyHandler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], DISCONNECTS):
-            super().handle_error(request, client_address)
-
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -207,7 +194,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     @property
     def owner(self) -> RecordingProxy:
-        return cast(_ProxyServer, self.server).owner
+        return cast("OwnedServer[RecordingProxy]", self.server).owner
 
     def do_GET(self) -> None:
         self._forward()

@@ -15,12 +15,11 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -28,9 +27,9 @@ from typing import Any, Literal, cast
 from agent.errors import ReplayDiverged
 from agent.ports import Reporter
 from agent.providers import api_key_vars, parse_model
-from agent.recording import DISCONNECTS, SESSION_HEADER, is_chat, step_of
+from agent.recording import SESSION_HEADER, is_chat, step_of
 from agent.sse import coalesce, join_events, split_events
-from agent.threadserve import serve, shut
+from agent.threadserve import OwnedServer, serve, shut
 
 JSON = dict[str, Any]
 OnDivergence = Literal["stop", "continue"]
@@ -126,7 +125,7 @@ class ReplayServer:
         self.requests = 0
         self._lock = threading.Lock()
         self._sessions: dict[str, int] = {}
-        self._httpd: _ReplayHTTPServer | None = None
+        self._httpd: OwnedServer[ReplayServer] | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -137,7 +136,7 @@ class ReplayServer:
 
     def start(self) -> ReplayServer:
         if self._httpd is None:
-            self._httpd = _ReplayHTTPServer((self.host, 0), self)
+            self._httpd = OwnedServer((self.host, 0), _ReplayHandler, self)
             self._thread = serve(self._httpd, "replay-model")
         return self
 
@@ -225,17 +224,6 @@ class DivergenceWatch:
             raise stop
 
 
-class _ReplayHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], owner: ReplayServer) -> None:
-        self.owner = owner
-        super().__init__(address, _ReplayHandler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], DISCONNECTS):
-            super().handle_error(request, client_address)
-
 
 class _ReplayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -249,7 +237,7 @@ class _ReplayHandler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except ValueError:
             body = None
-        owner = cast(_ReplayHTTPServer, self.server).owner
+        owner = cast("OwnedServer[ReplayServer]", self.server).owner
         response = owner.answer(body, self.headers.get(SESSION_HEADER))
         if response is None:
             error = {"type": "invalid_request_error", "message": "autocode replay: this request does "

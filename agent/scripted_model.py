@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -30,10 +30,9 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent import scripted_anthropic as anthropic
-from agent.threadserve import serve, shut
+from agent.threadserve import DISCONNECTS, OwnedServer, serve, shut
 
 JSON = dict[str, Any]
-DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _CWD_RE = re.compile(r"^\s*Working directory:\s*(\S.*?)\s*$", re.MULTILINE)
 
 
@@ -192,7 +191,7 @@ class ScriptedModelServer:
         self._failures: dict[tuple[str, int], int] = {}
         self._next_call = 0
         self._requests = 0
-        self._httpd: _HTTPServer | None = None
+        self._httpd: OwnedServer[ScriptedModelServer] | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -213,7 +212,7 @@ class ScriptedModelServer:
         if self._httpd is not None:
             return self
         self.stopping.clear()
-        self._httpd = _HTTPServer((self.host, self._port), self)
+        self._httpd = OwnedServer((self.host, self._port), _Handler, self)
         self._thread = serve(self._httpd, "scripted-model")
         return self
 
@@ -312,17 +311,6 @@ class ScriptedModelServer:
             self._log({"id": reply.request_id, "usage": reply.usage}, delivered_path(self.log_path))
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], owner: ScriptedModelServer) -> None:
-        self.owner = owner
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], DISCONNECTS):
-            super().handle_error(request, client_address)
-
 
 def _completion(reply: Reply, model: str, cid: str, created: int) -> JSON:
     message: JSON = {"role": "assistant", "content": reply.text}
@@ -360,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def owner(self) -> ScriptedModelServer:
-        return cast(_HTTPServer, self.server).owner
+        return cast("OwnedServer[ScriptedModelServer]", self.server).owner
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -3,8 +3,28 @@ recording proxy and the replay server share."""
 
 from __future__ import annotations
 
+import sys
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Generic, TypeVar
+
+DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+"""A client that went away mid-answer: not an error worth a traceback."""
+OwnerT = TypeVar("OwnerT")
+
+
+class OwnedServer(ThreadingHTTPServer, Generic[OwnerT]):
+    """A threading HTTP server whose handlers reach their ``owner`` (``self.server.owner``)."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], owner: OwnerT) -> None:
+        self.owner = owner
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], DISCONNECTS):
+            super().handle_error(request, client_address)
 
 
 def serve(httpd: ThreadingHTTPServer, name: str) -> threading.Thread:
