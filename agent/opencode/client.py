@@ -134,12 +134,22 @@ class OpenCodeClient:
         return result
 
     async def reply_permission(self, request_id: str, directory: Path,
-                               reply: Literal["once", "reject"], message: str | None = None) -> None:
-        """Answer a ``permission.asked``. autocode never answers ``always`` (it would stick)."""
+                               reply: Literal["once", "reject"], message: str | None = None) -> bool:
+        """Answer a ``permission.asked``. autocode never answers ``always`` (it would stick).
+
+        Returns False when the server no longer knows the request (404 ``PermissionNotFound``: the
+        session was aborted, or the request was answered or dropped meanwhile): there is nothing
+        left to answer, and nothing can run without an answer, so that is not an error."""
         body: dict[str, Any] = {"reply": reply}
         if message:
             body["message"] = message
-        await self._call("POST", f"/permission/{request_id}/reply", directory, body)
+        try:
+            await self._call("POST", f"/permission/{request_id}/reply", directory, body)
+        except OpenCodeHTTPError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     async def reject_question(self, request_id: str, directory: Path) -> None:
         await self._call("POST", f"/question/{request_id}/reject", directory)
