@@ -45,16 +45,17 @@ def sandbox_command_line(project_dir: Path, opencode_bin: str | None = None) -> 
     from agent.contain import CommandSandbox
     from agent.runtime import ServerOptions, sandbox_config
     from agent.sandbox import server_wrap
-    from agent.state import StateStore
+    from agent.state import user_state_dir
 
     settings, _ = load_settings(project_dir, {})
     options = ServerOptions(**settings.model_dump(include=set(ServerOptions.model_fields) - {"model"}),
                             model=settings.model or "any/model")
     config = sandbox_config(options).model_copy(update={"mode": "bwrap"})
-    box = CommandSandbox(config, project_dir, lambda _r: None, hidden=[StateStore(project_dir).server_dir])
+    server_dir = user_state_dir(project_dir, create=False) / "opencode"  # named, not created
+    box = CommandSandbox(config, project_dir, lambda _r: None, hidden=[server_dir])
     runtime = Path("$RUNTIME")
     binary = find_opencode(opencode_bin)
-    wrap = server_wrap("bwrap", project_dir, StateStore(project_dir).server_dir, binary, [runtime])
+    wrap = server_wrap("bwrap", project_dir, server_dir, binary, [runtime])
     egress = runtime / "egress" if config.network == "allowlist" else None
     box.runtime = runtime
     lines = ["# server (OpenCode; SHELL=$RUNTIME/shell hands every bash call to the command sandbox)",

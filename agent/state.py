@@ -113,16 +113,18 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def user_state_dir(project_dir: Path) -> Path:
-    """Where autocode keeps a project's private state (never under the project): 0700, created here."""
+def user_state_dir(project_dir: Path, *, create: bool = True) -> Path:
+    """Where autocode keeps a project's private state (never under the project): 0700, created
+    here unless ``create`` is False (read-only commands like ``doctor`` only name it)."""
     root_env = os.environ.get("AUTOCODE_STATE_HOME")
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     root = Path(root_env) if root_env else Path(xdg) / "autocode"
     absolute = project_dir.resolve()
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", absolute.name).strip("-.")[:40] or "project"
     path = root / "projects" / f"{slug}-{hashlib.sha256(str(absolute).encode()).hexdigest()[:16]}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)
     return path
 
 

@@ -194,7 +194,7 @@ def test_a_command_that_kills_the_daemon_does_not_break_later_checks(box: Comman
 
 
 @needs_bwrap
-def test_doctor_prints_both_layers_and_the_allowlist(tmp_path: Path) -> None:
+def test_doctor_prints_both_layers_and_the_allowlist(tmp_path: Path, private_state_home: Path) -> None:
     from agent.doctor import sandbox_command_line
 
     (tmp_path / "autocode.toml").write_text('[sandbox]\nallow_hosts = ["pkg.example"]\n')
@@ -203,6 +203,8 @@ def test_doctor_prints_both_layers_and_the_allowlist(tmp_path: Path) -> None:
     assert "opencode" in server and " serve " in server and "bwrap" in server
     assert "--unshare-net" in box and "--cap-drop ALL" in box and "--tmpfs /tmp" in box
     assert lines[-1].endswith("pkg.example")
+    assert str(private_state_home) in server  # the server's dir is named...
+    assert list(private_state_home.iterdir()) == []  # ...but doctor, a read-only command, made nothing
 
 
 @needs_bwrap
