@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from agent import execd, shellwrap
 from agent.egress import Allowlist, EgressProxy
+from agent.sandbox import interpreter_dirs
 from agent.verify import CheckResult
 
 NetworkMode = Literal["none", "allowlist", "open"]
@@ -81,7 +82,7 @@ def command_env(config: SandboxConfig, environ: dict[str, str] | None = None) ->
 
 def readable_roots() -> list[Path]:
     """autocode's own Python (the daemon runs on it; it is first on the commands' PATH)."""
-    return [p for p in (Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent) if p.exists()]
+    return interpreter_dirs()
 
 
 def user_state_dirs(environ: dict[str, str] | None = None) -> list[Path]:

@@ -77,6 +77,22 @@ def _unique(paths: list[Path]) -> list[Path]:
     return sorted(seen, key=lambda p: len(p.parts))  # parents before children
 
 
+def interpreter_dirs() -> list[Path]:
+    """autocode's own Python, readable inside a sandbox: the venv, its base install, and the dir of
+    every link on the way from ``sys.executable`` to the real binary (a venv whose ``python`` links
+    through a dir under the hidden home, e.g. a pyenv or uv install pointing elsewhere, still runs)."""
+    dirs = [Path(sys.prefix), Path(sys.base_prefix)]
+    path, seen = Path(sys.executable).absolute(), set()
+    while path not in seen and len(seen) < 40:  # a link loop cannot hang us
+        seen.add(path)
+        dirs.append(path.parent)
+        if not path.is_symlink():
+            break
+        path = (path.parent / path.readlink()).absolute()
+    unique = dict.fromkeys(d for d in dirs if d.exists())
+    return list(unique)
+
+
 def server_wrap(mode: SandboxMode, project: Path, state_dir: Path, opencode_bin: Path,
                 also_readable: list[Path] | None = None) -> list[str]:
     """The command prefix for ``opencode serve`` in ``mode`` (empty for none). The project and
@@ -85,8 +101,7 @@ def server_wrap(mode: SandboxMode, project: Path, state_dir: Path, opencode_bin:
     if resolve_mode(mode) == "none":
         return []
     tools = opencode_bin.resolve().parent
-    readable = [p for p in (Path(sys.prefix), Path(sys.base_prefix), _package_root(tools),
-                            Path(sys.executable).parent, *(also_readable or [])) if p.exists()]
+    readable = [*interpreter_dirs(), *(p for p in (_package_root(tools), *(also_readable or [])) if p.exists())]
     return bwrap_command([project, state_dir], readable, Path.home(), project)
 
 

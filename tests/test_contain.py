@@ -292,3 +292,27 @@ def test_runtime_dirs_of_dead_owners_are_removed(tmp_path: Path, project: Path) 
     with CommandSandbox(SandboxConfig(mode="none"), project, lambda _r: None, runtime_base=tmp_path) as box:
         assert box.runtime is not None and (box.runtime / "owner").read_text() == str(os.getpid())
     assert not stale.exists() and live.exists()
+
+
+def test_every_dir_on_the_interpreters_link_chain_is_readable_in_the_sandbox(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A venv's python that links through a dir under the (hidden) home to the real binary, as a
+    pyenv or uv install does: each hop's dir is bound, or the daemon cannot even start."""
+    import sys
+
+    from agent.sandbox import interpreter_dirs
+
+    real = Path(sys.executable).resolve()
+    venv_bin, home_bin = tmp_path / "venv" / "bin", tmp_path / "home" / ".pyenv" / "bin"
+    venv_bin.mkdir(parents=True)
+    home_bin.mkdir(parents=True)
+    (home_bin / "python3").symlink_to(real)
+    (venv_bin / "python3").symlink_to(home_bin / "python3")
+    (venv_bin / "python").symlink_to("python3")  # a relative hop, resolved against its own dir
+    monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
+    dirs = interpreter_dirs()
+    assert venv_bin in dirs and home_bin in dirs and real.parent in dirs
+    assert len(dirs) == len(set(dirs))
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "loop"))
+    assert tmp_path in interpreter_dirs()  # a link loop ends, it does not hang

@@ -55,7 +55,7 @@ def test_demo_scenario_builds_all_features_with_one_commit_each(
         assert sum(s.startswith(f"autocode: feature {number} passes") for s in subjects) == 1, subjects
     features = json.loads((project / "feature_list.json").read_text())
     assert [f["passes"] for f in features] == [True] * 4
-    tests = subprocess.run(["python3", "-m", "pytest", "-q"], cwd=project, capture_output=True)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=project, capture_output=True)
     assert tests.returncode == 0, tests.stdout
     status = build_status(project)
     assert status["features_passing"] == 4 and status["features_total"] == 4
