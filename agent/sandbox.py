@@ -82,7 +82,7 @@ def interpreter_dirs() -> list[Path]:
     every link on the way from ``sys.executable`` to the real binary (a venv whose ``python`` links
     through a dir under the hidden home, e.g. a pyenv or uv install pointing elsewhere, still runs)."""
     dirs = [Path(sys.prefix), Path(sys.base_prefix)]
-    path, seen = Path(sys.executable).absolute(), set()
+    path, seen = Path(sys.executable).absolute(), set[Path]()
     while path not in seen and len(seen) < 40:  # a link loop cannot hang us
         seen.add(path)
         dirs.append(path.parent)
