@@ -51,10 +51,12 @@ from agent.security.paths import (
     DECISION_CACHE,
     PROTECTED_ANYWHERE,
     PROTECTED_ROOT_NAMES,
+    DecisionMemo,
     check_read,
     check_write,
     decide_path,
 )
+from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
@@ -80,7 +82,6 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
 _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
-_WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
 _MAX_LENGTH = 100_000
 DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
@@ -92,7 +93,7 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
 
     Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
     """
-    memo = DECISION_CACHE.set({})
+    memo = DECISION_CACHE.set(DecisionMemo())
     try:
         return _decide(command, context, budget_s)
     except RecursionError:
@@ -296,7 +297,7 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
         return None
     if redirect.op == "<":
         return check_read(target, cwd, env.context)
-    if redirect.op not in _WRITE_OPS:
+    if redirect.op not in WRITE_OPS:
         return None
     if target.value is not None and (target.value.isdigit() or target.value == "-"):
         return None  # 2>&1, >&-
@@ -313,52 +314,14 @@ def _check_commands(script: Script, env: Env) -> Decision | None:
     return None
 
 
-_ENDLESS = frozenset({"/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"})
-_MAX_HEAD_BYTES = 1 << 30
-_SIZE = re.compile(r"^(\d+)([KMGTPE]?)(i?B?)$", re.IGNORECASE)
-
-
-def _unbounded_writer(cmd: SimpleCommand) -> Decision | None:
-    """Resource bombs: an endless device copied into a file fills the disk (``cat /dev/zero > f``,
-    ``head -c 100G /dev/zero > f``); into a pipe it is bounded by the reader and stays allowed."""
-    sources = {w.value for w in cmd.args if w.value in _ENDLESS}
-    sources |= {r.target.value for r in cmd.redirects
-                if r.op == "<" and r.target and r.target.value in _ENDLESS}
-    to_file = any(r.op in _WRITE_OPS and r.target is not None and r.target.value not in (None, "/dev/null")
-                  and not (r.target.value or "").isdigit() for r in cmd.redirects)
-    if not sources or not to_file or _bounded_head(cmd):
-        return None
-    return deny("deny.resource", f"copying the endless `{sorted(sources)[0]}` into a file fills the disk; "
-                                 "take a bounded amount (`head -c 1M /dev/urandom > f`).")
-
-
-def _bounded_head(cmd: SimpleCommand) -> bool:
-    if cmd.name is None or cmd.name.value != "head":
-        return False
-    args = [w.value or "" for w in cmd.args]
-    for index, arg in enumerate(args):
-        count = args[index + 1] if arg in ("-c", "-n", "--bytes", "--lines") and index + 1 < len(args) else \
-            arg[2:] if arg.startswith(("-c", "-n")) and len(arg) > 2 else None
-        if count is not None:
-            return _size(count) <= _MAX_HEAD_BYTES
-    return True  # head's default: 10 lines
-
-
-def _size(text: str) -> int:
-    found = _SIZE.match(text)
-    if found is None:
-        return _MAX_HEAD_BYTES + 1
-    power = "KMGTPE".find(found.group(2).upper()) + 1 if found.group(2) else 0
-    return int(found.group(1)) * int(1024 ** power)
-
-
 def check_command(cmd: SimpleCommand, env: Env) -> Decision:
     """The full check of one simple command (also used for commands inside wrappers)."""
-    problem = _assignment_problems(cmd) or _unbounded_writer(cmd)
+    problem = _assignment_problems(cmd) or unbounded_writer(cmd)
     if problem is not None:
         return problem
     if cmd.name is None:
-        return allow("allow.assignment", "A plain variable assignment is allowed.")
+        plain = allow("allow.assignment", "A plain variable assignment is allowed.")
+        return _argument_problems(cmd, env) or plain
     name = cmd.name.value
     if name is None or cmd.name.glob or not COMMAND_NAME.match(name):
         return deny(
@@ -437,22 +400,29 @@ def _injection_denial(value: str) -> Decision:
 
 
 def _argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
-    """Reads of credential stores, by any command (also ``--opt=~/.ssh/key``)."""
-    for word in cmd.args:
+    """Reads of credential stores, by any command: arguments, ``--opt=~/.ssh/key``, short values
+    attached (``-T/root/.ssh/id_rsa``) and values assigned for later use (``F=~/.ssh/id_rsa``)."""
+    values = [a.value for a in cmd.assignments if a.value is not None]
+    for word in (*cmd.args, *values):
         if time.monotonic() > env.deadline:
             return _too_complex("it took too long to check")
-        if word.value is None:
-            continue
-        candidates = [word]
-        if word.value.startswith("-") and "=" in word.value:
-            value = word.value.partition("=")[2]
-            candidates.append(Word(value, value, tilde=value.startswith("~")))
-        for candidate in candidates:
+        for candidate in _read_candidates(word):
             for cwd in env.cwds:
                 problem = check_read(candidate, cwd, env.context)
                 if problem is not None:
                     return problem
     return None
+
+
+def _read_candidates(word: Word) -> list[Word]:
+    text = word.value
+    if text is None or not text.startswith("-"):
+        return [word]
+    if "=" in text:
+        value = text.partition("=")[2]
+        return [word, Word(value, value, tilde=value.startswith("~"))]
+    at = next((i for i in range(2, len(text)) if text[i] in "/.") , None) if text[1:2] != "-" else None
+    return [word] if at is None else [word, Word(text[at:], text[at:])]
 
 
 def load_security_config(project_dir: Path) -> SecurityConfig:

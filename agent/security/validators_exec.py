@@ -25,6 +25,7 @@ from agent.security.base import (
     parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import Operands, with_long_options
 from agent.security.models import Decision
 from agent.security.paths import expand_tilde, is_inside, real
 from agent.security.rules import XARGS_SAFE, names
@@ -150,7 +151,10 @@ def find(cmd: SimpleCommand, env: Env) -> Decision:
     dynamic = next((w for w in starts if w.value is None), None)
     if dynamic is not None:
         return dynamic_denial(cmd, dynamic, "start path")
-    return _find_expression(cmd, env, starts or [Word(".", ".")], args[index:], follow)
+    decision = _find_expression(cmd, env, starts or [Word(".", ".")], args[index:], follow)
+    if not decision.allowed:
+        return decision
+    return recursive_read_problem(starts, env, "find") or decision  # find walks and names what it finds
 
 
 def _is_find_expression(word: Word) -> bool:
@@ -397,7 +401,8 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "timeout": _stop_wrapper("sk", ("--signal", "--kill-after"), skip=1),
     "nohup": _stop_wrapper("", ()), "time": time_wrapper,
     "stdbuf": _stop_wrapper("ioe", ("--input", "--output", "--error")),
-    "command": command_builtin, "xargs": xargs, "find": find,
+    "command": command_builtin, "find": find,
+    "xargs": with_long_options("xargs", xargs, Operands("adEILnPs", frozenset(_XARGS_VALUES))),
     "bash": shell, "sh": shell, "zsh": shell, "dash": shell, "ksh": shell,
     "kill": kill, "pkill": pkill, "killall": pkill,
 })  # fmt: skip

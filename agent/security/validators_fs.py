@@ -145,7 +145,7 @@ def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Deci
     for word in sources:
         for cwd in env.cwds:
             path = resolve_word(word, cwd, env)
-            if path is not None and credential_ancestor(path, home):
+            if path is not None and credential_ancestor(path, home, env.project):
                 return deny(
                     "path.credentials",
                     f"`{verb} {word.raw}` would read credential stores (like ~/.ssh) or system "
@@ -336,6 +336,22 @@ def output_option(short: str, long: str, values: str = "", long_values: Iterable
     return validate
 
 
+def recursive_lister(short_values: str, long_values: tuple[str, ...], flags: tuple[str, ...] = ()) -> Validator:
+    """du, tree, ``ls -R``: a walk of ``~``, ``/``, ``/home`` or ``/root`` lists credential stores
+    (names and sizes); ``flags``: the options that make the walk recursive (none: always)."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, short_values, long_values)
+        if flags and not opts.has(*flags):
+            return ok(cmd)
+        problem = recursive_read_problem(opts.positionals or [HERE], env, command_name(cmd))
+        if problem is None and command_name(cmd) == "tree":
+            problem = check_paths(opts.values("-o"), env, "tree")
+        return problem or ok(cmd)
+
+    return validate
+
+
 def second_positional(values: str) -> Validator:
     """Commands whose optional second operand is an output file (uniq, xxd)."""
 
@@ -389,11 +405,15 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "tee": tee, "chmod": chmod, "mkdir": mkdir, "touch": touch, "gzip": gzip, "gunzip": gzip,
     "tar": with_long_options("tar", tar), "grep": grep, "egrep": grep, "fgrep": grep,
     "diff": diff, "zip": zip_, "unzip": unzip,
-    "sort": output_option("-o", "--output", "kStT", ("--key", "--field-separator",
-                                                      "--buffer-size", "--temporary-directory",
-                                                      "--files0-from")),
-    "tree": output_option("-o", "--output", "LPIHT", ("--charset", "--filelimit", "--timefmt",
-                                                       "--sort")),
+    "sort": with_long_options("sort", output_option("-o", "--output", "kStT", (
+        "--key", "--field-separator", "--buffer-size", "--temporary-directory", "--files0-from",
+        "--compress-program", "--random-source", "--batch-size", "--parallel"))),
+    "tree": recursive_lister("oLPIHT", ("--charset", "--filelimit", "--timefmt", "--sort")),
+    "du": recursive_lister("dBtX", ("--max-depth", "--block-size", "--threshold", "--exclude-from",
+                                    "--exclude", "--files0-from", "--time-style")),
+    "ls": recursive_lister("IwTp", ("--ignore", "--hide", "--width", "--tabsize", "--format",
+                                    "--sort", "--time", "--time-style", "--block-size", "--color",
+                                    "--quoting-style", "--indicator-style"), ("-R", "--recursive")),
     "uniq": second_positional("fsw"), "xxd": second_positional("cglson"),
     "cd": cd, "source": source, ".": source,
 })  # fmt: skip

@@ -37,7 +37,7 @@ from agent.security.base import (
     parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
-from agent.security.longopts import with_long_options
+from agent.security.longopts import normalise, prefix_of, unknown_option, with_long_options
 from agent.security.models import Decision
 from agent.security.paths import is_inside
 from agent.security.rules import names
@@ -149,29 +149,43 @@ def pip(cmd: SimpleCommand, env: Env) -> Decision:
     return _pip_args(cmd, env, cmd.args)
 
 
+_PIP_WRITES = ("-t", "--target", "--prefix", "--root", "--src", "-d", "--dest", "-w", "--wheel-dir",
+               "--log", "--report", "--cache-dir")  # fmt: skip
+_PIP_VALUES = (*_PIP_WRITES[1:], "--python", "--editor", "--index-url", "--extra-index-url",
+               "--requirement", "--constraint", "--editable", "--find-links", "--proxy", "--cert",
+               "--client-cert", "--exists-action", "--platform", "--python-version", "--abi",
+               "--implementation", "--config-settings", "--global-option", "--build-option",
+               "--trusted-host", "--timeout", "--retries", "--progress-bar", "--keyring-provider",
+               "--upgrade-strategy", "--use-feature", "--use-deprecated", "--root-user-action",
+               "--only-binary", "--no-binary", "--format", "--exclude", "--path", "--algorithm")  # fmt: skip
+
+
 def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
+    """pip (optparse) takes any unique prefix of a long option and short values attached
+    (``-t/dir``, ``-qt/dir``): judged on the options written out in full."""
     problem = install_reach(command_name(cmd), _installs(args), env, npm_style=False)
     if problem is not None:
         return problem
+    dynamic = next((w for w in args if w.value is None), None)
+    if dynamic is not None:
+        return dynamic_denial(cmd, dynamic)
+    full = normalise("pip", args)
+    if isinstance(full, str):
+        return unknown_option("pip", full)
+    opts = parse_options(full, "tdwrceif", _PIP_VALUES)
+    hit = next((name for name in ("--user", "--break-system-packages", "--system") if opts.has(name)), None)
+    if hit is not None:
+        return deny(
+            "deny.global_install",
+            f"`{hit}` installs outside the project; use a virtualenv in the project (.venv).",
+        )
+    for name in ("--python", "--editor"):
+        if any(not is_inside_project(word, env) for word in opts.values(name)):
+            return deny("deny.pip_program", f"`pip {name}` runs a program outside the project.")
+    problem = check_paths(opts.values(*_PIP_WRITES), env, "pip")
+    if problem is not None:
+        return problem
     values = [w.value for w in args]
-    for index, text in enumerate(values):
-        if text is None:
-            return dynamic_denial(cmd, args[index])
-        name, eq, _ = text.partition("=")
-        if name in ("--user", "--break-system-packages", "--system"):
-            return deny(
-                "deny.global_install",
-                f"`{name}` installs outside the project; use a virtualenv in the project (.venv).",
-            )
-        if name in ("-t", "--target", "--prefix", "--root", "--src"):
-            target = (
-                [Word(text[len(name) + 1 :], text[len(name) + 1 :])]
-                if eq
-                else list(args[index + 1 : index + 2])
-            )
-            problem = check_paths(target, env, f"pip {name}")
-            if problem is not None:
-                return problem
     positionals = [v for v in values if v and not v.startswith("-")]
     if positionals[:1] == ["config"] and positionals[1:2] not in (["get"], ["list"], []):
         return deny(
@@ -233,8 +247,42 @@ def _installs(args: tuple[Word, ...]) -> tuple[Word, ...]:
     return args[index:] if arg_value(args, index) in _INSTALLS else ()
 
 
+_NPM_PROGRAMS = ("--script-shell", "--shell", "--git", "--editor", "--browser", "--viewer",
+                 "--node-options", "--init-module", "--userconfig", "--globalconfig", "--node-gyp",
+                 "--onload-script")  # fmt: skip
+_NPM_SENSITIVE = (*_NPM_PROGRAMS, "--global", "--prefix", "--location", "--cache", "--registry",
+                  "--dir", "--cwd")  # fmt: skip
+"""npm/yarn/pnpm options that run a program, read another config, or move the install. npm's
+option parser (nopt) expands any unique prefix (``--glob``, ``--pref``) and reads ``-global``
+like ``--global``, so every spelling that may reach one of these counts as that option."""
+
+
+def _npm_option(cmd: SimpleCommand, env: Env) -> Decision | None:
+    for word in cmd.args:
+        text = word.value or ""
+        if text == "--":
+            return None
+        name = text.partition("=")[0]
+        long = name if name.startswith("--") else f"-{name}" if len(name) > 2 and name[:1] == "-" else ""
+        hit = prefix_of(long, _NPM_SENSITIVE)
+        if hit is None:
+            continue
+        if hit in _NPM_PROGRAMS:
+            return deny("deny.npm_option", f"`{command_name(cmd)} {name}` ({hit}) runs a program or "
+                                           "reads another config; not allowed.")
+        if name != hit:
+            return unknown_option(command_name(cmd), name)
+        if hit == "--registry" and not env.config.allow_network:
+            return deny("deny.network", f"`{command_name(cmd)} --registry` fetches from another "
+                                        "registry, and network access is off.")
+    return None
+
+
 def _package_manager_scope(cmd: SimpleCommand, env: Env) -> Decision | None:
     """npm/yarn/pnpm: no global installs, no directory option outside the project, no remote specs."""
+    problem = _npm_option(cmd, env)
+    if problem is not None:
+        return problem
     if _global(cmd):
         return _global_denial(cmd)
     problem = install_reach(command_name(cmd), _installs(cmd.args), env, npm_style=True)
@@ -354,7 +402,13 @@ def composer(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _global(cmd: SimpleCommand) -> bool:
-    return any(w.value in _GLOBAL_FLAGS for w in cmd.args)
+    """``-g``, ``--global``, ``--location=global``, and short clusters such as ``-gS``."""
+    return any(w.value in _GLOBAL_FLAGS or _short_cluster_has(w.value, "g") for w in cmd.args)
+
+
+def _short_cluster_has(text: str | None, letter: str) -> bool:
+    return bool(text) and text is not None and text[:1] == "-" and text[1:2] != "-" and 2 < len(text) < 6 \
+        and text[1:].isalpha() and letter in text[1:]
 
 
 def _global_denial(cmd: SimpleCommand) -> Decision:
@@ -376,4 +430,13 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
                                 "-C --directory -P --project"),
     "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),
+    "pnpx": npx,
+    "pipx": subcommand_runner("run", "--no-cache --pypackages -q --quiet -v --verbose",
+                              "--spec --python --pip-args --index-url --backend",
+                              "install install-all inject upgrade upgrade-all reinstall reinstall-all "
+                              "uninstall uninstall-all ensurepath upgrade-shared pin unpin"),
+    "hatch": subcommand_runner("run", "-q --quiet -v --verbose", "-e --env"),
+    "pdm": subcommand_runner("run", "-q --quiet -v --verbose -s --site-packages",
+                             "-p --project"),
+    "rye": subcommand_runner("run", "-q --quiet -v --verbose", "--pyproject", "install uninstall tools"),
 })  # fmt: skip

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from agent.security.base import Env, Options, Validator, deny, dynamic_denial, ok, parse_options
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import prefix_of, with_long_options
 from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
@@ -302,12 +303,25 @@ def remote_tool(cmd: SimpleCommand, env: Env) -> Decision:
     return ok(cmd)
 
 
+_RSYNC_PROGRAMS = ("--rsh", "--rsync-path", "--remote-option", "--daemon", "--config")
+
+
 def _rsync_shell(cmd: SimpleCommand) -> bool:
-    return any((w.value or "").partition("=")[0] in ("-e", "--rsh", "--rsync-path") for w in cmd.args)
+    """``-e``/``--rsh`` (any prefix, ``-avesh`` clusters), ``--rsync-path``, ``-M``: a program."""
+    for word in cmd.args:
+        text = word.value or ""
+        if text == "--":
+            return False
+        if text.startswith("--"):
+            if prefix_of(text.partition("=")[0], _RSYNC_PROGRAMS) is not None:
+                return True
+        elif text.startswith("-") and set(text[1:]) & set("eM"):
+            return True
+    return False
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
-    "git": git, "curl": curl, "wget": wget,
+    "git": git, "curl": with_long_options("curl", curl), "wget": with_long_options("wget", wget),
     **{name: remote_tool for name in
        names("ssh scp sftp rsync nc ncat netcat socat telnet ftp")},
 })  # fmt: skip
