@@ -36,6 +36,8 @@ class Env:
     inner: Callable[[SimpleCommand, Env], Decision]  # full check of a wrapped command
     nested: Callable[[str, Env], Decision]  # parse and check a bash string (bash -c STR)
     deadline: float = float("inf")  # time.monotonic() past which the decision is "too complex"
+    assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
+    loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
 
     @property
     def config(self) -> SecurityConfig:

@@ -84,6 +84,7 @@ class _Acc:
     rescanned: int = 0  # end byte of the last expansion scanned for hidden substitutions
     arith_output: str | None = None
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
+    loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def enter(self, state: State) -> None:
         """Check the budget before walking one more node."""
@@ -141,6 +142,7 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         arithmetic=frozenset(acc.arithmetic),
         arith_output=acc.arith_output,
         loop_vars=tuple(acc.loop_vars),
+        loop_values=tuple(acc.loop_values),
     )
 
 
@@ -372,6 +374,8 @@ def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
     literal = all(c.type in ("word", "number", "raw_string") and not any(ch in _text(c) for ch in "*?[$`\\")
                   for c in values) and bool(values)
     acc.loop_vars.append((_text(variable), not literal))
+    if literal:
+        acc.loop_values.append((_text(variable), tuple(_text(c).strip("'") for c in values)))
 
 
 def _prompt_expansion(node: tree_sitter.Node) -> bool:

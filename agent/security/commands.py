@@ -78,3 +78,4 @@ class Script:
     arith_output: str | None = None  # a command's output evaluated as arithmetic
     arithmetic: frozenset[str] = frozenset()  # names whose values bash evaluates as arithmetic
     loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))
+    loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `for NAME in a b`: (NAME, (a, b))

@@ -59,6 +59,8 @@ SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty",
 """Write targets outside the project that are always fine."""
 
 Action = Literal["read", "write", "edit"]
+PRIVATE_TMP = Path("/tmp")
+"""The command sandbox's private temp dir (see ``PolicyContext.private_tmp``)."""
 
 
 def real(path: Path | str) -> Path:
@@ -209,6 +211,8 @@ def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Dec
 def check_target(raw: str, text: str, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
     """Check the path ``text`` (relative to ``cwd``) as a write target."""
     project = context.project_dir
+    if context.private_tmp and is_inside(lexical(text, cwd), PRIVATE_TMP):
+        return None  # the sandbox's own /tmp: the host's /tmp (and its links) is not what it sees
     resolved = physical(text, cwd)
     if not is_inside(resolved, project):
         if is_inside(lexical(text, cwd), project):
@@ -371,7 +375,7 @@ def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
         if problem is not None:
             return problem
         return Decision(allowed=True, reason=f"Reading `{path}` is allowed.", rule="path.read")
-    problem = check_write(word, cwd, context, action)
+    problem = check_write(word, cwd, context.model_copy(update={"private_tmp": False}), action)
     if problem is not None:
         return problem
     return Decision(

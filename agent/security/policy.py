@@ -61,7 +61,7 @@ from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NE
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
-from agent.security.variables import arithmetic_problem, set_names, settable
+from agent.security.variables import arithmetic_problem, assigned_names, set_names, settable
 
 __all__ = [
     "Decision",
@@ -151,7 +151,9 @@ def _check_script(source: str, env: Env) -> Decision:
         return deny("deny.hazard", f"{script.hazard}; not allowed.")
     if script.cd_unmodelled:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
-    env = replace(env, functions=env.functions | {f.name for f in script.functions})
+    assigned, loops = assigned_names(script)
+    env = replace(env, functions=env.functions | {f.name for f in script.functions},
+                  assigned=env.assigned | assigned, loop_values=loops)
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)
         if problem is not None:

@@ -241,9 +241,53 @@ def _fetch(
     if hit is not None:
         return _network_denial(f"{tool} {hit}")
     for url in urls:
-        if url.value is None or not _loopback(url.value):
+        texts = [url.value] if url.value is not None else url_values(url.raw, env)
+        if not texts or not all(_loopback(text) for text in texts):
             return _network_denial(f"{tool} {url.raw}", "; only localhost URLs are allowed")
     return ok(cmd, " (localhost only)")
+
+
+_URL_PART = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)([A-Za-z0-9._/-]*)\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}"
+                       r"|\$([A-Za-z_][A-Za-z0-9_]*)|([^$\"'`\\]+)|(\")")
+_MAX_URLS = 64
+_AFTER_HOST = re.compile(r"^[^/:@$]+[:/]")  # a default stands only for the port or the path
+
+
+def url_values(raw: str, env: Env) -> list[str]:
+    """The URLs a word with expansions may stand for, or ``[]`` when that is not known.
+
+    ``${NAME:-default}`` is the default when the command line sets NAME nowhere (the variable is
+    then the environment's, which autocode's command sandbox builds from an allowlist);
+    ``$NAME`` of a ``for NAME in a b`` over plain words is each of those words. Anything else
+    (command substitution, other variables, quotes other than ``"``) is unknown."""
+    loops = dict(env.loop_values)
+    options: list[list[str]] = []
+    at = 0
+    while at < len(raw):
+        found = _URL_PART.match(raw, at)
+        if found is None:
+            return []
+        at = found.end()
+        name, _, default, braced, bare, text, quote = found.groups()
+        if quote is not None:
+            continue
+        if text is not None:
+            options.append([text])
+        elif name is not None:
+            prefix = "".join(choices[0] for choices in options)
+            if name in env.assigned or name in loops or not _AFTER_HOST.match(prefix.partition("://")[2] or prefix):
+                return []
+            options.append([default])
+        elif (var := braced or bare) in loops:
+            options.append(list(loops[var]))
+        else:
+            return []
+    combos = [""]
+    for choices in options:
+        combos = [head + choice for head in combos for choice in choices]
+        if len(combos) > _MAX_URLS:
+            return []
+    return combos
 
 
 def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
