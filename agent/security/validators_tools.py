@@ -275,7 +275,7 @@ def url_values(raw: str, env: Env) -> list[str]:
             options.append([text])
         elif name is not None:
             prefix = "".join(choices[0] for choices in options)
-            if name in env.assigned or name in loops or not _AFTER_HOST.match(prefix.partition("://")[2] or prefix):
+            if name in env.assigned or name in loops or not _AFTER_HOST.match(prefix.split("://", 1)[-1]):
                 return []
             options.append([default])
         elif (var := braced or bare) in loops:
