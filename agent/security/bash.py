@@ -122,6 +122,8 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         _walk(root, acc, False, START)  # first: the budget stops branchy or deep input early
         if b"\\" in data and _stray_backslash(root, data, deadline):
             return Script(error="a backslash between words means something else to bash than to the parser")
+        if b"<<" in data and _dropped_word(root, data, deadline):
+            return Script(error="a word before a here-doc that the parser drops (bash passes it)")
     except (TooComplex, RecursionError) as exc:
         return Script(too_complex=str(exc) or "nested too deeply")
     commands, redirects = list(acc.commands), list(acc.redirects)
@@ -173,6 +175,30 @@ def _stray_backslash(root: tree_sitter.Node, data: bytes, deadline: float = floa
             if b"\\" in cleaned or (b"\\\n" in gap and not cleaned):
                 return True
     return False
+
+
+def _dropped_word(root: tree_sitter.Node, data: bytes, deadline: float = float("inf")) -> bool:
+    """True when text between a command's parts belongs to no node: tree-sitter drops a lone
+    ``-`` just before a here-doc (``make -f - <<X``, ``cd - <<X``), which bash passes on."""
+    for count, node in enumerate(_descendants(root)):
+        if count % 512 == 0 and time.monotonic() > deadline:
+            raise TooComplex("it took too long to take apart")
+        if node.type not in ("command", "redirected_statement"):
+            continue
+        for before, after in itertools.pairwise(node.children):
+            gap = data[before.end_byte : after.start_byte].replace(b"\\\n", b"").strip()
+            if gap and not (gap == b"-" and before.type == "command"):  # `_simple` restores that `-`
+                return True
+    return False
+
+
+def _dropped_dash(node: tree_sitter.Node) -> bool:
+    """The lone ``-`` tree-sitter drops between a command and its here-doc (see `_dropped_word`)."""
+    parent, after = node.parent, node.next_sibling
+    if parent is None or parent.type != "redirected_statement" or after is None or parent.text is None:
+        return False
+    gap = parent.text[node.end_byte - parent.start_byte : after.start_byte - parent.start_byte]
+    return gap.replace(b"\\\n", b"").strip() == b"-"
 
 
 def _descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
@@ -505,6 +531,8 @@ def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
         elif child.type in _REDIRECT_NODES:
             redirects.append(_redirect(child))
     redirects.extend(_outer_redirects(node))
+    if _dropped_dash(node):
+        args.append(Word("-", "-"))
     return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped)
 
 
@@ -556,6 +584,19 @@ def _assignment_value(node: tree_sitter.Node | None) -> Word | None:
     return Word(_text(node)) if chars is None else make_word(_text(node), chars)
 
 
+def _heredoc(node: tree_sitter.Node) -> Redirect:
+    """``<<X`` / ``<<'X'``: the body is literal when the delimiter is quoted, or when it holds no
+    ``$``, backtick or backslash (bash expands those in an unquoted here-doc)."""
+    start = next((c for c in node.children if c.type == "heredoc_start"), None)
+    body = next((c for c in node.children if c.type == "heredoc_body"), None)
+    text = _text(body) if body is not None else ""
+    quoted = start is not None and any(q in _text(start) for q in "'\"\\")
+    literal = quoted or not any(char in text for char in "$`\\")
+    fd = node.child_by_field_name("descriptor")
+    return Redirect("<<", fd=_text(fd) if fd is not None else None,
+                    body=Word(text, text if literal else None))
+
+
 def _function(node: tree_sitter.Node) -> FunctionDef:
     name_node = node.child_by_field_name("name")
     body = node.child_by_field_name("body")
@@ -567,8 +608,14 @@ def _function(node: tree_sitter.Node) -> FunctionDef:
 
 
 def _redirect(node: tree_sitter.Node) -> Redirect:
+    if node.type == "herestring_redirect":
+        fed = node.named_children[-1] if node.named_children else None
+        found = words(fed) if fed is not None else []
+        fd = node.child_by_field_name("descriptor")
+        return Redirect("<<<", fd=_text(fd) if fd is not None else None,
+                        body=found[0] if len(found) == 1 else Word(_text(fed) if fed is not None else ""))
     if node.type != "file_redirect":
-        return Redirect("<<<" if node.type == "herestring_redirect" else "<<")
+        return _heredoc(node)
     fd_node = node.child_by_field_name("descriptor")
     ops = [_text(c) for c in node.children if not c.is_named]
     target = node.child_by_field_name("destination")

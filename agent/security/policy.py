@@ -59,6 +59,7 @@ from agent.security.paths import (
 from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
+from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
 from agent.security.variables import arithmetic_problem, assigned_names, set_names, settable
@@ -75,7 +76,7 @@ __all__ = [
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     **validators_fs.VALIDATORS, **validators_exec.VALIDATORS, **LANG_VALIDATORS,
-    **TEXT_VALIDATORS, **TOOLS_VALIDATORS,
+    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS,
 })  # fmt: skip
 """Command name → validator; the name must still be allowed (network tools always are)."""
 

@@ -236,7 +236,7 @@ def _substitute(word: Word, found: str, glob: bool) -> Word:
 
 
 def shell(cmd: SimpleCommand, env: Env) -> Decision:
-    args, index, want_script = cmd.args, 0, False
+    args, index, want_script, from_stdin = cmd.args, 0, False, False
     while index < len(args):
         text = args[index].value
         if text is None:
@@ -247,6 +247,7 @@ def shell(cmd: SimpleCommand, env: Env) -> Decision:
             index += 1
         elif text[:1] in "-+" and len(text) > 1 and text != "--":
             want_script = want_script or "c" in text
+            from_stdin = from_stdin or (text[0] == "-" and "s" in text)
             index += 1
         else:
             index += text == "--"
@@ -255,12 +256,25 @@ def shell(cmd: SimpleCommand, env: Env) -> Decision:
     rest = args[index:]
     if want_script:
         return _shell_string(cmd, env, rest)
-    if rest:
+    if rest and not from_stdin:
         return init_script(rest[0], env, f"{name} {rest[0].raw}")
-    return deny(
-        "deny.shell_stdin",
-        f"`{name}` without -c would run commands from stdin that cannot be checked; run the commands directly.",
-    )
+    return _shell_stdin(cmd, env)
+
+
+def _shell_stdin(cmd: SimpleCommand, env: Env) -> Decision:
+    """A shell reading its script from stdin: a literal here-doc or here-string is judged like
+    ``bash -c`` on the same text; a pipe, a file or an expanding here-doc cannot be."""
+    name = command_name(cmd)
+    fed = cmd.stdin_text
+    if fed is None or fed.value is None:
+        return deny(
+            "deny.shell_stdin",
+            f"`{name}` without -c would run commands from stdin that cannot be checked (a pipe, a "
+            "file, or a here-doc with expansions); run the commands directly, or feed a quoted here-doc.",
+        )
+    if env.depth >= MAX_DEPTH:
+        return deny("deny.depth", "The command nests shells too deeply to check.")
+    return env.nested(fed.value, replace(env, depth=env.depth + 1))
 
 
 def _shell_string(cmd: SimpleCommand, env: Env, rest: tuple[Word, ...]) -> Decision:
