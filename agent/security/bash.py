@@ -611,8 +611,8 @@ def _redirect(node: tree_sitter.Node) -> Redirect:
     if node.type == "herestring_redirect":
         fed = node.named_children[-1] if node.named_children else None
         found = words(fed) if fed is not None else []
-        fd = node.child_by_field_name("descriptor")
-        return Redirect("<<<", fd=_text(fd) if fd is not None else None,
+        number = node.child_by_field_name("descriptor")
+        return Redirect("<<<", fd=_text(number) if number is not None else None,
                         body=found[0] if len(found) == 1 else Word(_text(fed) if fed is not None else ""))
     if node.type != "file_redirect":
         return _heredoc(node)
