@@ -58,6 +58,8 @@ from agent.security.paths import (
 )
 from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
+from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
+from agent.security.validators_feed import feeds
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
@@ -76,7 +78,7 @@ __all__ = [
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     **validators_fs.VALIDATORS, **validators_exec.VALIDATORS, **LANG_VALIDATORS,
-    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS,
+    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS, **FEED_VALIDATORS,
 })  # fmt: skip
 """Command name → validator; the name must still be allowed (network tools always are)."""
 
@@ -154,7 +156,7 @@ def _check_script(source: str, env: Env) -> Decision:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
     assigned, loops = assigned_names(script)
     env = replace(env, functions=env.functions | {f.name for f in script.functions},
-                  assigned=env.assigned | assigned, loop_values=loops)
+                  assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script))
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)
         if problem is not None:
