@@ -588,13 +588,25 @@ def _heredoc(node: tree_sitter.Node) -> Redirect:
     """``<<X`` / ``<<'X'``: the body is literal when the delimiter is quoted, or when it holds no
     ``$``, backtick or backslash (bash expands those in an unquoted here-doc)."""
     start = next((c for c in node.children if c.type == "heredoc_start"), None)
-    body = next((c for c in node.children if c.type == "heredoc_body"), None)
-    text = _text(body) if body is not None else ""
+    end = next((c for c in node.children if c.type == "heredoc_end"), None)
+    text = _heredoc_text(node, start, end)
     quoted = start is not None and any(q in _text(start) for q in "'\"\\")
     literal = quoted or not any(char in text for char in "$`\\")
     fd = node.child_by_field_name("descriptor")
     return Redirect("<<", fd=_text(fd) if fd is not None else None,
                     body=Word(text, text if literal else None))
+
+
+def _heredoc_text(node: tree_sitter.Node, start: tree_sitter.Node | None, end: tree_sitter.Node | None) -> str:
+    """The body as bash reads it: the lines after the ``<<X`` line up to the delimiter, from the
+    source (tree-sitter turns a body that starts with a backslash into words and an empty body)."""
+    data = node.text or b""
+    begin = data.find(b"\n", (start.end_byte if start is not None else node.start_byte) - node.start_byte)
+    stop = (end.start_byte if end is not None else node.end_byte) - node.start_byte
+    body = data[begin + 1 : stop].decode(errors="replace") if begin >= 0 else ""
+    if any(_text(c) == "<<-" for c in node.children):
+        body = "\n".join(line.lstrip("\t") for line in body.split("\n"))
+    return body
 
 
 def _function(node: tree_sitter.Node) -> FunctionDef:

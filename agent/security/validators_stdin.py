@@ -29,7 +29,7 @@ def _make(cmd: SimpleCommand, env: Env) -> Decision:
     if isinstance(args, str):
         return unknown_option("make", args)
     opts = parse_options(args, "CfIjloWE", ("--directory", "--file", "--makefile", "--eval"))
-    if any(word.value == "-" for word in opts.values("-f", "--file", "--makefile")):
+    if cmd.stdin_fed and any(word.value == "-" for word in opts.values("-f", "--file", "--makefile")):
         return inline(cmd, env, "make -f - (a makefile read from stdin)")
     return LANG["make"](cmd, env)
 
