@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision, PolicyContext, SecurityConfig
+from agent.security.paths import DECISION_CACHE
 from agent.security.rules import (
     DANGEROUS_VAR_PREFIXES,
     DANGEROUS_VARS,
@@ -53,11 +54,22 @@ Validator = Callable[[SimpleCommand, Env], Decision]
 
 
 def deny(rule: str, reason: str) -> Decision:
-    return Decision(allowed=False, reason=reason, rule=rule)
+    return verdict(False, rule, reason)
 
 
 def allow(rule: str, reason: str) -> Decision:
-    return Decision(allowed=True, reason=reason, rule=rule)
+    return verdict(True, rule, reason)
+
+
+def verdict(allowed: bool, rule: str, reason: str) -> Decision:
+    """A (frozen) Decision, built once per decision for the same words (``ls; ls; ls``)."""
+    memo = DECISION_CACHE.get()
+    if memo is None:
+        return Decision(allowed=allowed, reason=reason, rule=rule)
+    key = (allowed, rule, reason)
+    if key not in memo.verdicts:
+        memo.verdicts[key] = Decision(allowed=allowed, reason=reason, rule=rule)
+    return memo.verdicts[key]
 
 
 def ok(cmd: SimpleCommand, note: str = "") -> Decision:

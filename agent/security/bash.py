@@ -192,10 +192,12 @@ def _dropped_word(root: tree_sitter.Node, data: bytes, deadline: float = float("
     return False
 
 
-def _dropped_dash(node: tree_sitter.Node) -> bool:
+def _dropped_dash(node: tree_sitter.Node, parent: tree_sitter.Node | None) -> bool:
     """The lone ``-`` tree-sitter drops between a command and its here-doc (see `_dropped_word`)."""
-    parent, after = node.parent, node.next_sibling
-    if parent is None or parent.type != "redirected_statement" or after is None or parent.text is None:
+    if parent is None or parent.type != "redirected_statement":
+        return False
+    after = node.next_sibling
+    if after is None or parent.text is None:
         return False
     gap = parent.text[node.end_byte - parent.start_byte : after.start_byte - parent.start_byte]
     return gap.replace(b"\\\n", b"").strip() == b"-"
@@ -496,16 +498,21 @@ def _cd_target(cmd: SimpleCommand) -> Word | None:
 def _walk_pipeline(node: tree_sitter.Node, acc: _Acc, state: State) -> None:
     headless = bool(node.children) and not node.children[0].is_named  # `<<EOF | sh` heredoc tail
     stages = [c for c in node.children if c.is_named and c.type != "comment"]
+    found: list[SimpleCommand | None] = []
     for index, stage in enumerate(stages):
+        before = len(acc.commands)
         _walk(stage, acc, headless or index > 0, state)  # each stage runs in a subshell
-    acc.pipelines.append(tuple(_stage_command(stage) for stage in stages))
+        found.append(_stage_command(stage, acc.commands[before] if len(acc.commands) > before else None))
+    acc.pipelines.append(tuple(found))
 
 
-def _stage_command(stage: tree_sitter.Node) -> SimpleCommand | None:
+def _stage_command(stage: tree_sitter.Node, walked: SimpleCommand | None) -> SimpleCommand | None:
+    """The stage as one simple command (``walked``: the first command its walk found, which is
+    the stage's own: a command is recorded before the substitutions in its words)."""
     body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
-    if body is None or body.type != "command":
+    if body is None or body.type != "command" or walked is None:
         return None
-    return _simple(body, piped=False)
+    return replace(walked, piped=False, dirs=START)
 
 
 def _is_statement(node: tree_sitter.Node) -> bool:
@@ -530,14 +537,14 @@ def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
             assignments.extend(_assignments(child))
         elif child.type in _REDIRECT_NODES:
             redirects.append(_redirect(child))
-    redirects.extend(_outer_redirects(node))
-    if _dropped_dash(node):
+    parent = node.parent
+    redirects.extend(_outer_redirects(parent))
+    if _dropped_dash(node, parent):
         args.append(Word("-", "-"))
     return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped)
 
 
-def _outer_redirects(node: tree_sitter.Node) -> list[Redirect]:
-    parent = node.parent
+def _outer_redirects(parent: tree_sitter.Node | None) -> list[Redirect]:
     if parent is None or parent.type != "redirected_statement":
         return []
     return [_redirect(c) for c in parent.children if c.type in _REDIRECT_NODES]

@@ -34,6 +34,8 @@ class DecisionMemo:
     roots: dict[Path, list[tuple[str, Path]]] = field(default_factory=dict)
     real: dict[str, Path] = field(default_factory=dict)
     reads: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    writes: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    verdicts: dict[tuple[bool, str, str], Decision] = field(default_factory=dict)
 
 
 DECISION_CACHE: ContextVar[DecisionMemo | None] = ContextVar("autocode_policy_memo", default=None)
@@ -191,7 +193,17 @@ def _credential_hit(paths: list[Path], roots: list[tuple[str, Path]]) -> str | N
 
 
 def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
-    """``None`` when ``word`` may be written by ``verb``, else a denial."""
+    """``None`` when ``word`` may be written by ``verb``, else a denial (memoised per decision)."""
+    memo = DECISION_CACHE.get()
+    if memo is None:
+        return _check_write(word, cwd, context, verb)
+    key = (word, cwd, verb, context.project_dir, context.home, context.private_tmp)
+    if key not in memo.writes:
+        memo.writes[key] = _check_write(word, cwd, context, verb)
+    return memo.writes[key]
+
+
+def _check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
     if word.value is None:
         return _deny(
             "path.dynamic",
