@@ -39,7 +39,7 @@ class Env:
     deadline: float = float("inf")  # time.monotonic() past which the decision is "too complex"
     assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
-    feeds: tuple[tuple[tuple[Word, ...], tuple[Word, ...]], ...] = ()  # xargs args -> its find's args
+    feeds: tuple[tuple[tuple[Word, ...], SimpleCommand | None], ...] = ()  # xargs args -> stage before
 
     @property
     def config(self) -> SecurityConfig:
