@@ -60,7 +60,9 @@ from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
 from agent.security.validators_feed import feeds
+from agent.security.validators_find import VALIDATORS as FIND_VALIDATORS
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
+from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
@@ -78,7 +80,8 @@ __all__ = [
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     **validators_fs.VALIDATORS, **validators_exec.VALIDATORS, **LANG_VALIDATORS,
-    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS, **FEED_VALIDATORS,
+    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS, **FEED_VALIDATORS, **FIND_VALIDATORS,
+    **READ_VALIDATORS,
 })  # fmt: skip
 """Command name → validator; the name must still be allowed (network tools always are)."""
 

@@ -19,7 +19,7 @@ from agent.security.bash import Script, SimpleCommand, Word
 from agent.security.longopts import Operands, normalise
 from agent.security.models import Decision
 from agent.security.validators_exec import VALIDATORS as EXEC
-from agent.security.validators_exec import find_execs, find_starts
+from agent.security.validators_find import find_execs, find_starts
 
 _XARGS_VALUES = frozenset({"--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-chars",
                            "--process-slot-var"})  # fmt: skip

@@ -154,34 +154,6 @@ def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Deci
     return None
 
 
-_GREP_VALUES = "efABCdmD"
-_GREP_LONG = ("--regexp", "--file", "--after-context", "--before-context", "--context",
-              "--directories", "--max-count", "--devices", "--include", "--exclude",
-              "--exclude-dir", "--label", "--color", "--colour", "--binary-files")  # fmt: skip
-
-
-def grep(cmd: SimpleCommand, env: Env) -> Decision:
-    """grep -r/-R (and `--directories=recurse`) must not walk a home, / or /root."""
-    opts = parse_options(cmd.args, _GREP_VALUES, _GREP_LONG)
-    recursive = opts.has("-r", "-R", "--recursive", "--dereference-recursive") or any(
-        (word.value or "").startswith("rec") for word in opts.values("-d", "--directories")
-    )
-    if not recursive:
-        return ok(cmd)
-    paths = list(opts.positionals)
-    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
-        paths = paths[1:]
-    return recursive_read_problem(paths or [HERE], env, command_name(cmd)) or ok(cmd)
-
-
-def diff(cmd: SimpleCommand, env: Env) -> Decision:
-    opts = parse_options(cmd.args, "CUFIxXSDL", ("--label", "--exclude", "--exclude-from",
-                                                 "--starting-file", "--ignore-matching-lines"))
-    if not opts.has("-r", "--recursive"):
-        return ok(cmd)
-    return recursive_read_problem(opts.positionals, env, "diff -r") or ok(cmd)
-
-
 def tee(cmd: SimpleCommand, env: Env) -> Decision:
     opts = parse_options(cmd.args, "", ("--output-error",))
     return check_paths(opts.positionals, env, "tee") or ok(cmd)
@@ -336,22 +308,6 @@ def output_option(short: str, long: str, values: str = "", long_values: Iterable
     return validate
 
 
-def recursive_lister(short_values: str, long_values: tuple[str, ...], flags: tuple[str, ...] = ()) -> Validator:
-    """du, tree, ``ls -R``: a walk of ``~``, ``/``, ``/home`` or ``/root`` lists credential stores
-    (names and sizes); ``flags``: the options that make the walk recursive (none: always)."""
-
-    def validate(cmd: SimpleCommand, env: Env) -> Decision:
-        opts = parse_options(cmd.args, short_values, long_values)
-        if flags and not opts.has(*flags):
-            return ok(cmd)
-        problem = recursive_read_problem(opts.positionals or [HERE], env, command_name(cmd))
-        if problem is None and command_name(cmd) == "tree":
-            problem = check_paths(opts.values("-o"), env, "tree")
-        return problem or ok(cmd)
-
-    return validate
-
-
 def second_positional(values: str) -> Validator:
     """Commands whose optional second operand is an output file (uniq, xxd)."""
 
@@ -403,17 +359,10 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "rm": rm, "rmdir": _simple_writer(), "mv": with_long_options("mv", mv),
     "cp": with_long_options("cp", copy_like), "ln": with_long_options("ln", copy_like),
     "tee": tee, "chmod": chmod, "mkdir": mkdir, "touch": touch, "gzip": gzip, "gunzip": gzip,
-    "tar": with_long_options("tar", tar), "grep": grep, "egrep": grep, "fgrep": grep,
-    "diff": diff, "zip": zip_, "unzip": unzip,
+    "tar": with_long_options("tar", tar), "zip": zip_, "unzip": unzip,
     "sort": with_long_options("sort", output_option("-o", "--output", "kStT", (
         "--key", "--field-separator", "--buffer-size", "--temporary-directory", "--files0-from",
         "--compress-program", "--random-source", "--batch-size", "--parallel"))),
-    "tree": recursive_lister("oLPIHT", ("--charset", "--filelimit", "--timefmt", "--sort")),
-    "du": recursive_lister("dBtX", ("--max-depth", "--block-size", "--threshold", "--exclude-from",
-                                    "--exclude", "--files0-from", "--time-style")),
-    "ls": recursive_lister("IwTp", ("--ignore", "--hide", "--width", "--tabsize", "--format",
-                                    "--sort", "--time", "--time-style", "--block-size", "--color",
-                                    "--quoting-style", "--indicator-style"), ("-R", "--recursive")),
     "uniq": second_positional("fsw"), "xxd": second_positional("cglson"),
     "cd": cd, "source": source, ".": source,
 })  # fmt: skip

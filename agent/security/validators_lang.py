@@ -37,12 +37,12 @@ from agent.security.base import (
     parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
-from agent.security.longopts import normalise, prefix_of, unknown_option, with_long_options
+from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import is_inside
-from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
+from agent.security.validators_pip import installs, npm_option, pip, pip_args
 from agent.security.validators_remote import install_reach
 from agent.security.validators_run import (
     NPX_FLAGS,
@@ -137,62 +137,12 @@ def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple
     if module is None:
         return deny("deny.dynamic_argument", "`python -m` needs a literal module name.")
     if module == "pip":
-        return _pip_args(cmd, env, rest)
+        return pip_args(cmd, env, rest)
     if module == "venv":
         return check_paths(
             [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"
         ) or ok(cmd)
     return ok(cmd, f" (module {module})")
-
-
-def pip(cmd: SimpleCommand, env: Env) -> Decision:
-    return _pip_args(cmd, env, cmd.args)
-
-
-_PIP_WRITES = ("-t", "--target", "--prefix", "--root", "--src", "-d", "--dest", "-w", "--wheel-dir",
-               "--log", "--report", "--cache-dir")  # fmt: skip
-_PIP_VALUES = (*_PIP_WRITES[1:], "--python", "--editor", "--index-url", "--extra-index-url",
-               "--requirement", "--constraint", "--editable", "--find-links", "--proxy", "--cert",
-               "--client-cert", "--exists-action", "--platform", "--python-version", "--abi",
-               "--implementation", "--config-settings", "--global-option", "--build-option",
-               "--trusted-host", "--timeout", "--retries", "--progress-bar", "--keyring-provider",
-               "--upgrade-strategy", "--use-feature", "--use-deprecated", "--root-user-action",
-               "--only-binary", "--no-binary", "--format", "--exclude", "--path", "--algorithm")  # fmt: skip
-
-
-def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
-    """pip (optparse) takes any unique prefix of a long option and short values attached
-    (``-t/dir``, ``-qt/dir``): judged on the options written out in full."""
-    problem = install_reach(command_name(cmd), _installs(args), env, npm_style=False)
-    if problem is not None:
-        return problem
-    dynamic = next((w for w in args if w.value is None), None)
-    if dynamic is not None:
-        return dynamic_denial(cmd, dynamic)
-    full = normalise("pip", args)
-    if isinstance(full, str):
-        return unknown_option("pip", full)
-    opts = parse_options(full, "tdwrceif", _PIP_VALUES)
-    hit = next((name for name in ("--user", "--break-system-packages", "--system") if opts.has(name)), None)
-    if hit is not None:
-        return deny(
-            "deny.global_install",
-            f"`{hit}` installs outside the project; use a virtualenv in the project (.venv).",
-        )
-    for name in ("--python", "--editor"):
-        if any(not is_inside_project(word, env) for word in opts.values(name)):
-            return deny("deny.pip_program", f"`pip {name}` runs a program outside the project.")
-    problem = check_paths(opts.values(*_PIP_WRITES), env, "pip")
-    if problem is not None:
-        return problem
-    values = [w.value for w in args]
-    positionals = [v for v in values if v and not v.startswith("-")]
-    if positionals[:1] == ["config"] and positionals[1:2] not in (["get"], ["list"], []):
-        return deny(
-            "deny.pip_config",
-            "`pip config` changes may only be made in the project; use requirements/pyproject settings.",
-        )
-    return ok(cmd)
 
 
 def uv(cmd: SimpleCommand, env: Env) -> Decision:
@@ -211,8 +161,8 @@ def uv(cmd: SimpleCommand, env: Env) -> Decision:
             )
         return ok(cmd)
     if sub == "pip":
-        return _pip_args(cmd, env, cmd.args[index + 1 :])
-    return install_reach("uv", _installs(cmd.args), env, npm_style=False) or ok(cmd)
+        return pip_args(cmd, env, cmd.args[index + 1 :])
+    return install_reach("uv", installs(cmd.args), env, npm_style=False) or ok(cmd)
 
 
 def _directory_options(cmd: SimpleCommand, env: Env, options: tuple[str, ...]) -> Decision | None:
@@ -238,54 +188,14 @@ def make(cmd: SimpleCommand, env: Env) -> Decision:
     return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
-_INSTALLS = names("install i in add isntall update up upgrade ci download publish unpublish")
-
-
-def _installs(args: tuple[Word, ...]) -> tuple[Word, ...]:
-    """The words after an install-like subcommand (empty when there is none)."""
-    index = first_positional(args)
-    return args[index:] if arg_value(args, index) in _INSTALLS else ()
-
-
-_NPM_PROGRAMS = ("--script-shell", "--shell", "--git", "--editor", "--browser", "--viewer",
-                 "--node-options", "--init-module", "--userconfig", "--globalconfig", "--node-gyp",
-                 "--onload-script")  # fmt: skip
-_NPM_SENSITIVE = (*_NPM_PROGRAMS, "--global", "--prefix", "--location", "--cache", "--registry",
-                  "--dir", "--cwd")  # fmt: skip
-"""npm/yarn/pnpm options that run a program, read another config, or move the install. npm's
-option parser (nopt) expands any unique prefix (``--glob``, ``--pref``) and reads ``-global``
-like ``--global``, so every spelling that may reach one of these counts as that option."""
-
-
-def _npm_option(cmd: SimpleCommand, env: Env) -> Decision | None:
-    for word in cmd.args:
-        text = word.value or ""
-        if text == "--":
-            return None
-        name = text.partition("=")[0]
-        long = name if name.startswith("--") else f"-{name}" if len(name) > 2 and name[:1] == "-" else ""
-        hit = prefix_of(long, _NPM_SENSITIVE)
-        if hit is None:
-            continue
-        if hit in _NPM_PROGRAMS:
-            return deny("deny.npm_option", f"`{command_name(cmd)} {name}` ({hit}) runs a program or "
-                                           "reads another config; not allowed.")
-        if name != hit:
-            return unknown_option(command_name(cmd), name)
-        if hit == "--registry" and not env.config.allow_network:
-            return deny("deny.network", f"`{command_name(cmd)} --registry` fetches from another "
-                                        "registry, and network access is off.")
-    return None
-
-
 def _package_manager_scope(cmd: SimpleCommand, env: Env) -> Decision | None:
     """npm/yarn/pnpm: no global installs, no directory option outside the project, no remote specs."""
-    problem = _npm_option(cmd, env)
+    problem = npm_option(cmd, env)
     if problem is not None:
         return problem
     if _global(cmd):
         return _global_denial(cmd)
-    problem = install_reach(command_name(cmd), _installs(cmd.args), env, npm_style=True)
+    problem = install_reach(command_name(cmd), installs(cmd.args), env, npm_style=True)
     return problem or _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
 
 
