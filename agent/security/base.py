@@ -61,6 +61,11 @@ def allow(rule: str, reason: str) -> Decision:
     return verdict(True, rule, reason)
 
 
+def too_complex(why: str) -> Decision:
+    return deny("deny.too_complex", f"The command is too complex to judge ({why}); split it into "
+                                    "simpler commands.")
+
+
 def verdict(allowed: bool, rule: str, reason: str) -> Decision:
     """A (frozen) Decision, built once per decision for the same words (``ls; ls; ls``)."""
     memo = DECISION_CACHE.get()

@@ -42,6 +42,7 @@ from agent.security.base import (
     assignment_problem,
     canonical,
     deny,
+    too_complex,
 )
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
 from agent.security.commands import COMMAND_NAME
@@ -56,6 +57,7 @@ from agent.security.paths import (
     check_write,
     decide_path,
 )
+from agent.security.reads import argument_problems
 from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
@@ -103,7 +105,7 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
     try:
         return _decide(command, context, budget_s)
     except RecursionError:
-        return _too_complex("it nests too deeply")
+        return too_complex("it nests too deeply")
     except Exception:  # fail closed; the property tests assert this branch is never taken
         _log.exception("security policy failed on a command")
         return deny("internal.error", "The command could not be judged (an internal error); "
@@ -128,7 +130,7 @@ def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
               deadline=time.monotonic() + budget_s)
     decision = _check_script(command, env)
     if decision.allowed and time.monotonic() > env.deadline:
-        return _too_complex("it took too long to check")
+        return too_complex("it took too long to check")
     return decision
 
 
@@ -140,17 +142,12 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _too_complex(why: str) -> Decision:
-    return deny("deny.too_complex", f"The command is too complex to judge ({why}); split it into "
-                                    "simpler commands.")
-
-
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
     script = parse_script(source, env.deadline)
     if script.too_complex is not None:
-        return _too_complex(script.too_complex)
+        return too_complex(script.too_complex)
     if script.error is not None:
         return deny("parse.error", f"{script.error}; only complete, plain bash can be checked.")
     if script.hazard is not None:
@@ -291,7 +288,7 @@ def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
 def _check_redirects(script: Script, env: Env) -> Decision | None:
     for redirect in script.redirects:
         if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
+            return too_complex("it took too long to check")
         for cwd in _at(redirect.dirs, env).cwds:
             problem = _redirect_problem(redirect, cwd, env)
             if problem is not None:
@@ -315,7 +312,7 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
 def _check_commands(script: Script, env: Env) -> Decision | None:
     for cmd in script.commands:
         if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
+            return too_complex("it took too long to check")
         decision = check_command(cmd, _at(cmd.dirs, env))
         if not decision.allowed:
             return decision
@@ -329,7 +326,7 @@ def check_command(cmd: SimpleCommand, env: Env) -> Decision:
         return problem
     if cmd.name is None:
         plain = allow("allow.assignment", "A plain variable assignment is allowed.")
-        return _argument_problems(cmd, env) or plain
+        return argument_problems(cmd, env) or plain
     name = cmd.name.value
     if name is None or cmd.name.glob or not COMMAND_NAME.match(name):
         return deny(
@@ -339,7 +336,7 @@ def check_command(cmd: SimpleCommand, env: Env) -> Decision:
     base = canonical(name.rsplit("/", 1)[-1])
     if base in env.config.deny or name in env.config.deny:
         return deny("deny.config", f"`{base}` is denied by [security].deny in autocode.toml.")
-    problem = _argument_problems(cmd, env)
+    problem = argument_problems(cmd, env)
     if problem is not None:
         return problem
     if base == "init.sh":
@@ -405,32 +402,6 @@ def _injection_denial(value: str) -> Decision:
         f"`{value[:40]}` looks like a command hidden in an array "
         "subscript (arithmetic injection); not allowed.",
     )
-
-
-def _argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
-    """Reads of credential stores, by any command: arguments, ``--opt=~/.ssh/key``, short values
-    attached (``-T/root/.ssh/id_rsa``) and values assigned for later use (``F=~/.ssh/id_rsa``)."""
-    values = [a.value for a in cmd.assignments if a.value is not None]
-    for word in (*cmd.args, *values):
-        if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
-        for candidate in _read_candidates(word):
-            for cwd in env.cwds:
-                problem = check_read(candidate, cwd, env.context)
-                if problem is not None:
-                    return problem
-    return None
-
-
-def _read_candidates(word: Word) -> list[Word]:
-    text = word.value
-    if text is None or not text.startswith("-"):
-        return [word]
-    if "=" in text:
-        value = text.partition("=")[2]
-        return [word, Word(value, value, tilde=value.startswith("~"))]
-    at = next((i for i in range(2, len(text)) if text[i] in "/.") , None) if text[1:2] != "-" else None
-    return [word] if at is None else [word, Word(text[at:], text[at:])]
 
 
 def load_security_config(project_dir: Path) -> SecurityConfig:
