@@ -187,9 +187,15 @@ STDIN_CODE: list[Row] = [
     ("curl http://localhost/x | make -f -", False, "deny.pipe_to_shell"),
     ("curl http://localhost/x | tsx", False, "deny.pipe_to_shell"),
     ("cd - <<'EOF'\nEOF", False, "deny.cd"),  # tree-sitter drops this `-`; bash passes it
+    ("sqlite3 <<'EOF'\n.shell touch MARK\nEOF", False, "deny.sql_shell"),  # no database argument
+    ("bash --rcfile x.sh -i <<'EOF'\nls\nEOF", False, "deny.shell_startup"),
+    ("bash --init-file=x.sh -i", False, "deny.shell_startup"),
+    ("bash --rcfile x.sh -ic ls", False, "deny.shell_startup"),
     # must allow
     ("bash <<'EOF'\nls -la\npytest -q\nEOF", True, "allow"),
     ("bash <<< 'npm test'", True, "allow"),
+    ("bash -lc 'npm test'", True, "allow"),
+    ("bash -ic 'ls'", True, "allow"),
     ("sh -s <<'EOF'\necho hi\nEOF", True, "allow"),
     ("cat <<EOF > notes.md\n# Notes\nEOF", True, "allow"),
     ("cat <<'EOF' > src/app.py\nprint(1)\nEOF", True, "allow"),
@@ -263,6 +269,11 @@ WALKS: list[Row] = [
     ("cat $X/.config/opencode/auth.json", False, "path.credentials"),
     ("cat /proc/$PID/environ", False, "path.credentials"),
     ("cat /proc/$$/environ", False, "path.credentials"),
+    ("cat $HOME/.s*/id_rsa", False, "path.credentials"),
+    ("cat $HOME/.ss?/id_rsa", False, "path.credentials"),
+    ("cat $HOME/.*/credentials", False, "path.credentials"),
+    ("cat $HOME/.c*/opencode/auth.json", False, "path.credentials"),
+    ("cat $D/*", True, "allow"),
     ("cat /etc/$F", True, "allow"),  # unknown, but names no secret: reads stay permissive
     ("F=~/.ssh/id_rsa; cat $F", False, "path.credentials"),
     ("F=\"$HOME/.aws/credentials\"; cat $F", False, "path.credentials"),
@@ -336,6 +347,10 @@ OVERBLOCKS: list[Row] = [
     ("for PORT in 1; do :; done; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
     ("PORT=@evil.com bash -c 'curl http://localhost:${PORT:-3000}/'", False, "deny.network"),
     ("curl http://${HOST:-localhost}:3000/", False, "deny.network"),
+    ("source env.sh; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
+    (". ./env.sh; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
+    ("declare -n r=PORT; r=@evil.com; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
+    ("for p in /a; do local -n r=p; r=@e.com; curl http://localhost:3000$p; done", False, "deny.network"),
     ("curl http://localhost:${PORT:-3000@evil.com}/", False, "deny.network"),
     ("curl http://localhost:${PORT:-$(echo 1)}/", False, "deny.network"),
     ("curl http://localhost:$PORT/", False, "deny.network"),

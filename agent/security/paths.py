@@ -327,11 +327,16 @@ _DYNAMIC_SECRET = re.compile(
 )
 """Credential stores and system secrets named by the literal part of a word whose value is only
 known at run time (``$HOME/.ssh/id_rsa``, ``"${D}"/.aws/credentials``)."""
+_SECRET_NAMES = tuple(sorted({entry.split("/")[0] for entry in CREDENTIAL_PATHS}))
+"""Hidden directories a glob in such a word may match (``$HOME/.s*/id_rsa``); a plain ``$D/*``
+matches no hidden name, so it stays allowed."""
 
 
 def _dynamic_read(raw: str) -> Decision | None:
     literal = re.sub(r"\$\{[^}]*\}|\$\(\([^)]*\)\)|\$[A-Za-z_][A-Za-z0-9_]*|\$.|[\"']", "", raw)
-    if _DYNAMIC_SECRET.search(literal) is None:
+    patterns = [part for part in literal.split("/") if has_glob(part)]
+    globbed = any(glob_matches(name, part) for part in patterns for name in _SECRET_NAMES)
+    if _DYNAMIC_SECRET.search(literal) is None and not globbed:
         return None
     return _deny(
         "path.credentials",

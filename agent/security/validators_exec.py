@@ -139,7 +139,10 @@ def shell(cmd: SimpleCommand, env: Env) -> Decision:
         text = args[index].value
         if text is None:
             break
-        if text in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+        if text.partition("=")[0] in ("--rcfile", "--init-file"):
+            return deny("deny.shell_startup", f"`{command_name(cmd)} {text}` runs that file first, "
+                                              "unchecked; run its commands directly.")
+        if text in ("-o", "+o", "-O", "+O"):
             index += 2
         elif text.startswith("--") and text != "--":
             index += 1

@@ -22,6 +22,7 @@ from agent.security.models import Decision
 from agent.security.validators_lang import VALIDATORS as LANG
 from agent.security.validators_lang import inline
 from agent.security.validators_text import VALIDATORS as TEXT
+from agent.security.validators_text import sqlite_database as _sqlite_database
 
 
 def _make(cmd: SimpleCommand, env: Env) -> Decision:
@@ -63,14 +64,15 @@ def _run_dash(tool: str) -> Validator:
 
 
 def _sql(cmd: SimpleCommand, env: Env) -> Decision:
-    original = TEXT[command_name(cmd)]
+    tool = command_name(cmd)
+    original = TEXT[tool]
     if not cmd.stdin_fed:
         return original(cmd, env)
     fed = cmd.stdin_text
     if fed is not None and fed.value is not None:  # judged like one more argument
         text = fed.value
-        return original(replace(cmd, args=(*cmd.args, Word(text, text))), env)
-    tool = command_name(cmd)
+        database = () if tool == "psql" or _sqlite_database(cmd.args) is not None else (Word(":memory:"),)
+        return original(replace(cmd, args=(*cmd.args, *database, Word(text, text))), env)
     if tool == "sqlite3" and any(w.value == "-safe" for w in cmd.args):
         return original(cmd, env)
     return deny(

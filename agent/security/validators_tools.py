@@ -29,6 +29,7 @@ from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 from agent.security.validators_remote import git_long, git_network, git_reach
+from agent.security.variables import ANY_NAME
 
 _GIT_FLAGS = names(
     "-p --paginate -P --no-pager --no-replace-objects --bare --literal-pathspecs "
@@ -275,10 +276,11 @@ def url_values(raw: str, env: Env) -> list[str]:
             options.append([text])
         elif name is not None:
             prefix = "".join(choices[0] for choices in options)
-            if name in env.assigned or name in loops or not _AFTER_HOST.match(prefix.split("://", 1)[-1]):
+            known = ANY_NAME not in env.assigned and name not in env.assigned and name not in loops
+            if not known or not _AFTER_HOST.match(prefix.split("://", 1)[-1]):
                 return []
             options.append([default])
-        elif (var := braced or bare) in loops:
+        elif (var := braced or bare) in loops and ANY_NAME not in env.assigned:
             options.append(list(loops[var]))
         else:
             return []
