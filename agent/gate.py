@@ -17,8 +17,9 @@ from agent.security import Decision, PolicyContext, SecurityConfig, decide, deci
 
 class PolicyGate:
     def __init__(self, config: SecurityConfig, record: Callable[[dict[str, Any]], None] | None = None,
-                 home: Path | None = None) -> None:
+                 home: Path | None = None, private_tmp: bool = False) -> None:
         self.config = config
+        self.private_tmp = private_tmp  # commands run in the command sandbox (its own /tmp)
         self.record = record
         self.home = home
         self.denied = 0
@@ -39,7 +40,8 @@ class PolicyGate:
         return str(value) if value else " ".join(ask.patterns)
 
     def _decide(self, ask: PermissionAsked, directory: Path) -> Decision:
-        context = PolicyContext(project_dir=directory.resolve(), home=self.home, config=self.config)
+        context = PolicyContext(project_dir=directory.resolve(), home=self.home, config=self.config,
+                                private_tmp=self.private_tmp)
         match ask.permission:
             case "read" | "glob" | "grep" | "list" | "todowrite" | "todoread" | "lsp":
                 # read-only inside the project: anything outside asks external_directory (refused)

@@ -313,7 +313,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
             ledger = Ledger(store.cost_path)
-            gate = PolicyGate(security, store.record_denied, home=Path.home())
+            gate = PolicyGate(security, store.record_denied, home=Path.home(),
+                              private_tmp=box_config.mode != "none" and not options.server_url)
             server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box)
             for gap in uncontained(options, box):
                 reporter.emit("warning", message=gap)

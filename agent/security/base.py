@@ -9,6 +9,7 @@ from pathlib import Path
 
 from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision, PolicyContext, SecurityConfig
+from agent.security.paths import DECISION_CACHE
 from agent.security.rules import (
     DANGEROUS_VAR_PREFIXES,
     DANGEROUS_VARS,
@@ -36,6 +37,9 @@ class Env:
     inner: Callable[[SimpleCommand, Env], Decision]  # full check of a wrapped command
     nested: Callable[[str, Env], Decision]  # parse and check a bash string (bash -c STR)
     deadline: float = float("inf")  # time.monotonic() past which the decision is "too complex"
+    assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
+    loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
+    feeds: tuple[tuple[tuple[Word, ...], SimpleCommand | None], ...] = ()  # xargs args -> stage before
 
     @property
     def config(self) -> SecurityConfig:
@@ -50,11 +54,27 @@ Validator = Callable[[SimpleCommand, Env], Decision]
 
 
 def deny(rule: str, reason: str) -> Decision:
-    return Decision(allowed=False, reason=reason, rule=rule)
+    return verdict(False, rule, reason)
 
 
 def allow(rule: str, reason: str) -> Decision:
-    return Decision(allowed=True, reason=reason, rule=rule)
+    return verdict(True, rule, reason)
+
+
+def too_complex(why: str) -> Decision:
+    return deny("deny.too_complex", f"The command is too complex to judge ({why}); split it into "
+                                    "simpler commands.")
+
+
+def verdict(allowed: bool, rule: str, reason: str) -> Decision:
+    """A (frozen) Decision, built once per decision for the same words (``ls; ls; ls``)."""
+    memo = DECISION_CACHE.get()
+    if memo is None:
+        return Decision(allowed=allowed, reason=reason, rule=rule)
+    key = (allowed, rule, reason)
+    if key not in memo.verdicts:
+        memo.verdicts[key] = Decision(allowed=allowed, reason=reason, rule=rule)
+    return memo.verdicts[key]
 
 
 def ok(cmd: SimpleCommand, note: str = "") -> Decision:

@@ -15,12 +15,22 @@ import itertools
 import posixpath
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import tree_sitter
 import tree_sitter_bash
 
+from agent.security.bash_tree import (
+    REDIRECT_NODES,
+    TooComplex,
+    descendants,
+    dropped_dash,
+    dropped_word,
+    outer_redirects,
+    redirect,
+    stray_backslash,
+    text,
+)
 from agent.security.commands import (
     COMMAND_NAME,
     START,
@@ -45,8 +55,6 @@ __all__ = [
     "parse_script",
 ]
 
-_REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
-_OPAQUE = frozenset({"string", "raw_string", "ansi_c_string", "translated_string", "heredoc_body", "comment"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
 MAX_HISTORIES = 64
@@ -58,10 +66,6 @@ MAX_DEPTH = 150
 MAX_CODE_POINT = 0x1FFFF
 """tree-sitter-bash's scanner reads out of bounds (and crashes the process) on some code points far
 above the Basic Multilingual Plane (seen from U+80000); the BMP and plane 1 (emoji) are safe."""
-
-
-class TooComplex(Exception):
-    """The command is past the decision budget; ``str()`` says which part."""
 
 
 @dataclass
@@ -84,6 +88,7 @@ class _Acc:
     rescanned: int = 0  # end byte of the last expansion scanned for hidden substitutions
     arith_output: str | None = None
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
+    loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
     def enter(self, state: State) -> None:
         """Check the budget before walking one more node."""
@@ -119,8 +124,10 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
     acc = _Acc(deadline=deadline)
     try:
         _walk(root, acc, False, START)  # first: the budget stops branchy or deep input early
-        if b"\\" in data and _stray_backslash(root, data, deadline):
+        if b"\\" in data and stray_backslash(root, data, deadline):
             return Script(error="a backslash between words means something else to bash than to the parser")
+        if b"<<" in data and dropped_word(root, data, deadline):
+            return Script(error="a word before a here-doc that the parser drops (bash passes it)")
     except (TooComplex, RecursionError) as exc:
         return Script(too_complex=str(exc) or "nested too deeply")
     commands, redirects = list(acc.commands), list(acc.redirects)
@@ -141,48 +148,18 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         arithmetic=frozenset(acc.arithmetic),
         arith_output=acc.arith_output,
         loop_vars=tuple(acc.loop_vars),
+        loop_values=tuple(acc.loop_values),
     )
 
 
 def _error_text(root: tree_sitter.Node) -> str:
-    for node in _descendants(root):
+    for node in descendants(root):
         if node.is_missing:
             return f"bash syntax is incomplete (missing `{node.type}`)"
         if node.is_error:
-            snippet = _text(node).strip().splitlines()[0][:40] if _text(node).strip() else ""
+            snippet = text(node).strip().splitlines()[0][:40] if text(node).strip() else ""
             return f"bash could not parse the command near `{snippet}`"
     return "bash could not parse the command"
-
-
-def _stray_backslash(root: tree_sitter.Node, data: bytes, deadline: float = float("inf")) -> bool:
-    """True when a backslash between tokens would change the words bash sees.
-
-    tree-sitter drops a lone ``\\ `` (bash: a one-space argument) and splits ``r\\<newline>m``
-    (bash: ``rm``); either way the parser's words would not be bash's words.
-    """
-    for count, node in enumerate(_descendants(root)):
-        if count % 512 == 0 and time.monotonic() > deadline:
-            raise TooComplex("it took too long to take apart")
-        if node.type in _OPAQUE:
-            continue
-        for before, after in itertools.pairwise(node.children):
-            gap = data[before.end_byte : after.start_byte]
-            cleaned = gap.replace(b"\\\n", b"")
-            if b"\\" in cleaned or (b"\\\n" in gap and not cleaned):
-                return True
-    return False
-
-
-def _descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode(errors="replace")
 
 
 def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
@@ -213,7 +190,7 @@ def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> 
             outcome = _walk(child, acc, piped and child == body, state)
             result = outcome if child == body else result
         return result
-    elif kind == "process_substitution" and _text(node.children[0]) == ">(":
+    elif kind == "process_substitution" and text(node.children[0]) == ">(":
         _walk_feed(node, acc, state)
     elif kind in (
         "program",
@@ -250,14 +227,14 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
     if node.type in ("variable_assignment", "variable_assignments") and _is_statement(node):
         _add_command(acc, SimpleCommand(None, assignments=_assignments(node), dirs=state))
     elif node.type == "expansion" and _prompt_expansion(node):
-        acc.hazard = f"`{_text(node)}` expands a prompt string, which runs command substitutions"
+        acc.hazard = f"`{text(node)}` expands a prompt string, which runs command substitutions"
     elif node.type in _RESCANNED and node.end_byte > acc.rescanned and _rescan(node, acc):
-        acc.hazard = (f"`{_text(node)[:60]}` holds a command substitution the parser does not show "
+        acc.hazard = (f"`{text(node)[:60]}` holds a command substitution the parser does not show "
                       "as one (bash would run it)")
-    elif node.type in _REDIRECT_NODES:
+    elif node.type in REDIRECT_NODES:
         if acc.functions_open:
             acc.in_body_redirects.append(len(acc.redirects))
-        acc.redirects.append(replace(_redirect(node), dirs=state))
+        acc.redirects.append(replace(redirect(node), dirs=state))
     if node.type == "for_statement":
         _note_loop(node, acc)
     loop = node.type in _LOOPS
@@ -285,22 +262,22 @@ def _note_arithmetic(node: tree_sitter.Node, acc: _Acc) -> None:
     if region is None:
         return
     for inner in region:
-        for sub in _descendants(inner):
+        for sub in descendants(inner):
             if sub.type == "command_substitution" and _command_word(sub) not in _NUMERIC_OUTPUT:
-                acc.arith_output = (f"`{_text(node)[:60]}` evaluates a command's output as arithmetic, "
+                acc.arith_output = (f"`{text(node)[:60]}` evaluates a command's output as arithmetic, "
                                     "where `a[$(…)]` in that output would run as code")
-        acc.arithmetic.update(m.group(1) for m in _IDENTIFIER.finditer(_text(inner)))
+        acc.arithmetic.update(m.group(1) for m in _IDENTIFIER.finditer(text(inner)))
 
 
 def _arithmetic_region(node: tree_sitter.Node) -> list[tree_sitter.Node] | None:
     kind = node.type
     if kind == "arithmetic_expansion" or (kind == "compound_statement" and node.children
-                                          and _text(node.children[0]) == "(("):
+                                          and text(node.children[0]) == "(("):
         return [node]
     if kind == "c_style_for_statement":
         return [c for c in node.children if c.type != "do_group"]
     if kind == "expansion":  # `${s:offset:length}`: both are arithmetic
-        operators = [i for i, c in enumerate(node.children) if not c.is_named and _text(c) == ":"]
+        operators = [i for i, c in enumerate(node.children) if not c.is_named and text(c) == ":"]
         return [c for c in node.children[operators[0] + 1:] if c.is_named] if operators else None
     if kind == "subscript":
         index = node.child_by_field_name("index")
@@ -318,17 +295,17 @@ def _in_test(node: tree_sitter.Node) -> bool:
                                                  "parenthesized_expression", "negated_expression"):
         parent = parent.parent
     return parent is not None and parent.type == "test_command" and bool(parent.children) and \
-        _text(parent.children[0]) == "[["
+        text(parent.children[0]) == "[["
 
 
 def _operator(node: tree_sitter.Node) -> str:
-    return next((_text(c) for c in node.children if c.type == "test_operator"), "")
+    return next((text(c) for c in node.children if c.type == "test_operator"), "")
 
 
 def _command_word(node: tree_sitter.Node) -> str:
-    for sub in _descendants(node):
+    for sub in descendants(node):
         if sub.type == "command_name":
-            return _text(sub).rsplit("/", 1)[-1]
+            return text(sub).rsplit("/", 1)[-1]
     return ""
 
 
@@ -349,7 +326,7 @@ def _hidden_substitution(node: tree_sitter.Node) -> bool:
     there) tree-sitter can show plain text where bash runs code. Every opener in the raw text must
     lie inside a substitution node that the walk visits; anything else is a hidden command."""
     data = node.text or b""
-    inner = list(_descendants(node))
+    inner = list(descendants(node))
     walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
               for d in inner if d.type in _SUBSTITUTIONS]
     arithmetic = {d.start_byte - node.start_byte for d in inner
@@ -369,13 +346,15 @@ def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
     if variable is None:
         return
     values = [c for c in node.children_by_field_name("value")]
-    literal = all(c.type in ("word", "number", "raw_string") and not any(ch in _text(c) for ch in "*?[$`\\")
+    literal = all(c.type in ("word", "number", "raw_string") and not any(ch in text(c) for ch in "*?[$`\\")
                   for c in values) and bool(values)
-    acc.loop_vars.append((_text(variable), not literal))
+    acc.loop_vars.append((text(variable), not literal))
+    if literal:
+        acc.loop_values.append((text(variable), tuple(text(c).strip("'") for c in values)))
 
 
 def _prompt_expansion(node: tree_sitter.Node) -> bool:
-    operators = [_text(c) for c in node.children if not c.is_named]
+    operators = [text(c) for c in node.children if not c.is_named]
     return any(a == "@" and b.startswith("P") for a, b in itertools.pairwise(operators))
 
 
@@ -404,7 +383,7 @@ def _walk_list(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, 
     chain: list[tuple[str, tree_sitter.Node]] = []
     left = node
     while left.type == "list" and len(named := [c for c in left.children if c.is_named]) == 2:
-        chain.append((next((_text(c) for c in left.children if not c.is_named), "&&"), named[1]))
+        chain.append((next((text(c) for c in left.children if not c.is_named), "&&"), named[1]))
         left = named[0]  # lists nest to the left; walk the spine without recursing
     success, failure = _walk(left, acc, False, state)
     for operator, right in reversed(chain):
@@ -466,16 +445,21 @@ def _cd_target(cmd: SimpleCommand) -> Word | None:
 def _walk_pipeline(node: tree_sitter.Node, acc: _Acc, state: State) -> None:
     headless = bool(node.children) and not node.children[0].is_named  # `<<EOF | sh` heredoc tail
     stages = [c for c in node.children if c.is_named and c.type != "comment"]
+    found: list[SimpleCommand | None] = []
     for index, stage in enumerate(stages):
+        before = len(acc.commands)
         _walk(stage, acc, headless or index > 0, state)  # each stage runs in a subshell
-    acc.pipelines.append(tuple(_stage_command(stage) for stage in stages))
+        found.append(_stage_command(stage, acc.commands[before] if len(acc.commands) > before else None))
+    acc.pipelines.append(tuple(found))
 
 
-def _stage_command(stage: tree_sitter.Node) -> SimpleCommand | None:
+def _stage_command(stage: tree_sitter.Node, walked: SimpleCommand | None) -> SimpleCommand | None:
+    """The stage as one simple command (``walked``: the first command its walk found, which is
+    the stage's own: a command is recorded before the substitutions in its words)."""
     body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
-    if body is None or body.type != "command":
+    if body is None or body.type != "command" or walked is None:
         return None
-    return _simple(body, piped=False)
+    return replace(walked, piped=False, dirs=START)
 
 
 def _is_statement(node: tree_sitter.Node) -> bool:
@@ -495,31 +479,27 @@ def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
         if role == "name":
             name = _command_name(child)
         elif role == "argument":
-            args.extend(words(child) if child.is_named else [Word(_text(child))])
+            args.extend(words(child) if child.is_named else [Word(text(child))])
         elif child.type == "variable_assignment":
             assignments.extend(_assignments(child))
-        elif child.type in _REDIRECT_NODES:
-            redirects.append(_redirect(child))
-    redirects.extend(_outer_redirects(node))
+        elif child.type in REDIRECT_NODES:
+            redirects.append(redirect(child))
+    parent = node.parent
+    redirects.extend(outer_redirects(parent))
+    if dropped_dash(node, parent):
+        args.append(Word("-", "-"))
     return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped)
 
 
-def _outer_redirects(node: tree_sitter.Node) -> list[Redirect]:
-    parent = node.parent
-    if parent is None or parent.type != "redirected_statement":
-        return []
-    return [_redirect(c) for c in parent.children if c.type in _REDIRECT_NODES]
-
-
 def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
-    keyword = _text(node.children[0]) if node.children else ""
+    keyword = text(node.children[0]) if node.children else ""
     args: list[Word] = []
     assignments: list[Assignment] = []
     for child in node.children[1:]:
         if child.type == "variable_assignment":
             assignments.extend(_assignments(child))
         elif child.type == "variable_name":
-            args.append(Word(_text(child), _text(child)))
+            args.append(Word(text(child), text(child)))
         elif child.is_named:
             args.extend(words(child))
     return SimpleCommand(Word(keyword, keyword), tuple(args), tuple(assignments), (), piped)
@@ -527,7 +507,7 @@ def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
 
 def _command_name(node: tree_sitter.Node) -> Word:
     inner = node.named_children[0] if node.named_children else node
-    raw = _text(inner)
+    raw = text(inner)
     if inner.type == "word" and COMMAND_NAME.match(raw):
         return Word(raw, raw)
     return Word(raw)  # quoted, escaped, expanded or globbed names are never trusted
@@ -538,10 +518,10 @@ def _assignments(node: tree_sitter.Node) -> tuple[Assignment, ...]:
         return tuple(a for c in node.named_children for a in _assignments(c))
     target = node.child_by_field_name("name")
     value = node.child_by_field_name("value")
-    name = _text(target) if target is not None else ""
+    name = text(target) if target is not None else ""
     if target is not None and target.type == "subscript":
         base = target.child_by_field_name("name")
-        name = _text(base) if base is not None else name
+        name = text(base) if base is not None else name
     return (Assignment(name, _assignment_value(value)),)
 
 
@@ -549,30 +529,14 @@ def _assignment_value(node: tree_sitter.Node | None) -> Word | None:
     if node is None:
         return None
     chars = chars_of(node)
-    return Word(_text(node)) if chars is None else make_word(_text(node), chars)
+    return Word(text(node)) if chars is None else make_word(text(node), chars)
 
 
 def _function(node: tree_sitter.Node) -> FunctionDef:
     name_node = node.child_by_field_name("name")
     body = node.child_by_field_name("body")
     calls: set[str] = set()
-    for inner in _descendants(body) if body is not None else iter(()):
+    for inner in descendants(body) if body is not None else iter(()):
         if inner.type == "command_name":
-            calls.add(_text(inner))
-    return FunctionDef(_text(name_node) if name_node is not None else "", frozenset(calls))
-
-
-def _redirect(node: tree_sitter.Node) -> Redirect:
-    if node.type != "file_redirect":
-        return Redirect("<<<" if node.type == "herestring_redirect" else "<<")
-    fd_node = node.child_by_field_name("descriptor")
-    ops = [_text(c) for c in node.children if not c.is_named]
-    target = node.child_by_field_name("destination")
-    fd = _text(fd_node) if fd_node is not None else None
-    op = ops[0] if ops else ">"
-    if target is None:
-        return Redirect(op, None, fd)
-    if target.type == "process_substitution":
-        return Redirect(op, Word(_text(target)), fd, process=True)
-    found = words(target)
-    return Redirect(op, found[0] if len(found) == 1 else Word(_text(target)), fd)
+            calls.add(text(inner))
+    return FunctionDef(text(name_node) if name_node is not None else "", frozenset(calls))

@@ -33,6 +33,7 @@ class Redirect:
     fd: str | None = None
     process: bool = False  # the target is a process substitution >(...) / <(...)
     dirs: State = START
+    body: Word | None = None  # the text a here-doc/here-string feeds (value None if it expands)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,15 @@ class SimpleCommand:
     def stdin_fed(self) -> bool:
         """True when stdin is a pipe, heredoc, herestring or an input file."""
         return self.piped or any(r.op.startswith("<") and r.op != "<(" for r in self.redirects)
+
+    @property
+    def stdin_text(self) -> Word | None:
+        """What a here-doc or here-string on stdin feeds (the last stdin redirection wins);
+        ``None`` when stdin is a pipe, a file, or not redirected."""
+        inputs = [r for r in self.redirects if r.op.startswith("<") and r.op != "<(" and r.fd in (None, "0")]
+        if self.piped or not inputs:
+            return None
+        return inputs[-1].body
 
     def shift(self, index: int) -> SimpleCommand:
         """The command formed by ``args[index:]`` (for wrappers such as ``env``/``xargs``)."""
@@ -78,3 +88,4 @@ class Script:
     arith_output: str | None = None  # a command's output evaluated as arithmetic
     arithmetic: frozenset[str] = frozenset()  # names whose values bash evaluates as arithmetic
     loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))
+    loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `for NAME in a b`: (NAME, (a, b))

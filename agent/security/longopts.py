@@ -10,7 +10,7 @@ an option the validator does not know about.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from agent.security.base import Env, Validator, deny
@@ -78,6 +78,96 @@ _LONG: dict[str, tuple[str, ...]] = {
         "print-data-base print-directory question quiet recon silent stop touch trace version "
         "warn-undefined-variables what-if"
     ),
+    "sort": _names(
+        "batch-size buffer-size check compress-program debug dictionary-order field-separator "
+        "files0-from general-numeric-sort help human-numeric-sort ignore-case "
+        "ignore-leading-blanks ignore-nonprinting key merge month-sort numeric-sort output "
+        "parallel random-sort random-source reverse sort stable temporary-directory unique "
+        "version version-sort zero-terminated"
+    ),
+    "xargs": _names(
+        "arg-file delimiter eof exit help interactive max-args max-chars max-lines max-procs "
+        "no-run-if-empty null open-tty process-slot-var replace show-limits verbose version"
+    ),
+    "wget": _names(
+        "accept accept-regex adjust-extension append-output ask-password auth-no-challenge "
+        "background backup-converted backups base bind-address body-data body-file "
+        "ca-certificate ca-directory certificate certificate-type ciphers compression config "
+        "connect-timeout content-disposition content-on-error continue convert-file-only "
+        "convert-links crl-file cut-dirs debug default-page delete-after directory-prefix "
+        "dns-timeout domains exclude-directories exclude-domains execute follow-ftp follow-tags "
+        "force-directories force-html ftp-password ftp-user ftps-clear-data-connection "
+        "ftps-fallback-to-ftp ftps-implicit ftps-resume-ssl header help hsts-file http-password "
+        "http-user https-only ignore-case ignore-length ignore-tags include-directories "
+        "inet4-only inet6-only input-file keep-session-cookies level limit-rate load-cookies "
+        "local-encoding max-redirect method mirror no-cache no-check-certificate no-clobber "
+        "no-config no-cookies no-directories no-dns-cache no-glob no-host-directories no-hsts "
+        "no-http-keep-alive no-if-modified-since no-iri no-netrc no-parent no-passive-ftp "
+        "no-proxy no-remove-listing no-use-server-timestamps no-verbose no-warc-compression "
+        "no-warc-digests no-warc-keep-log output-document output-file page-requisites password "
+        "pinnedpubkey post-data post-file prefer-family preserve-permissions private-key "
+        "private-key-type progress protocol-directories proxy-password proxy-user quiet quota "
+        "random-wait read-timeout recursive referer regex-type reject reject-regex rejected-log "
+        "relative remote-encoding report-speed restrict-file-names retr-symlinks "
+        "retry-connrefused retry-on-http-error save-cookies save-headers secure-protocol "
+        "server-response show-progress span-hosts spider start-pos strict-comments timeout "
+        "timestamping tries trust-server-names unlink use-askpass user user-agent verbose "
+        "version wait waitretry warc-cdx warc-dedup warc-file warc-header warc-max-size "
+        "warc-tempdir xattr"
+    ),
+    "curl": _names(
+        "abstract-unix-socket alt-svc anyauth append aws-sigv4 basic cacert capath cert "
+        "cert-status cert-type ciphers compressed compressed-ssh config connect-timeout "
+        "connect-to continue-at cookie cookie-jar create-dirs create-file-mode crlf crlfile "
+        "curves data data-ascii data-binary data-raw data-urlencode delegation digest disable "
+        "disable-eprt disable-epsv disallow-username-in-url dns-interface dns-ipv4-addr "
+        "dns-ipv6-addr dns-servers doh-cert-status doh-insecure doh-url dump-header egd-file "
+        "engine etag-compare etag-save expect100-timeout fail fail-early fail-with-body "
+        "false-start form form-escape form-string ftp-account ftp-alternative-to-user "
+        "ftp-create-dirs ftp-method ftp-pasv ftp-port ftp-pret ftp-skip-pasv-ip ftp-ssl-ccc "
+        "ftp-ssl-ccc-mode ftp-ssl-control get globoff happy-eyeballs-timeout-ms "
+        "haproxy-protocol head header help hostpubmd5 hostpubsha256 hsts http0.9 http1.0 "
+        "http1.1 http2 http2-prior-knowledge http3 http3-only ignore-content-length include "
+        "insecure interface ipv4 ipv6 json junk-session-cookies keepalive-time key key-type krb "
+        "libcurl limit-rate list-only local-port location location-trusted login-options "
+        "mail-auth mail-from mail-rcpt mail-rcpt-allowfails manual max-filesize max-redirs "
+        "max-time metalink negotiate netrc netrc-file netrc-optional next no-alpn no-buffer "
+        "no-clobber no-keepalive no-npn no-progress-meter no-sessionid noproxy ntlm ntlm-wb "
+        "oauth2-bearer output output-dir parallel parallel-immediate parallel-max pass "
+        "path-as-is pinnedpubkey post301 post302 post303 preproxy progress-bar proto "
+        "proto-default proto-redir proxy proxy-anyauth proxy-basic proxy-cacert proxy-capath "
+        "proxy-cert proxy-cert-type proxy-ciphers proxy-crlfile proxy-digest proxy-header "
+        "proxy-insecure proxy-key proxy-key-type proxy-negotiate proxy-ntlm proxy-pass "
+        "proxy-pinnedpubkey proxy-service-name proxy-ssl-allow-beast proxy-ssl-auto-client-cert "
+        "proxy-tls13-ciphers proxy-tlsauthtype proxy-tlspassword proxy-tlsuser proxy-tlsv1 "
+        "proxy-user proxy1.0 proxytunnel pubkey quote random-file range rate raw referer "
+        "remote-header-name remote-name remote-name-all remote-time remove-on-error request "
+        "request-target resolve retry retry-all-errors retry-connrefused retry-delay "
+        "retry-max-time sasl-authzid sasl-ir service-name show-error silent socks4 socks4a "
+        "socks5 socks5-basic socks5-gssapi socks5-gssapi-nec socks5-gssapi-service "
+        "socks5-hostname speed-limit speed-time ssl ssl-allow-beast ssl-auto-client-cert "
+        "ssl-no-revoke ssl-reqd ssl-revoke-best-effort sslv2 sslv3 stderr styled-output "
+        "suppress-connect-headers tcp-fastopen tcp-nodelay telnet-option tftp-blksize "
+        "tftp-no-options time-cond tls-max tls13-ciphers tlsauthtype tlspassword tlsuser tlsv1 "
+        "tlsv1.0 tlsv1.1 tlsv1.2 tlsv1.3 tr-encoding trace trace-ascii trace-time unix-socket "
+        "upload-file url url-query use-ascii user user-agent variable expand-url verbose "
+        "version write-out xattr"
+    ),
+    "pip": _names(
+        "abi algorithm all break-system-packages build-option cache-dir cert "
+        "check-build-dependencies client-cert compile config-settings constraint debug dest "
+        "disable-pip-version-check dry-run editable editor exclude exclude-editable "
+        "exists-action extra-index-url files find-links force-reinstall format global "
+        "global-option hash help ignore-installed ignore-requires-python implementation "
+        "include-editable index index-url isolated keyring-provider local log no-binary "
+        "no-build-isolation no-cache-dir no-clean no-color no-compile no-deps no-index "
+        "no-input no-python-version-warning no-use-pep517 no-verify no-warn-conflicts "
+        "no-warn-script-location not-required only-binary outdated path platform pre "
+        "prefer-binary prefix progress-bar proxy python python-version quiet report "
+        "require-hashes require-virtualenv requirement retries root root-user-action site src "
+        "target timeout trusted-host upgrade upgrade-strategy uptodate use-deprecated "
+        "use-feature use-pep517 user verbose version wheel-dir yes"
+    ),
 }
 LONG_OPTIONS = MappingProxyType(_LONG)
 """Every long option of the tools whose validators judge options (GNU versions)."""
@@ -92,15 +182,22 @@ def expand(name: str, known: Iterable[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def normalise(tool: str, args: tuple[Word, ...]) -> tuple[Word, ...] | str:
-    """``args`` with each long option written out in full, or the first bad option."""
+def normalise(tool: str, args: tuple[Word, ...], operands: Operands | None = None) -> tuple[Word, ...] | str:
+    """``args`` with each long option written out in full, or the first bad option.
+
+    With ``operands`` (for tools such as xargs whose first operand starts another command),
+    normalising stops at that operand: the inner command's options are its own."""
     known = LONG_OPTIONS[tool]
     out: list[Word] = []
+    skip = False
     for index, word in enumerate(args):
         text = word.value
         if text == "--":
             return (*out, *args[index:])
-        if text is None or not text.startswith("--"):
+        if skip or text is None or not text.startswith("--"):
+            if operands is not None and not skip and _starts_operand(text, operands):
+                return (*out, *args[index:])
+            skip = operands is not None and not skip and _takes_next(text, operands)
             out.append(word)
             continue
         name, eq, value = text.partition("=")
@@ -109,20 +206,57 @@ def normalise(tool: str, args: tuple[Word, ...]) -> tuple[Word, ...] | str:
             return name
         written = f"{full}{eq}{value}"
         out.append(Word(word.raw, written, glob=word.glob, tilde=word.tilde))
+        skip = operands is not None and not eq and full in operands.long_values
     return tuple(out)
 
 
-def with_long_options(tool: str, validator: Validator) -> Validator:
+@dataclass(frozen=True)
+class Operands:
+    """Where a tool's options end: its first operand (``xargs -n 1 CMD``)."""
+
+    short_values: str = ""  # short options that take the next word (or the rest of the word)
+    long_values: frozenset[str] = frozenset()  # full long options that take the next word
+
+
+def _starts_operand(text: str | None, operands: Operands) -> bool:
+    return text is None or text == "-" or not text.startswith("-")
+
+
+def _takes_next(text: str | None, operands: Operands) -> bool:
+    """``-n`` (value in the next word), not ``-n1`` or ``-tn1``."""
+    if text is None or not text.startswith("-") or text.startswith("--"):
+        return False
+    for offset, letter in enumerate(text[1:], start=1):
+        if letter in operands.short_values:
+            return offset == len(text) - 1
+    return False
+
+
+def prefix_of(name: str, sensitive: Iterable[str]) -> str | None:
+    """The sensitive long option that ``name`` is, or may abbreviate (npm's nopt expands unique
+    prefixes over a list too long to keep here, so any prefix of a sensitive option counts)."""
+    if len(name) < 3 or not name.startswith("--"):
+        return None
+    if name in sensitive:
+        return name
+    return next((option for option in sensitive if option.startswith(name)), None)
+
+
+def unknown_option(tool: str, option: str) -> Decision:
+    return deny(
+        "deny.option_unknown",
+        f"`{tool} {option}` is not one of its options, or abbreviates several; write the "
+        "option out in full.",
+    )
+
+
+def with_long_options(tool: str, validator: Validator, operands: Operands | None = None) -> Validator:
     """``validator`` run on the command with its long options written out in full."""
 
     def validate(cmd: SimpleCommand, env: Env) -> Decision:
-        args = normalise(tool, cmd.args)
+        args = normalise(tool, cmd.args, operands)
         if isinstance(args, str):
-            return deny(
-                "deny.option_unknown",
-                f"`{tool} {args}` is not one of its options, or abbreviates several; write the "
-                "option out in full.",
-            )
+            return unknown_option(tool, args)
         return validator(replace(cmd, args=args), env)
 
     return validate

@@ -56,6 +56,10 @@ class PolicyContext(BaseModel):
     home: Path | None = None
     """The real home directory, for `~` expansion; defaults to `Path.home()`."""
 
+    private_tmp: bool = False
+    """Commands run in autocode's command sandbox, whose /tmp is private to the build: writes
+    below /tmp are allowed (set by the runtime only while that sandbox is in force)."""
+
     started_pids: frozenset[int] = frozenset()
     """Pids started for the project: `kill` may target these."""
 

@@ -16,13 +16,32 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
 
 from agent.security.bash import Word
 from agent.security.models import Decision, PolicyContext
+
+
+@dataclass
+class DecisionMemo:
+    """What one decision has already resolved: credential roots per home, real paths."""
+
+    roots: dict[Path, list[tuple[str, Path]]] = field(default_factory=dict)
+    real: dict[str, Path] = field(default_factory=dict)
+    reads: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    writes: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    verdicts: dict[tuple[bool, str, str], Decision] = field(default_factory=dict)
+
+
+DECISION_CACHE: ContextVar[DecisionMemo | None] = ContextVar("autocode_policy_memo", default=None)
+"""Per-decision memo (``decide`` sets a fresh one and resets it after): one decision resolves each
+path once, and a link changed later is seen by the next decision."""
+
 
 PROTECTED_ROOT_NAMES: tuple[str, ...] = (
     ".git", ".autocode", ".opencode", "opencode.json", "opencode.jsonc", "autocode.toml",
@@ -42,14 +61,26 @@ SAFE_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty",
 """Write targets outside the project that are always fine."""
 
 Action = Literal["read", "write", "edit"]
+PRIVATE_TMP = Path("/tmp")
+"""The command sandbox's private temp dir (see ``PolicyContext.private_tmp``)."""
 
 
 def real(path: Path | str) -> Path:
-    """``path`` with symlinks resolved; a link the kernel will not show (``/proc/1/root``) stays."""
+    """``path`` with symlinks resolved; a link the kernel will not show (``/proc/1/root``) stays.
+
+    Within one decision each path is resolved once (:data:`DECISION_CACHE`): a 10 KB command
+    naming the same file hundreds of times costs one ``realpath``."""
+    memo = DECISION_CACHE.get()
+    key = str(path)
+    if memo is not None and key in memo.real:
+        return memo.real[key]
     try:
-        return Path(os.path.realpath(path))
+        found = Path(os.path.realpath(path))
     except OSError:
-        return Path(os.path.normpath(path))
+        found = Path(os.path.normpath(path))
+    if memo is not None:
+        memo.real[key] = found
+    return found
 
 
 _SYSTEM_SECRETS = re.compile(
@@ -58,19 +89,37 @@ _SYSTEM_SECRETS = re.compile(
 )
 """System files that hold other processes' secrets (environments, memory), password hashes, or
 open file descriptors (`python3 /dev/stdin` runs whatever is piped in, like `curl … |`)."""
-_SYSTEM_HOMES = ("/root",)  # /etc/shadow is refused by name; /etc itself is ordinary reading
+_SYSTEM_HOMES = ("/root", "/home")  # /etc/shadow is refused by name; /etc itself is ordinary reading
 
 
 def system_secret(path: Path) -> bool:
-    """``path`` (absolute, folded) is a password file or another process's inside."""
-    return _SYSTEM_SECRETS.match(str(path)) is not None or is_inside(path, Path("/root"))
+    """``path`` (absolute, folded) is a password file, another process's inside, root's home or
+    a credential store in any user's home (``/home/*/.ssh``)."""
+    return (_SYSTEM_SECRETS.match(str(path)) is not None or is_inside(path, Path("/root"))
+            or _user_store(path.parts, lambda name, part: name == part))
 
 
-def credential_ancestor(path: Path, home: Path) -> bool:
-    """A recursive read of ``path`` would reach a credential store or a system secret."""
+def _user_store(parts: tuple[str, ...], same: Callable[[str, str], bool]) -> bool:
+    """``/home/USER/<credential store>...`` (``same(name, part)`` compares one component)."""
+    if len(parts) < 4 or parts[:2] != ("/", "home"):
+        return False
+    rest = parts[3:]
+    for entry in CREDENTIAL_PATHS:
+        wanted = entry.split("/")
+        if len(rest) >= len(wanted) and all(same(name, part) for name, part in zip(wanted, rest, strict=False)):
+            return True
+    return False
+
+
+def credential_ancestor(path: Path, home: Path, project: Path | None = None) -> bool:
+    """A recursive read of ``path`` would reach a credential store or a system secret: an
+    ancestor of one (``~``, ``/``, ``/home``), or anything in another user's home."""
     stores = [home / entry for entry in CREDENTIAL_PATHS]
     stores += [Path(name) for name in _SYSTEM_HOMES]
-    return any(is_inside(store, path) for store in stores) or path == Path("/proc")
+    if any(is_inside(store, path) for store in stores) or path == Path("/proc"):
+        return True
+    mine = is_inside(path, home) or (project is not None and is_inside(path, project))
+    return is_inside(path, Path("/home")) and not mine
 
 
 def is_inside(path: Path, root: Path) -> bool:
@@ -125,23 +174,17 @@ def credential_name(path: Path, home: Path) -> str | None:
     return _credential_hit([path], _credential_roots(home))
 
 
-DECISION_CACHE: ContextVar[dict[Path, list[tuple[str, Path]]] | None] = ContextVar(
-    "autocode_policy_roots", default=None)
-"""Per-decision memo of the credential roots (``decide`` sets a fresh dict and resets it after):
-one decision resolves them once, and a link changed later is seen by the next decision."""
-
-
 def _credential_roots(home: Path) -> list[tuple[str, Path]]:
     memo = DECISION_CACHE.get()
-    if memo is not None and home in memo:
-        return memo[home]
+    if memo is not None and home in memo.roots:
+        return memo.roots[home]
     roots: list[tuple[str, Path]] = []
     for entry in CREDENTIAL_PATHS:
         roots.append((entry, home / entry))
         if (resolved := real(home / entry)) != home / entry:
             roots.append((entry, resolved))
     if memo is not None:
-        memo[home] = roots
+        memo.roots[home] = roots
     return roots
 
 
@@ -150,7 +193,17 @@ def _credential_hit(paths: list[Path], roots: list[tuple[str, Path]]) -> str | N
 
 
 def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
-    """``None`` when ``word`` may be written by ``verb``, else a denial."""
+    """``None`` when ``word`` may be written by ``verb``, else a denial (memoised per decision)."""
+    memo = DECISION_CACHE.get()
+    if memo is None:
+        return _check_write(word, cwd, context, verb)
+    key = (word, cwd, verb, context.project_dir, context.home, context.private_tmp)
+    if key not in memo.writes:
+        memo.writes[key] = _check_write(word, cwd, context, verb)
+    return memo.writes[key]
+
+
+def _check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
     if word.value is None:
         return _deny(
             "path.dynamic",
@@ -170,6 +223,8 @@ def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Dec
 def check_target(raw: str, text: str, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
     """Check the path ``text`` (relative to ``cwd``) as a write target."""
     project = context.project_dir
+    if context.private_tmp and is_inside(lexical(text, cwd), PRIVATE_TMP):
+        return None  # the sandbox's own /tmp: the host's /tmp (and its links) is not what it sees
     resolved = physical(text, cwd)
     if not is_inside(resolved, project):
         if is_inside(lexical(text, cwd), project):
@@ -228,8 +283,20 @@ def _check_glob(raw: str, expanded: str, cwd: Path, context: PolicyContext, verb
 def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None:
     """``None`` unless ``word`` names a credential store (reads are otherwise allowed)."""
     text = word.value
-    if text is None or not ("/" in text or word.tilde or text.startswith(".")):
+    if text is None:
+        return _dynamic_read(word.raw)
+    if not ("/" in text or word.tilde or text.startswith(".")):
         return None
+    memo = DECISION_CACHE.get()
+    if memo is None:
+        return _check_read(word, text, cwd, context)
+    key = (word.raw, text, word.glob, word.tilde, cwd, context.home)
+    if key not in memo.reads:
+        memo.reads[key] = _check_read(word, text, cwd, context)
+    return memo.reads[key]
+
+
+def _check_read(word: Word, text: str, cwd: Path, context: PolicyContext) -> Decision | None:
     home = context.effective_home
     expanded = expand_tilde(text, word.tilde or text.startswith("~/"), home)
     if expanded is None:
@@ -253,14 +320,40 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     )
 
 
+_DYNAMIC_SECRET = re.compile(
+    r"(^|/)(\.ssh|\.aws|\.gnupg|\.netrc|\.git-credentials|\.kube|\.docker|\.azure|\.pypirc"
+    r"|\.npmrc|\.config/(opencode|gcloud)|\.local/share/opencode|g?shadow-?|environ|root)(/|$)"
+    r"|^/(proc|dev/fd|dev/stdin)(/|$)"
+)
+"""Credential stores and system secrets named by the literal part of a word whose value is only
+known at run time (``$HOME/.ssh/id_rsa``, ``"${D}"/.aws/credentials``)."""
+_SECRET_NAMES = tuple(sorted({entry.split("/")[0] for entry in CREDENTIAL_PATHS}))
+"""Hidden directories a glob in such a word may match (``$HOME/.s*/id_rsa``); a plain ``$D/*``
+matches no hidden name, so it stays allowed."""
+
+
+def _dynamic_read(raw: str) -> Decision | None:
+    literal = re.sub(r"\$\{[^}]*\}|\$\(\([^)]*\)\)|\$[A-Za-z_][A-Za-z0-9_]*|\$.|[\"']", "", raw)
+    patterns = [part for part in literal.split("/") if has_glob(part)]
+    globbed = any(glob_matches(name, part) for part in patterns for name in _SECRET_NAMES)
+    if _DYNAMIC_SECRET.search(literal) is None and not globbed:
+        return None
+    return _deny(
+        "path.credentials",
+        f"`{raw}` names a credential store or system secret through a variable; it must not be read.",
+    )
+
+
 def _reads_system_secret(word: Word, paths: list[Path]) -> bool:
     """``paths``: the lexical path, then (for a plain word) where it really leads."""
     if any(system_secret(path) for path in paths):
         return True
     if not word.glob:
         return False
-    parts = paths[0].parts  # a pattern under /proc/PID, or one matching shadow
+    parts = paths[0].parts  # a pattern under /proc/PID, one matching shadow, or /home/*/.ssh
     if len(parts) >= 4 and parts[1] == "proc" and has_glob(parts[2]):
+        return True
+    if _user_store(parts, lambda name, pattern: glob_matches(name, pattern)):
         return True
     return len(parts) == 3 and parts[1] == "etc" and any(
         glob_matches(name, parts[2]) for name in ("shadow", "gshadow", "sudoers")
@@ -299,7 +392,7 @@ def decide_path(path: str, context: PolicyContext, action: Action) -> Decision:
         if problem is not None:
             return problem
         return Decision(allowed=True, reason=f"Reading `{path}` is allowed.", rule="path.read")
-    problem = check_write(word, cwd, context, action)
+    problem = check_write(word, cwd, context.model_copy(update={"private_tmp": False}), action)
     if problem is not None:
         return problem
     return Decision(

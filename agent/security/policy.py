@@ -42,6 +42,7 @@ from agent.security.base import (
     assignment_problem,
     canonical,
     deny,
+    too_complex,
 )
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
 from agent.security.commands import COMMAND_NAME
@@ -51,15 +52,23 @@ from agent.security.paths import (
     DECISION_CACHE,
     PROTECTED_ANYWHERE,
     PROTECTED_ROOT_NAMES,
+    DecisionMemo,
     check_read,
     check_write,
     decide_path,
 )
+from agent.security.reads import argument_problems
+from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
+from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
+from agent.security.validators_feed import feeds
+from agent.security.validators_find import VALIDATORS as FIND_VALIDATORS
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
+from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
+from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
-from agent.security.variables import arithmetic_problem, set_names, settable
+from agent.security.variables import arithmetic_problem, assigned_names, set_names, settable
 
 __all__ = [
     "Decision",
@@ -73,14 +82,14 @@ __all__ = [
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     **validators_fs.VALIDATORS, **validators_exec.VALIDATORS, **LANG_VALIDATORS,
-    **TEXT_VALIDATORS, **TOOLS_VALIDATORS,
+    **TEXT_VALIDATORS, **TOOLS_VALIDATORS, **STDIN_VALIDATORS, **FEED_VALIDATORS, **FIND_VALIDATORS,
+    **READ_VALIDATORS,
 })  # fmt: skip
 """Command name → validator; the name must still be allowed (network tools always are)."""
 
 _FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INJECTION = re.compile(r"\[[^\]]*(\$\(|`)")
 _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas exec")
-_WRITE_OPS = frozenset({">", ">>", ">|", "&>", "&>>", ">&", "<>"})
 _MAX_LENGTH = 100_000
 DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
@@ -92,11 +101,11 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
 
     Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
     """
-    memo = DECISION_CACHE.set({})
+    memo = DECISION_CACHE.set(DecisionMemo())
     try:
         return _decide(command, context, budget_s)
     except RecursionError:
-        return _too_complex("it nests too deeply")
+        return too_complex("it nests too deeply")
     except Exception:  # fail closed; the property tests assert this branch is never taken
         _log.exception("security policy failed on a command")
         return deny("internal.error", "The command could not be judged (an internal error); "
@@ -121,7 +130,7 @@ def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
               deadline=time.monotonic() + budget_s)
     decision = _check_script(command, env)
     if decision.allowed and time.monotonic() > env.deadline:
-        return _too_complex("it took too long to check")
+        return too_complex("it took too long to check")
     return decision
 
 
@@ -133,24 +142,21 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _too_complex(why: str) -> Decision:
-    return deny("deny.too_complex", f"The command is too complex to judge ({why}); split it into "
-                                    "simpler commands.")
-
-
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
     script = parse_script(source, env.deadline)
     if script.too_complex is not None:
-        return _too_complex(script.too_complex)
+        return too_complex(script.too_complex)
     if script.error is not None:
         return deny("parse.error", f"{script.error}; only complete, plain bash can be checked.")
     if script.hazard is not None:
         return deny("deny.hazard", f"{script.hazard}; not allowed.")
     if script.cd_unmodelled:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
-    env = replace(env, functions=env.functions | {f.name for f in script.functions})
+    assigned, loops = assigned_names(script)
+    env = replace(env, functions=env.functions | {f.name for f in script.functions},
+                  assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script))
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)
         if problem is not None:
@@ -282,7 +288,7 @@ def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
 def _check_redirects(script: Script, env: Env) -> Decision | None:
     for redirect in script.redirects:
         if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
+            return too_complex("it took too long to check")
         for cwd in _at(redirect.dirs, env).cwds:
             problem = _redirect_problem(redirect, cwd, env)
             if problem is not None:
@@ -296,7 +302,7 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
         return None
     if redirect.op == "<":
         return check_read(target, cwd, env.context)
-    if redirect.op not in _WRITE_OPS:
+    if redirect.op not in WRITE_OPS:
         return None
     if target.value is not None and (target.value.isdigit() or target.value == "-"):
         return None  # 2>&1, >&-
@@ -306,59 +312,21 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
 def _check_commands(script: Script, env: Env) -> Decision | None:
     for cmd in script.commands:
         if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
+            return too_complex("it took too long to check")
         decision = check_command(cmd, _at(cmd.dirs, env))
         if not decision.allowed:
             return decision
     return None
 
 
-_ENDLESS = frozenset({"/dev/zero", "/dev/urandom", "/dev/random", "/dev/full"})
-_MAX_HEAD_BYTES = 1 << 30
-_SIZE = re.compile(r"^(\d+)([KMGTPE]?)(i?B?)$", re.IGNORECASE)
-
-
-def _unbounded_writer(cmd: SimpleCommand) -> Decision | None:
-    """Resource bombs: an endless device copied into a file fills the disk (``cat /dev/zero > f``,
-    ``head -c 100G /dev/zero > f``); into a pipe it is bounded by the reader and stays allowed."""
-    sources = {w.value for w in cmd.args if w.value in _ENDLESS}
-    sources |= {r.target.value for r in cmd.redirects
-                if r.op == "<" and r.target and r.target.value in _ENDLESS}
-    to_file = any(r.op in _WRITE_OPS and r.target is not None and r.target.value not in (None, "/dev/null")
-                  and not (r.target.value or "").isdigit() for r in cmd.redirects)
-    if not sources or not to_file or _bounded_head(cmd):
-        return None
-    return deny("deny.resource", f"copying the endless `{sorted(sources)[0]}` into a file fills the disk; "
-                                 "take a bounded amount (`head -c 1M /dev/urandom > f`).")
-
-
-def _bounded_head(cmd: SimpleCommand) -> bool:
-    if cmd.name is None or cmd.name.value != "head":
-        return False
-    args = [w.value or "" for w in cmd.args]
-    for index, arg in enumerate(args):
-        count = args[index + 1] if arg in ("-c", "-n", "--bytes", "--lines") and index + 1 < len(args) else \
-            arg[2:] if arg.startswith(("-c", "-n")) and len(arg) > 2 else None
-        if count is not None:
-            return _size(count) <= _MAX_HEAD_BYTES
-    return True  # head's default: 10 lines
-
-
-def _size(text: str) -> int:
-    found = _SIZE.match(text)
-    if found is None:
-        return _MAX_HEAD_BYTES + 1
-    power = "KMGTPE".find(found.group(2).upper()) + 1 if found.group(2) else 0
-    return int(found.group(1)) * int(1024 ** power)
-
-
 def check_command(cmd: SimpleCommand, env: Env) -> Decision:
     """The full check of one simple command (also used for commands inside wrappers)."""
-    problem = _assignment_problems(cmd) or _unbounded_writer(cmd)
+    problem = _assignment_problems(cmd) or unbounded_writer(cmd)
     if problem is not None:
         return problem
     if cmd.name is None:
-        return allow("allow.assignment", "A plain variable assignment is allowed.")
+        plain = allow("allow.assignment", "A plain variable assignment is allowed.")
+        return argument_problems(cmd, env) or plain
     name = cmd.name.value
     if name is None or cmd.name.glob or not COMMAND_NAME.match(name):
         return deny(
@@ -368,7 +336,7 @@ def check_command(cmd: SimpleCommand, env: Env) -> Decision:
     base = canonical(name.rsplit("/", 1)[-1])
     if base in env.config.deny or name in env.config.deny:
         return deny("deny.config", f"`{base}` is denied by [security].deny in autocode.toml.")
-    problem = _argument_problems(cmd, env)
+    problem = argument_problems(cmd, env)
     if problem is not None:
         return problem
     if base == "init.sh":
@@ -434,25 +402,6 @@ def _injection_denial(value: str) -> Decision:
         f"`{value[:40]}` looks like a command hidden in an array "
         "subscript (arithmetic injection); not allowed.",
     )
-
-
-def _argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
-    """Reads of credential stores, by any command (also ``--opt=~/.ssh/key``)."""
-    for word in cmd.args:
-        if time.monotonic() > env.deadline:
-            return _too_complex("it took too long to check")
-        if word.value is None:
-            continue
-        candidates = [word]
-        if word.value.startswith("-") and "=" in word.value:
-            value = word.value.partition("=")[2]
-            candidates.append(Word(value, value, tilde=value.startswith("~")))
-        for candidate in candidates:
-            for cwd in env.cwds:
-                problem = check_read(candidate, cwd, env.context)
-                if problem is not None:
-                    return problem
-    return None
 
 
 def load_security_config(project_dir: Path) -> SecurityConfig:

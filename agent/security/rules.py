@@ -27,7 +27,7 @@ TOOLING = names(
     "playwright go gofmt cargo rustc rustfmt make cmake gcc g++ cc clang clang++ java javac mvn "
     "gradle gradlew mvnw ruby bundle rake php composer sqlite3 psql uvicorn gunicorn flask "
     "django-admin alembic poetry tox pre-commit bash sh zsh dash nice timeout nohup time stdbuf "
-    "xargs kill pkill killall"
+    "xargs kill pkill killall pnpx pipx hatch pdm rye"
 )
 DEFAULT_ALLOW = INSPECTION | BUILTINS | FILE_OPS | TOOLING
 """Command names allowed by default (many still go through a validator)."""

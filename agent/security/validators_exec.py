@@ -2,9 +2,9 @@
 
 Wrappers (``env``, ``nice``, ``timeout``, ``nohup``, ``time``, ``stdbuf``, ``command``) are
 unwrapped and the inner command gets the full check. ``xargs`` may only feed stdin words to
-read-only commands; ``find -exec`` checks its command with ``{}`` standing for a file under the
-start paths; ``bash -c STR`` parses STR recursively; a shell may run a script file only for
-the project's own ``init.sh``.
+read-only commands (see also :mod:`agent.security.validators_feed`; ``find`` is in
+:mod:`agent.security.validators_find`); ``bash -c STR`` parses STR recursively, a literal here-doc
+into a shell likewise; a shell may run a script file only for the project's own ``init.sh``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from agent.security.base import (
     parse_options,
 )
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import Operands, with_long_options
 from agent.security.models import Decision
-from agent.security.paths import expand_tilde, is_inside, real
+from agent.security.paths import is_inside, real
 from agent.security.rules import XARGS_SAFE, names
-from agent.security.validators_fs import check_paths, recursive_read_problem, resolve_word
+from agent.security.validators_fs import check_paths, resolve_word
 
 MAX_DEPTH = 8
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -132,117 +133,22 @@ def xargs(cmd: SimpleCommand, env: Env) -> Decision:
     return run_inner(cmd, env, index)
 
 
-_FIND_TESTS = names(
-    "-name -iname -path -ipath -wholename -iwholename -regex -iregex -type -newer -mtime -mmin "
-    "-atime -amin -ctime -cmin -empty -size -perm -user -group -links -inum -samefile"
-)
-
-
-def find(cmd: SimpleCommand, env: Env) -> Decision:
-    args, index, follow = cmd.args, 0, False
-    while index < len(args) and (args[index].value or "") in ("-H", "-L", "-P"):
-        follow = follow or args[index].value == "-L"
-        index += 1
-    starts: list[Word] = []
-    while index < len(args) and not _is_find_expression(args[index]):
-        starts.append(args[index])
-        index += 1
-    dynamic = next((w for w in starts if w.value is None), None)
-    if dynamic is not None:
-        return dynamic_denial(cmd, dynamic, "start path")
-    return _find_expression(cmd, env, starts or [Word(".", ".")], args[index:], follow)
-
-
-def _is_find_expression(word: Word) -> bool:
-    return word.value is None or word.value.startswith("-") or word.value in ("(", ")", "!", ",")
-
-
-def _find_expression(
-    cmd: SimpleCommand, env: Env, starts: list[Word], expr: tuple[Word, ...], follow: bool
-) -> Decision:
-    index, delete, tested, execs = 0, False, False, []
-    while index < len(expr):
-        token = expr[index].value or ""
-        if token in ("-exec", "-execdir", "-ok", "-okdir"):
-            end = _exec_end(expr, index + 1)
-            if end is None or end == index + 1:
-                return deny("deny.find_exec", f"`find {token}` needs a command ending in `;`.")
-            execs.append(expr[index + 1 : end])
-            index = end
-        elif token in ("-fprint", "-fprint0", "-fls", "-fprintf"):
-            problem = check_paths(expr[index + 1 : index + 2], env, f"find {token}")
-            if problem is not None:
-                return problem
-        delete = delete or token == "-delete"
-        tested = tested or token in _FIND_TESTS
-        follow = follow or token == "-follow"
-        index += 1
-    if (delete or execs) and follow:
-        return deny(
-            "deny.find_follow",
-            "`find -L`/`-follow` with -delete or -exec could act through symlinks outside the project.",
-        )
-    problem = _find_delete(env, starts, tested) if delete else None
-    return problem or _find_execs(cmd, env, starts, execs) or ok(cmd)
-
-
-def _exec_end(expr: tuple[Word, ...], start: int) -> int | None:
-    for index in range(start, len(expr)):
-        value = expr[index].value
-        if value == ";" or (value == "+" and expr[index - 1].value == "{}"):
-            return index
-    return None
-
-
-def _find_delete(env: Env, starts: list[Word], tested: bool) -> Decision | None:
-    problem = check_paths(starts, env, "find -delete")
-    if problem is not None or tested:
-        return problem
-    if any(resolve_word(w, cwd, env) == env.project for w in starts for cwd in env.cwds):
-        return deny(
-            "deny.rm_project", "`find -delete` without a test like -name would delete the whole project."
-        )
-    return None
-
-
-def _find_execs(
-    cmd: SimpleCommand, env: Env, starts: list[Word], execs: list[tuple[Word, ...]]
-) -> Decision | None:
-    home = env.context.effective_home
-    for words in execs:
-        for start in starts:
-            base = expand_tilde(start.value or ".", start.tilde, home)
-            if base is None:
-                return deny("path.outside", f"`find {start.raw}` starts outside the project.")
-            found = f"{base.rstrip('/') or '/'}/found-file"
-            subst = tuple(_substitute(w, found, start.glob) for w in words)
-            inner = SimpleCommand(subst[0], subst[1:])
-            decision = check_inner(inner, env)
-            if not decision.allowed:
-                return decision
-    return recursive_read_problem(starts, env, "find -exec") if execs else None
-
-
-def _substitute(word: Word, found: str, glob: bool) -> Word:
-    """``{}`` → a file under the start path (for checking ``find -exec`` commands)."""
-    if word.value is None or "{}" not in word.value:
-        return word
-    value = word.value.replace("{}", found)
-    return Word(word.raw, value, word.glob or glob, word.tilde and not word.value.startswith("{}"))
-
-
 def shell(cmd: SimpleCommand, env: Env) -> Decision:
-    args, index, want_script = cmd.args, 0, False
+    args, index, want_script, from_stdin = cmd.args, 0, False, False
     while index < len(args):
         text = args[index].value
         if text is None:
             break
-        if text in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+        if text.partition("=")[0] in ("--rcfile", "--init-file"):
+            return deny("deny.shell_startup", f"`{command_name(cmd)} {text}` runs that file first, "
+                                              "unchecked; run its commands directly.")
+        if text in ("-o", "+o", "-O", "+O"):
             index += 2
         elif text.startswith("--") and text != "--":
             index += 1
         elif text[:1] in "-+" and len(text) > 1 and text != "--":
             want_script = want_script or "c" in text
+            from_stdin = from_stdin or (text[0] == "-" and "s" in text)
             index += 1
         else:
             index += text == "--"
@@ -251,12 +157,25 @@ def shell(cmd: SimpleCommand, env: Env) -> Decision:
     rest = args[index:]
     if want_script:
         return _shell_string(cmd, env, rest)
-    if rest:
+    if rest and not from_stdin:
         return init_script(rest[0], env, f"{name} {rest[0].raw}")
-    return deny(
-        "deny.shell_stdin",
-        f"`{name}` without -c would run commands from stdin that cannot be checked; run the commands directly.",
-    )
+    return _shell_stdin(cmd, env)
+
+
+def _shell_stdin(cmd: SimpleCommand, env: Env) -> Decision:
+    """A shell reading its script from stdin: a literal here-doc or here-string is judged like
+    ``bash -c`` on the same text; a pipe, a file or an expanding here-doc cannot be."""
+    name = command_name(cmd)
+    fed = cmd.stdin_text
+    if fed is None or fed.value is None:
+        return deny(
+            "deny.shell_stdin",
+            f"`{name}` without -c would run commands from stdin that cannot be checked (a pipe, a "
+            "file, or a here-doc with expansions); run the commands directly, or feed a quoted here-doc.",
+        )
+    if env.depth >= MAX_DEPTH:
+        return deny("deny.depth", "The command nests shells too deeply to check.")
+    return env.nested(fed.value, replace(env, depth=env.depth + 1))
 
 
 def _shell_string(cmd: SimpleCommand, env: Env, rest: tuple[Word, ...]) -> Decision:
@@ -397,7 +316,8 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "timeout": _stop_wrapper("sk", ("--signal", "--kill-after"), skip=1),
     "nohup": _stop_wrapper("", ()), "time": time_wrapper,
     "stdbuf": _stop_wrapper("ioe", ("--input", "--output", "--error")),
-    "command": command_builtin, "xargs": xargs, "find": find,
+    "command": command_builtin,
+    "xargs": with_long_options("xargs", xargs, Operands("adEILnPs", frozenset(_XARGS_VALUES))),
     "bash": shell, "sh": shell, "zsh": shell, "dash": shell, "ksh": shell,
     "kill": kill, "pkill": pkill, "killall": pkill,
 })  # fmt: skip

@@ -145,41 +145,13 @@ def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Deci
     for word in sources:
         for cwd in env.cwds:
             path = resolve_word(word, cwd, env)
-            if path is not None and credential_ancestor(path, home):
+            if path is not None and credential_ancestor(path, home, env.project):
                 return deny(
                     "path.credentials",
                     f"`{verb} {word.raw}` would read credential stores (like ~/.ssh) or system "
                     "secrets below it; name a directory that holds none.",
                 )
     return None
-
-
-_GREP_VALUES = "efABCdmD"
-_GREP_LONG = ("--regexp", "--file", "--after-context", "--before-context", "--context",
-              "--directories", "--max-count", "--devices", "--include", "--exclude",
-              "--exclude-dir", "--label", "--color", "--colour", "--binary-files")  # fmt: skip
-
-
-def grep(cmd: SimpleCommand, env: Env) -> Decision:
-    """grep -r/-R (and `--directories=recurse`) must not walk a home, / or /root."""
-    opts = parse_options(cmd.args, _GREP_VALUES, _GREP_LONG)
-    recursive = opts.has("-r", "-R", "--recursive", "--dereference-recursive") or any(
-        (word.value or "").startswith("rec") for word in opts.values("-d", "--directories")
-    )
-    if not recursive:
-        return ok(cmd)
-    paths = list(opts.positionals)
-    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
-        paths = paths[1:]
-    return recursive_read_problem(paths or [HERE], env, command_name(cmd)) or ok(cmd)
-
-
-def diff(cmd: SimpleCommand, env: Env) -> Decision:
-    opts = parse_options(cmd.args, "CUFIxXSDL", ("--label", "--exclude", "--exclude-from",
-                                                 "--starting-file", "--ignore-matching-lines"))
-    if not opts.has("-r", "--recursive"):
-        return ok(cmd)
-    return recursive_read_problem(opts.positionals, env, "diff -r") or ok(cmd)
 
 
 def tee(cmd: SimpleCommand, env: Env) -> Decision:
@@ -387,13 +359,10 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "rm": rm, "rmdir": _simple_writer(), "mv": with_long_options("mv", mv),
     "cp": with_long_options("cp", copy_like), "ln": with_long_options("ln", copy_like),
     "tee": tee, "chmod": chmod, "mkdir": mkdir, "touch": touch, "gzip": gzip, "gunzip": gzip,
-    "tar": with_long_options("tar", tar), "grep": grep, "egrep": grep, "fgrep": grep,
-    "diff": diff, "zip": zip_, "unzip": unzip,
-    "sort": output_option("-o", "--output", "kStT", ("--key", "--field-separator",
-                                                      "--buffer-size", "--temporary-directory",
-                                                      "--files0-from")),
-    "tree": output_option("-o", "--output", "LPIHT", ("--charset", "--filelimit", "--timefmt",
-                                                       "--sort")),
+    "tar": with_long_options("tar", tar), "zip": zip_, "unzip": unzip,
+    "sort": with_long_options("sort", output_option("-o", "--output", "kStT", (
+        "--key", "--field-separator", "--buffer-size", "--temporary-directory", "--files0-from",
+        "--compress-program", "--random-source", "--batch-size", "--parallel"))),
     "uniq": second_positional("fsw"), "xxd": second_positional("cglson"),
     "cd": cd, "source": source, ".": source,
 })  # fmt: skip

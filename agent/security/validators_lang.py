@@ -40,9 +40,9 @@ from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import is_inside
-from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
+from agent.security.validators_pip import installs, npm_option, pip, pip_args
 from agent.security.validators_remote import install_reach
 from agent.security.validators_run import (
     NPX_FLAGS,
@@ -137,48 +137,12 @@ def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple
     if module is None:
         return deny("deny.dynamic_argument", "`python -m` needs a literal module name.")
     if module == "pip":
-        return _pip_args(cmd, env, rest)
+        return pip_args(cmd, env, rest)
     if module == "venv":
         return check_paths(
             [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"
         ) or ok(cmd)
     return ok(cmd, f" (module {module})")
-
-
-def pip(cmd: SimpleCommand, env: Env) -> Decision:
-    return _pip_args(cmd, env, cmd.args)
-
-
-def _pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
-    problem = install_reach(command_name(cmd), _installs(args), env, npm_style=False)
-    if problem is not None:
-        return problem
-    values = [w.value for w in args]
-    for index, text in enumerate(values):
-        if text is None:
-            return dynamic_denial(cmd, args[index])
-        name, eq, _ = text.partition("=")
-        if name in ("--user", "--break-system-packages", "--system"):
-            return deny(
-                "deny.global_install",
-                f"`{name}` installs outside the project; use a virtualenv in the project (.venv).",
-            )
-        if name in ("-t", "--target", "--prefix", "--root", "--src"):
-            target = (
-                [Word(text[len(name) + 1 :], text[len(name) + 1 :])]
-                if eq
-                else list(args[index + 1 : index + 2])
-            )
-            problem = check_paths(target, env, f"pip {name}")
-            if problem is not None:
-                return problem
-    positionals = [v for v in values if v and not v.startswith("-")]
-    if positionals[:1] == ["config"] and positionals[1:2] not in (["get"], ["list"], []):
-        return deny(
-            "deny.pip_config",
-            "`pip config` changes may only be made in the project; use requirements/pyproject settings.",
-        )
-    return ok(cmd)
 
 
 def uv(cmd: SimpleCommand, env: Env) -> Decision:
@@ -197,8 +161,8 @@ def uv(cmd: SimpleCommand, env: Env) -> Decision:
             )
         return ok(cmd)
     if sub == "pip":
-        return _pip_args(cmd, env, cmd.args[index + 1 :])
-    return install_reach("uv", _installs(cmd.args), env, npm_style=False) or ok(cmd)
+        return pip_args(cmd, env, cmd.args[index + 1 :])
+    return install_reach("uv", installs(cmd.args), env, npm_style=False) or ok(cmd)
 
 
 def _directory_options(cmd: SimpleCommand, env: Env, options: tuple[str, ...]) -> Decision | None:
@@ -224,20 +188,14 @@ def make(cmd: SimpleCommand, env: Env) -> Decision:
     return _directory_options(cmd, env, ("-C", "--directory")) or ok(cmd)
 
 
-_INSTALLS = names("install i in add isntall update up upgrade ci download publish unpublish")
-
-
-def _installs(args: tuple[Word, ...]) -> tuple[Word, ...]:
-    """The words after an install-like subcommand (empty when there is none)."""
-    index = first_positional(args)
-    return args[index:] if arg_value(args, index) in _INSTALLS else ()
-
-
 def _package_manager_scope(cmd: SimpleCommand, env: Env) -> Decision | None:
     """npm/yarn/pnpm: no global installs, no directory option outside the project, no remote specs."""
+    problem = npm_option(cmd, env)
+    if problem is not None:
+        return problem
     if _global(cmd):
         return _global_denial(cmd)
-    problem = install_reach(command_name(cmd), _installs(cmd.args), env, npm_style=True)
+    problem = install_reach(command_name(cmd), installs(cmd.args), env, npm_style=True)
     return problem or _directory_options(cmd, env, ("--prefix", "-C", "--dir", "--cwd"))
 
 
@@ -354,7 +312,13 @@ def composer(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _global(cmd: SimpleCommand) -> bool:
-    return any(w.value in _GLOBAL_FLAGS for w in cmd.args)
+    """``-g``, ``--global``, ``--location=global``, and short clusters such as ``-gS``."""
+    return any(w.value in _GLOBAL_FLAGS or _short_cluster_has(w.value, "g") for w in cmd.args)
+
+
+def _short_cluster_has(text: str | None, letter: str) -> bool:
+    return bool(text) and text is not None and text[:1] == "-" and text[1:2] != "-" and 2 < len(text) < 6 \
+        and text[1:].isalpha() and letter in text[1:]
 
 
 def _global_denial(cmd: SimpleCommand) -> Decision:
@@ -376,4 +340,13 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
                                 "-C --directory -P --project"),
     "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),
+    "pnpx": npx,
+    "pipx": subcommand_runner("run", "--no-cache --pypackages -q --quiet -v --verbose",
+                              "--spec --python --pip-args --index-url --backend",
+                              "install install-all inject upgrade upgrade-all reinstall reinstall-all "
+                              "uninstall uninstall-all ensurepath upgrade-shared pin unpin"),
+    "hatch": subcommand_runner("run", "-q --quiet -v --verbose", "-e --env"),
+    "pdm": subcommand_runner("run", "-q --quiet -v --verbose -s --site-packages",
+                             "-p --project"),
+    "rye": subcommand_runner("run", "-q --quiet -v --verbose", "--pyproject", "install uninstall tools"),
 })  # fmt: skip

@@ -1,5 +1,6 @@
-"""Package runners: ``npx``, ``bunx``, ``uvx``, ``npm exec``, ``pnpm dlx``, ``yarn dlx``,
-``uv run``, ``poetry run``, ``bundle exec``.
+"""Package runners: ``npx``, ``pnpx``, ``bunx``, ``uvx``, ``npm exec``, ``pnpm dlx``,
+``yarn dlx``, ``uv run``, ``poetry run``, ``bundle exec``, ``pipx run``, ``hatch run``,
+``pdm run``, ``rye run``.
 
 The command a runner starts gets the full check. An inner name the policy does not know is
 taken to be a package binary and allowed (``npx create-vite``, ``uv run alembic``), unless it
@@ -33,12 +34,18 @@ def uvx(cmd: SimpleCommand, env: Env) -> Decision:
     return runner(cmd, env, 0, "uvx", UV_FLAGS, UV_VALUES)
 
 
-def subcommand_runner(sub: str, flags: str, values: str) -> Validator:
-    """``poetry run X`` / ``bundle exec X``: check X like any other command."""
+def subcommand_runner(sub: str, flags: str, values: str, global_subs: str = "") -> Validator:
+    """``poetry run X`` / ``bundle exec X`` / ``pipx run X``: check X like any other command;
+    ``global_subs`` (``pipx install``, ``rye install``) install outside the project: refused."""
+    outside = names(global_subs)
 
     def validate(cmd: SimpleCommand, env: Env) -> Decision:
         index = first_positional(cmd.args)
-        if arg_value(cmd.args, index) != sub:
+        action = arg_value(cmd.args, index)
+        if action in outside:
+            return deny("deny.global_install", f"`{command_name(cmd)} {action}` installs a tool outside "
+                                               "the project; add it to the project instead.")
+        if action != sub:
             return ok(cmd)
         via = f"{command_name(cmd)} {sub}"
         return runner(cmd, env, index + 1, via, names(flags), names(values))

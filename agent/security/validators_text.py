@@ -330,7 +330,7 @@ _SQLITE_VALUES = names(
 )
 
 
-def _sqlite_database(args: tuple[Word, ...]) -> int | None:
+def sqlite_database(args: tuple[Word, ...]) -> int | None:
     """The index of the database file argument (its name is no command)."""
     index = 0
     while index < len(args):
@@ -345,7 +345,7 @@ def _sqlite_database(args: tuple[Word, ...]) -> int | None:
 def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
     tool = (cmd.name.value or "") if cmd.name is not None else ""
     psql = tool.endswith("psql")
-    database = None if psql else _sqlite_database(cmd.args)
+    database = None if psql else sqlite_database(cmd.args)
     for index, word in enumerate(cmd.args):
         if index == database:
             continue

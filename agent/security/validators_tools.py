@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 
 from agent.security.base import Env, Options, Validator, deny, dynamic_denial, ok, parse_options
 from agent.security.bash import SimpleCommand, Word
+from agent.security.longopts import prefix_of, with_long_options
 from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 from agent.security.validators_remote import git_long, git_network, git_reach
+from agent.security.variables import ANY_NAME
 
 _GIT_FLAGS = names(
     "-p --paginate -P --no-pager --no-replace-objects --bare --literal-pathspecs "
@@ -240,9 +242,54 @@ def _fetch(
     if hit is not None:
         return _network_denial(f"{tool} {hit}")
     for url in urls:
-        if url.value is None or not _loopback(url.value):
+        texts = [url.value] if url.value is not None else url_values(url.raw, env)
+        if not texts or not all(_loopback(text) for text in texts):
             return _network_denial(f"{tool} {url.raw}", "; only localhost URLs are allowed")
     return ok(cmd, " (localhost only)")
+
+
+_URL_PART = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-)([A-Za-z0-9._/-]*)\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}"
+                       r"|\$([A-Za-z_][A-Za-z0-9_]*)|([^$\"'`\\]+)|(\")")
+_MAX_URLS = 64
+_AFTER_HOST = re.compile(r"^[^/:@$]+[:/]")  # a default stands only for the port or the path
+
+
+def url_values(raw: str, env: Env) -> list[str]:
+    """The URLs a word with expansions may stand for, or ``[]`` when that is not known.
+
+    ``${NAME:-default}`` is the default when the command line sets NAME nowhere (the variable is
+    then the environment's, which autocode's command sandbox builds from an allowlist);
+    ``$NAME`` of a ``for NAME in a b`` over plain words is each of those words. Anything else
+    (command substitution, other variables, quotes other than ``"``) is unknown."""
+    loops = dict(env.loop_values)
+    options: list[list[str]] = []
+    at = 0
+    while at < len(raw):
+        found = _URL_PART.match(raw, at)
+        if found is None:
+            return []
+        at = found.end()
+        name, _, default, braced, bare, text, quote = found.groups()
+        if quote is not None:
+            continue
+        if text is not None:
+            options.append([text])
+        elif name is not None:
+            prefix = "".join(choices[0] for choices in options)
+            known = ANY_NAME not in env.assigned and name not in env.assigned and name not in loops
+            if not known or not _AFTER_HOST.match(prefix.split("://", 1)[-1]):
+                return []
+            options.append([default])
+        elif (var := braced or bare) in loops and ANY_NAME not in env.assigned:
+            options.append(list(loops[var]))
+        else:
+            return []
+    combos = [""]
+    for choices in options:
+        combos = [head + choice for head in combos for choice in choices]
+        if len(combos) > _MAX_URLS:
+            return []
+    return combos
 
 
 def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
@@ -302,12 +349,25 @@ def remote_tool(cmd: SimpleCommand, env: Env) -> Decision:
     return ok(cmd)
 
 
+_RSYNC_PROGRAMS = ("--rsh", "--rsync-path", "--remote-option", "--daemon", "--config")
+
+
 def _rsync_shell(cmd: SimpleCommand) -> bool:
-    return any((w.value or "").partition("=")[0] in ("-e", "--rsh", "--rsync-path") for w in cmd.args)
+    """``-e``/``--rsh`` (any prefix, ``-avesh`` clusters), ``--rsync-path``, ``-M``: a program."""
+    for word in cmd.args:
+        text = word.value or ""
+        if text == "--":
+            return False
+        if text.startswith("--"):
+            if prefix_of(text.partition("=")[0], _RSYNC_PROGRAMS) is not None:
+                return True
+        elif text.startswith("-") and set(text[1:]) & set("eM"):
+            return True
+    return False
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
-    "git": git, "curl": curl, "wget": wget,
+    "git": git, "curl": with_long_options("curl", curl), "wget": with_long_options("wget", wget),
     **{name: remote_tool for name in
        names("ssh scp sftp rsync nc ncat netcat socat telnet ftp")},
 })  # fmt: skip

@@ -199,3 +199,37 @@ def _command_arithmetic(script: Script) -> set[str]:
             if assignment.name in integer and assignment.value is not None:
                 found.update(a or b for a, b in _IDENT.findall(assignment.value.raw))
     return found | integer
+
+
+_ASSIGNMENT_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
+
+
+ANY_NAME = "*"
+"""In ``assigned_names``: a command may set variables the policy cannot name (``source f``, a
+``declare -n`` reference)."""
+
+
+def _sets_unknown(cmd: SimpleCommand) -> bool:
+    name = cmd.name.value if cmd.name is not None else None
+    if name in ("source", "."):
+        return True
+    flags = [w.value or "-n" for w in cmd.args if (w.value or "-").startswith("-")]
+    return name in _DECLARE and any("n" in flag for flag in flags)
+
+
+def assigned_names(script: Script) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Every variable ``script`` may set, by any means (``NAME=``, ``env NAME=``, ``read``,
+    ``printf -v``, ``declare``, ``for``), and the literal values of those set only by one
+    ``for NAME in a b`` over plain words (which a URL check may substitute)."""
+    found: set[str] = set()
+    for cmd in script.commands:
+        if _sets_unknown(cmd):
+            found.add(ANY_NAME)
+        found.update(a.name for a in cmd.assignments)
+        found.update(set_names(cmd)[0])
+        found.update(m.group(1) for w in cmd.args if w.value and (m := _ASSIGNMENT_WORD.match(w.value)))
+    loops = [name for name, _ in script.loop_vars]
+    found.update(name for name, from_data in script.loop_vars if from_data)
+    found.update(name for name in loops if loops.count(name) > 1)
+    literal = tuple((name, values) for name, values in script.loop_values if name not in found)
+    return frozenset(found | {name for name, _ in script.loop_values if name in found}), literal

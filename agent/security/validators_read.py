@@ -1,0 +1,66 @@
+"""Validators for commands that read recursively: a walk of a home, ``/``, ``/home`` or ``/root``
+would reach credential stores (grep -r, diff -r, du, tree, ls -R)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from agent.security.base import Env, Validator, command_name, ok, parse_options
+from agent.security.bash import SimpleCommand
+from agent.security.models import Decision
+from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
+
+_GREP_VALUES = "efABCdmD"
+_GREP_LONG = ("--regexp", "--file", "--after-context", "--before-context", "--context",
+              "--directories", "--max-count", "--devices", "--include", "--exclude",
+              "--exclude-dir", "--label", "--color", "--colour", "--binary-files")  # fmt: skip
+
+
+def grep(cmd: SimpleCommand, env: Env) -> Decision:
+    """grep -r/-R (and `--directories=recurse`) must not walk a home, / or /root."""
+    opts = parse_options(cmd.args, _GREP_VALUES, _GREP_LONG)
+    recursive = opts.has("-r", "-R", "--recursive", "--dereference-recursive") or any(
+        (word.value or "").startswith("rec") for word in opts.values("-d", "--directories")
+    )
+    if not recursive:
+        return ok(cmd)
+    paths = list(opts.positionals)
+    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
+        paths = paths[1:]
+    return recursive_read_problem(paths or [HERE], env, command_name(cmd)) or ok(cmd)
+
+
+def diff(cmd: SimpleCommand, env: Env) -> Decision:
+    opts = parse_options(cmd.args, "CUFIxXSDL", ("--label", "--exclude", "--exclude-from",
+                                                 "--starting-file", "--ignore-matching-lines"))
+    if not opts.has("-r", "--recursive"):
+        return ok(cmd)
+    return recursive_read_problem(opts.positionals, env, "diff -r") or ok(cmd)
+
+
+def recursive_lister(short_values: str, long_values: tuple[str, ...], flags: tuple[str, ...] = ()) -> Validator:
+    """du, tree, ``ls -R``: a walk of ``~``, ``/``, ``/home`` or ``/root`` lists credential stores
+    (names and sizes); ``flags``: the options that make the walk recursive (none: always)."""
+
+    def validate(cmd: SimpleCommand, env: Env) -> Decision:
+        opts = parse_options(cmd.args, short_values, long_values)
+        if flags and not opts.has(*flags):
+            return ok(cmd)
+        problem = recursive_read_problem(opts.positionals or [HERE], env, command_name(cmd))
+        if problem is None and command_name(cmd) == "tree":
+            problem = check_paths(opts.values("-o"), env, "tree")
+        return problem or ok(cmd)
+
+    return validate
+
+
+VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "grep": grep, "egrep": grep, "fgrep": grep, "diff": diff,
+    "tree": recursive_lister("oLPIHT", ("--charset", "--filelimit", "--timefmt", "--sort")),
+    "du": recursive_lister("dBtX", ("--max-depth", "--block-size", "--threshold", "--exclude-from",
+                                    "--exclude", "--files0-from", "--time-style")),
+    "ls": recursive_lister("IwTp", ("--ignore", "--hide", "--width", "--tabsize", "--format",
+                                    "--sort", "--time", "--time-style", "--block-size", "--color",
+                                    "--quoting-style", "--indicator-style"), ("-R", "--recursive")),
+})  # fmt: skip
