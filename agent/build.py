@@ -268,14 +268,14 @@ class Builder:
                                     "verdict": verdict, "accepted": accepted,
                                     "violations": integrity.violations,
                                     "tests_refused": tampering.refused,
-                                    "tests_changed": tampering.changed, **self.guard.counts(),
+                                    "tests_changed": tampering.changed, **self.guard.summary(),
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6)})
         self.store.save(state)
         self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
                            violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed, **self.guard.counts())
+                           tests_changed=tampering.changed, **self.guard.summary())
 
     def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
         """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
@@ -316,6 +316,7 @@ class Builder:
             check = self.checker(state.test_cmd, self.project, self.config.check_timeout)
         finally:
             self.evidence.swap_back()
+        self.guard.note(check, gate=True)
         self.reporter.emit("check", feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
                            output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed)
         if check.ok:
@@ -352,6 +353,7 @@ class Builder:
                                output="no check configured: the agent's mark is accepted")
             return True
         check = self.checker(command, self.project, self.config.check_timeout)
+        self.guard.note(check, gate)
         self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
                            output=check.output[-1000:], duration_s=check.duration_s, gate=gate)
         if check.ok:

@@ -11,7 +11,7 @@ import pytest
 from agent.evidence import Evidence, Tampering
 from agent.features import Feature
 from agent.git import Git
-from agent.guard import Guard
+from agent.guard import Guard, evidence_lines
 from agent.ports import NullReporter
 from agent.testids import Listing, collect, files_of, listing_command, parse, refusal, removed
 from agent.verify import CheckResult, run_check
@@ -129,7 +129,8 @@ def test_a_removed_test_function_is_refused_and_its_file_restored(tmp_path: Path
     assert "tests/test_x.py::test_b" in failures[1] and "restored" in failures[1]
     assert (project / "tests" / "test_x.py").read_text() == PY_TESTS
     assert (project / "app.py").read_text() == "work = 1\n"  # the rest of the work stays
-    assert guard.counts() == {"tests_before": 2, "tests_after": 1, "test_runner": "pytest"}
+    assert {k: guard.summary()[k] for k in ("tests_before", "tests_after", "test_runner")} == {
+        "tests_before": 2, "tests_after": 1, "test_runner": "pytest"}
 
 
 def test_a_regression_is_owned_by_the_feature_that_added_the_test_and_its_files_restored(
@@ -164,3 +165,16 @@ def test_a_failing_verify_of_an_accepted_feature_names_that_feature(tmp_path: Pa
     assert guard.attribute("", [0], verify_of=0) == [0]
     guard.begin()
     assert "feature 1" in guard.regression(1, "", [0], features, "test -f one")
+
+
+def test_evidence_lines_show_checks_gate_counts_and_protected_tests() -> None:
+    record = {"checks": [{"command": "test -f x", "ok": True, "gate": False, "duration_s": 0.1},
+                         {"command": "pytest", "ok": False, "gate": True, "duration_s": 2.0}],
+              "gate": {"ok": False, "duration_s": 2.0}, "regression_of": [1], "regressed_restored": ["one.py"],
+              "tests_before": 3, "tests_after": 2, "test_runner": "pytest",
+              "tests_refused": [], "ids_refused": ["t.py::test_b"], "tests_changed": ["t.py"]}
+    assert evidence_lines(record) == [
+        "check `test -f x`: ok (0.1s)", "gate `pytest`: FAILED (2.0s)",
+        "regression gate FAILED in 2.0s: belongs to feature 1; restored one.py", "tests 3 -> 2 (pytest)",
+        "protected tests refused (restored): t.py::test_b", "protected tests changed: t.py"]
+    assert evidence_lines({"verdict": "not_done"}) == []

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from agent.errors import NoProgress
+from agent.report import report_data
+from agent.status import build_status
 from tests.e2e.conftest import ScriptedModel, feature_steps, init_script, run_direct
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +78,10 @@ def test_breaking_an_accepted_feature_behind_a_narrow_verify_is_refused(
     assert (project / "one.py").read_text() == "def one():\n    return 1\n"
     assert (project / "two.txt").exists()  # the rest of the session's work stays
     assert [r["owners"] for r in events.named("regression")] == [[1]] * 3
+    shown = "\n".join(build_status(project)["last_verdicts"][-1]["evidence"])  # status and the report
+    assert "check `test -f two.txt`: ok" in shown and "gate `python3 -m pytest -q`: FAILED" in shown
+    assert "regression gate FAILED" in shown and "belongs to feature 1; restored one.py" in shown
+    assert "regression gate passed" in "\n".join(report_data(project)["features"][0]["evidence"])
 
 
 def test_an_honest_build_with_a_narrow_verify_is_accepted(scripted: ScriptedModel, project: Path) -> None:
