@@ -52,6 +52,7 @@ class Guard:
         self.now: Listing | None = None
         self._session_files: list[str] | None = None
         self.checks: list[dict[str, Any]] = []
+        self.test_cmd: str | None = None
         self.owned_by: list[int] = []  # the accepted features a failed gate belongs to
         self.restored: list[str] = []  # regressed files put back
         self.ids_refused: list[str] = []
@@ -92,6 +93,7 @@ class Guard:
              failures: dict[int, str]) -> bool:
         """List the tests now; refuse (and restore) if a protected id is gone."""
         self.session_files()  # before anything is restored
+        self.test_cmd = test_cmd
         self.now = now = collect(self.check, self.project, test_cmd, self.timeout)
         self.reporter.emit("tests_collected", feature=index + 1, runner=now.runner, command=now.command,
                            ok=now.ok, count=now.count, before=None if self.before is None
@@ -127,6 +129,8 @@ class Guard:
             owners[index] = {"ids": new_ids, "tests": tests,
                              "files": [p for p in self.session_files() if p not in SHARED_FILES]}
         atomic_write(self.owners_path, json.dumps({str(k): v for k, v in sorted(owners.items())}, indent=1))
+        if self.restored:  # a regressed file was put back after the listing: list the committed tree
+            self.now = collect(self.check, self.project, self.test_cmd, self.timeout)
         if self.now is not None:
             self.store.save(self.now)
 
