@@ -38,6 +38,7 @@ from agent.features import (
     with_verdicts,
 )
 from agent.git import Git
+from agent.guard import Guard
 from agent.ports import Clock, Reporter
 from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
@@ -95,6 +96,8 @@ class Builder:
         self.project = config.project_dir
         self.git = Git(self.project, store.root)
         self.evidence = Evidence(self.project, store.root, self.git.show)
+        self.guard = Guard(self.project, store.root, checker, config.check_timeout, self.git,
+                               self.evidence, reporter)
         self.iterations = 0
         self.failures_in_row = 0
         self._mark = 0.0  # clock.monotonic() when the elapsed time was last saved
@@ -242,8 +245,11 @@ class Builder:
         if integrity.violations:
             self.reporter.emit("integrity_violation", session=result.session_id,
                                violations=integrity.violations)
+        self.guard.begin()
         tampering = self._protect(index, state, bool(integrity.claims))
-        accepted = [] if tampering.refused else [
+        refused = bool(tampering.refused) or (bool(integrity.claims) and not self.guard.kept(
+            index, state.test_cmd, tampering, state.last_failure))
+        accepted = [] if refused else [
             i for i in integrity.claims if self._has_evidence(i, baseline[i], tampering, state)
             and self._verified(i, baseline[i], state) and self._not_weakened(i, tampering, state)]
         state.passing = sorted(set(state.passing) | set(accepted))
@@ -253,6 +259,7 @@ class Builder:
                                 allow_empty=True)
         if accepted:
             self.evidence.record()
+            self.guard.accept(accepted, tampering)
         verdict = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
         if count_attempt or verdict == "accepted":
@@ -261,14 +268,14 @@ class Builder:
                                     "verdict": verdict, "accepted": accepted,
                                     "violations": integrity.violations,
                                     "tests_refused": tampering.refused,
-                                    "tests_changed": tampering.changed,
+                                    "tests_changed": tampering.changed, **self.guard.summary(),
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6)})
         self.store.save(state)
         self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
                            violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed)
+                           tests_changed=tampering.changed, **self.guard.summary())
 
     def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
         """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
@@ -309,6 +316,7 @@ class Builder:
             check = self.checker(state.test_cmd, self.project, self.config.check_timeout)
         finally:
             self.evidence.swap_back()
+        self.guard.note(check, gate=True)
         self.reporter.emit("check", feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
                            output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed)
         if check.ok:
@@ -345,13 +353,15 @@ class Builder:
                                output="no check configured: the agent's mark is accepted")
             return True
         check = self.checker(command, self.project, self.config.check_timeout)
+        self.guard.note(check, gate)
         self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
                            output=check.output[-1000:], duration_s=check.duration_s, gate=gate)
         if check.ok:
             state.last_failure.pop(index, None)
         else:
             why = ("the regression gate (the whole test suite, or an accepted feature's check) failed: "
-                   "an earlier feature is broken; fix it, never its tests\n") if gate else ""
+                   "an earlier feature is broken; fix it, never its tests\n" + self.guard.regression(
+                       index, check.output, state.passing, self._baseline(), command)) if gate else ""
             state.last_failure[index] = f"{why}$ {command}\n{check.output[-2500:]}"
         return check.ok
 

@@ -177,3 +177,17 @@ class Git:
             return self._run("show", f"{rev}:{path}")
         except AutocodeError:
             return None
+
+    def changed(self) -> list[str]:
+        """The paths that differ from HEAD in the tree (untracked included, ignored files not)."""
+        if not self.is_repo():
+            return []
+        out = self._run("status", "--porcelain", "-z", "--untracked-files=all", check=False)
+        entries, paths = out.split("\0"), []
+        while entries:
+            entry = entries.pop(0)
+            if len(entry) > 3:
+                paths.append(entry[3:])
+                if entry[0] in "RC" and entries:  # a rename: the source path follows
+                    paths.append(entries.pop(0))
+        return sorted(set(paths))

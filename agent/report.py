@@ -16,6 +16,7 @@ from typing import Any
 from agent.cost import Ledger
 from agent.errors import UsageError
 from agent.features import unmet_dependencies
+from agent.guard import evidence_lines
 from agent.state import StateStore
 
 
@@ -36,6 +37,7 @@ def report_data(project_dir: Path) -> dict[str, Any]:
             for item in sessions:
                 if item["session"] == record.get("session"):
                     item["passing"], item["verdict"] = len(passing), record.get("verdict")
+                    item["evidence"] = evidence_lines(record)
     cumulative = 0.0
     for item in sessions:
         cumulative += item["cost"]
@@ -74,6 +76,7 @@ def _features(baseline: list[Any], sessions: list[dict[str, Any]], ledger: Ledge
                      "sessions": len(mine), "cost": round(ledger.by_feature.get(index, 0.0), 6),
                      "duration_s": round(sum(s["duration_s"] for s in mine), 1),
                      "verdicts": [_verdict(s) for s in mine],
+                     "evidence": [f"{s['session']}: {line}" for s in mine for line in s.get("evidence", [])],
                      "blocked_by": [i + 1 for i in unmet.get(index, [])],
                      "failure": "" if feature.passes else failures.get(index, "")[-1500:]})
     return rows
@@ -93,6 +96,9 @@ def _feature_row(f: dict[str, Any]) -> str:
         verdicts += f" (waits for {', '.join(f'#{n}' for n in f['blocked_by'])})"
     failure = (f"<details><summary>failing check</summary><pre>{html.escape(f['failure'])}</pre></details>"
                if f["failure"] else "")
+    if f.get("evidence"):
+        failure += (f"<details><summary>evidence</summary><pre>{html.escape(chr(10).join(f['evidence']))}"
+                    "</pre></details>")
     return (f"<tr><td>{f['number']}</td><td>{html.escape(f['description'])}{failure}</td>"
             f"<td>{'yes' if f['passes'] else 'no'}</td><td>{f['sessions']}</td><td>{f['duration_s']:.0f}s</td>"
             f"<td>${f['cost']:.4f}</td><td>{html.escape(verdicts)}</td></tr>")

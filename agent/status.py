@@ -10,6 +10,7 @@ from typing import Any
 from agent.cost import Ledger
 from agent.features import next_feature, unmet_dependencies
 from agent.forecast import forecast
+from agent.guard import evidence_lines
 from agent.state import StateStore
 
 
@@ -68,7 +69,8 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "stop_reason": state.stop_reason,
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
-                           "session": r.get("session"), "stop": stops.get(r.get("session"))}
+                           "session": r.get("session"), "stop": stops.get(r.get("session")),
+                           "evidence": evidence_lines(r)}
                           for r in verdicts[-5:]],
         "last_failure": {str(int(i) + 1): text[-600:] for i, text in state.last_failure.items()},
     }
@@ -116,6 +118,7 @@ def render_status(status: dict[str, Any]) -> str:
         why = f", session ended: {stop.replace('_', ' ')}" if stop not in (None, "idle") else ""
         lines.append(f"  feature {verdict['feature']}: {verdict['verdict'].replace('_', ' ')} "
                      f"({verdict['session']}{why})")
+        lines += [f"    {line}" for line in verdict.get("evidence") or []]
     upcoming = str((status.get("next_feature") or {}).get("number"))
     failure = (status.get("last_failure") or {}).get(upcoming)
     if failure:

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench.py [--quick] [--out bench.json] [--keep]
 
-Four measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
+Seven measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
 
 1. build overhead — a generated 20-feature build (4 model turns per coding session, zero model
    latency) run (a) as a real ``autocode build`` (``python -m agent build --json``, 3 times, the
@@ -16,7 +16,9 @@ Four measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a sm
 4. latency-bound — 1 s per model step: wall time vs. model time;
 5. sandbox — server start and time per model step with and without bubblewrap around the server;
 6. command sandbox (``bench_contain.py``) — time added per bash command (through autocode's SHELL
-   wrapper, as OpenCode spawns it) and per check, with and without bubblewrap; target < 30 ms.
+   wrapper, as OpenCode spawns it) and per check, with and without bubblewrap; target < 30 ms;
+7. regression gate (``bench_gate.py``) — the 20-feature app with one pytest test per feature: the
+   gate's time (whole suite), the test-id listing and the own check per acceptance.
 
 Everything runs on loopback in temp dirs; every server and child process is stopped at the end.
 """
@@ -50,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_contain import print_contain, section_contain
+from bench_gate import print_gate, section_gate
 from bench_helpers import (
     JSON,
     MODEL,
@@ -680,7 +683,8 @@ def print_tables(console: Console, results: JSON) -> None:
         ("overhead", "autocode", print_overhead), ("prompts", "autocode_prompt_chars", print_prompts),
         ("scale", "growth", print_scale), ("latency", "wall_s", print_latency),
         ("sandbox", "server_start_s", print_sandbox),
-        ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v))]
+        ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v)),
+        ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v))]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -747,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         run_section(console, results, "latency", lambda: section_latency(bench, 2 if args.quick else 3, 1.0))
         run_section(console, results, "sandbox", lambda: section_sandbox(bench, 3 if args.quick else 8))
         run_section(console, results, "contain", lambda: section_contain(10 if args.quick else 50))
+        run_section(console, results, "gate", lambda: section_gate(root, xdg, n, console.log))
     finally:
         if args.keep:
             console.log(f"kept {root}")

@@ -86,7 +86,7 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "feature_verdict":
             why = VERDICT_WORDS.get(str(data["verdict"]), "")
             return (f"feature {data['feature']}: {data['verdict']}{why} "
-                    f"({data['passing']}/{data['total']} passing)")
+                    f"({data['passing']}/{data['total']} passing{_evidence(data)})")
         case "check":
             return _check(data)
         case "session_finished":
@@ -98,6 +98,14 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "stopped":
             return f"stopped: {data['message']} (exit {data['exit_code']}, ${data['cost_usd']:.4f})"
     return _incident(event, data)
+
+
+def _evidence(data: dict[str, Any]) -> str:
+    """The test count and the regression gate's time of a verdict, when it has them."""
+    tests = (f"; tests {data.get('tests_before') if data.get('tests_before') is not None else '-'} -> "
+             f"{data['tests_after']}") if data.get("tests_after") is not None else ""
+    gate = data.get("gate")
+    return tests + (f"; gate {'ok' if gate['ok'] else 'FAILED'} {gate['duration_s']:.1f}s" if gate else "")
 
 
 def _incident(event: str, data: dict[str, Any]) -> str | None:
@@ -118,6 +126,12 @@ def _incident(event: str, data: dict[str, Any]) -> str | None:
             return f"  the OpenCode server failed ({data.get('reason')}); restart {data.get('attempt')}"
         case "cost_recovered" if data.get("usd"):
             return f"  recovered ${float(data.get('usd') or 0):.4f} spent by the interrupted session"
+        case "tests_refused":
+            return (f"  refused: protected tests removed or weakened: {', '.join(data['refused'][:6])}; "
+                    f"restored {', '.join(data.get('restored') or []) or 'nothing'}")
+        case "regression":
+            return (f"  the failure belongs to feature {', '.join(map(str, data['owners']))}"
+                    + (f"; restored {', '.join(data['restored'])}" if data.get("restored") else ""))
         case "feature_skipped":
             return (f"  feature {data['feature']} skipped for this run after {data['attempts']} attempts "
                     "(the next run tries it again)")

@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.cost import Ledger
 from agent.errors import UsageError
+from agent.guard import evidence_lines
 from agent.state import append_jsonl, read_jsonl
 
 
@@ -108,6 +109,7 @@ def render_transcript(records: list[dict[str, Any]]) -> str:
         elif event == "feature_verdict":
             lines.append(f"-- autocode verdict: feature {rec.get('feature')} "
                          f"{str(rec.get('verdict')).replace('_', ' ')}")
+            lines += [f"    {line}" for line in evidence_lines(rec)]
     return "\n".join(lines)
 
 

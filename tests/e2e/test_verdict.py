@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from agent.errors import NoProgress
+from agent.report import report_data
+from agent.status import build_status
 from tests.e2e.conftest import ScriptedModel, feature_steps, init_script, run_direct
 
 pytestmark = pytest.mark.e2e
@@ -71,6 +73,15 @@ def test_breaking_an_accepted_feature_behind_a_narrow_verify_is_refused(
     subjects = subprocess.run(["git", "log", "--format=%s"], cwd=project, capture_output=True,
                               text=True).stdout
     assert "feature 2 passes" not in subjects
+    why = json.loads((project / ".autocode" / "state.json").read_text())["last_failure"]["1"]
+    assert "belongs to the accepted feature 1" in why and "one.py" in why  # owned, and undone:
+    assert (project / "one.py").read_text() == "def one():\n    return 1\n"
+    assert (project / "two.txt").exists()  # the rest of the session's work stays
+    assert [r["owners"] for r in events.named("regression")] == [[1]] * 3
+    shown = "\n".join(build_status(project)["last_verdicts"][-1]["evidence"])  # status and the report
+    assert "check `test -f two.txt`: ok" in shown and "gate `python3 -m pytest -q`: FAILED" in shown
+    assert "regression gate FAILED" in shown and "belongs to feature 1; restored one.py" in shown
+    assert "regression gate passed" in "\n".join(report_data(project)["features"][0]["evidence"])
 
 
 def test_an_honest_build_with_a_narrow_verify_is_accepted(scripted: ScriptedModel, project: Path) -> None:
@@ -155,3 +166,28 @@ def test_a_new_conftest_that_skips_everything_is_refused(scripted: ScriptedModel
     assert [v["verdict"] for v in events.named("feature_verdict")] == ["accepted"] + ["rejected"] * 3
     assert not (project / "conftest.py").exists()  # removed: its accepted version is "absent"
     assert _shown(project, "one.py") == "def one():\n    return 1\n"
+
+
+def test_removing_a_test_function_from_a_kept_file_is_refused_by_its_id(
+        scripted: ScriptedModel, project: Path) -> None:
+    """The file stays (no file-level refusal); its collected id is gone, and the count drops."""
+    two_tests = ONE_TEST + "\n\ndef test_one_again():\n    assert one() == 1\n"
+    honest = {"name": "one", "match": "\nOne\n", "steps": [
+        {"text": "writing", "tool_calls": [_write("one.py", "def one():\n    return 1\n"),
+                                           _write("tests/test_one.py", two_tests)]},
+        *feature_steps(0, "")]}
+    cheat = _two_with(_write("tests/test_one.py", ONE_TEST), _write("tests/test_two.py", TWO_TEST))
+    scripted.set({"scripts": [init_script(FEATURES, "python3 -m pytest -q"), honest,
+                              {"name": "two", "match": "\nTwo\n", "steps": cheat}]})
+    events, stop = run_direct(project, scripted)
+    assert isinstance(stop, NoProgress) and stop.exit_code == 3, stop
+    verdicts = events.named("feature_verdict")
+    assert [v["verdict"] for v in verdicts] == ["accepted"] + ["rejected"] * 3
+    assert verdicts[0]["tests_after"] == 2 and verdicts[1]["tests_before"] == 2
+    assert verdicts[1]["tests_after"] == 2  # the session's tree: test_two added, test_one_again gone
+    assert all(r["refused"] == ["tests/test_one.py::test_one_again"] for r in events.named("tests_refused"))
+    why = json.loads((project / ".autocode" / "state.json").read_text())["last_failure"]["1"]
+    assert "tests/test_one.py::test_one_again" in why and "removed" in why
+    assert (project / "tests" / "test_one.py").read_text() == two_tests  # restored in the tree
+    assert (project / "tests" / "test_two.py").read_text() == TWO_TEST  # the new work stays
+    assert _shown(project, "tests/test_one.py") == two_tests
