@@ -402,3 +402,15 @@ def test_private_tmp_is_for_commands_only(ctx: PolicyContext) -> None:
     from agent.security import decide_path
 
     assert not decide_path("/tmp/x", ctx.model_copy(update={"private_tmp": True}), "write").allowed
+
+
+@pytest.mark.parametrize("private_tmp", [False, True])
+def test_the_gate_passes_private_tmp_to_the_policy(private_tmp: bool, ctx: PolicyContext) -> None:
+    from agent.gate import PolicyGate
+    from agent.opencode.events import PermissionAsked
+
+    gate = PolicyGate(SecurityConfig(), home=ctx.home, private_tmp=private_tmp)
+    ask = PermissionAsked(id="p1", permission="bash", metadata={"command": "npm run dev > /tmp/dev.log 2>&1 &"})
+    assert gate.judge(ask, ctx.project_dir).allowed is private_tmp
+    edit = PermissionAsked(id="p2", permission="edit", metadata={"filepath": "/tmp/x.py"})
+    assert not gate.judge(edit, ctx.project_dir).allowed  # OpenCode's edit tools are not in the command sandbox
