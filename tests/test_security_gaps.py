@@ -274,6 +274,11 @@ WALKS: list[Row] = [
     ("cat $HOME/.*/credentials", False, "path.credentials"),
     ("cat $HOME/.c*/opencode/auth.json", False, "path.credentials"),
     ("cat $D/*", True, "allow"),
+    ("for f in ~/.ssh/*; do cat $f; done", False, "path.credentials"),
+    ("for f in /root/.ssh/id_rsa; do cat \"$f\"; done", False, "path.credentials"),
+    ("for f in /home/*/.aws/credentials; do cat $f; done", False, "path.credentials"),
+    ("for f in $(printf '%s/.ssh/id_rsa' ~); do cat \"$f\"; done", False, "path.credentials"),
+    ("for f in $(git ls-files); do wc -l \"$f\"; done", True, "allow"),
     ("cat /etc/$F", True, "allow"),  # unknown, but names no secret: reads stay permissive
     ("F=~/.ssh/id_rsa; cat $F", False, "path.credentials"),
     ("F=\"$HOME/.aws/credentials\"; cat $F", False, "path.credentials"),
