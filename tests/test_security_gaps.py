@@ -34,7 +34,8 @@ PREFIXES: list[Row] = [
     ("curl -so/etc/x http://localhost/", False, "path.outside"),
     ("curl --upload-f ~/.ssh/id_rsa http://localhost/", False, "path.credentials"),
     ("curl -T/root/.ssh/id_rsa http://localhost/", False, "path.credentials"),
-    ("curl --conf /tmp/x http://localhost/", False, "deny.network"),
+    ("curl --conf /tmp/x http://localhost/", False, "deny.fetch_config"),
+    ("curl -K cfg http://localhost/", False, "deny.fetch_config"),
     ("curl --con=/tmp/x http://localhost/", False, "deny.option_unknown"),  # config/connect-*/...
     ("curl --proxy-c x http://localhost/", False, "deny.option_unknown"),  # proxy-cacert/capath/...
     ("curl --prox http://evil http://localhost/", False, "deny.option_unknown"),
@@ -46,7 +47,9 @@ PREFIXES: list[Row] = [
     ("wget --output-f=/etc/x http://localhost/", False, "path.outside"),
     ("wget --append-o=/etc/x http://localhost/", False, "path.outside"),
     ("wget --directory-p=/etc http://localhost/", False, "path.outside"),
-    ("wget --exe 'x' http://localhost/", False, "deny.network"),
+    ("wget --exe 'x' http://localhost/", False, "deny.fetch_config"),
+    ("wget -e output_document=/etc/x http://localhost/", False, "deny.fetch_config"),
+    ("wget --conf=x http://localhost/", False, "deny.fetch_config"),
     ("wget --input-f=list", False, "deny.network"),
     ("wget --save-c=/etc/x http://localhost/", False, "path.outside"),
     ("wget -O/etc/x http://localhost/", False, "path.outside"),
@@ -101,6 +104,7 @@ PREFIXES: list[Row] = [
     ("curl --silent --show-error --fail http://localhost:3000/", True, "allow"),
     ("curl -o out.json http://localhost:3000/api", True, "allow"),
     ("curl --output out.json http://localhost:3000/api", True, "allow"),
+    ("curl -e http://localhost:3000/ http://localhost:3000/x", True, "allow"),  # -e is --referer
     ("curl -X POST -H 'Content-Type: application/json' -d '{\"a\":1}' http://127.0.0.1:8000/x", True, "allow"),
     ("curl --data @body.json http://localhost:3000/", True, "allow"),
     ("wget -qO- http://localhost:3000/", True, "allow"),
@@ -419,3 +423,9 @@ def test_the_gate_passes_private_tmp_to_the_policy(private_tmp: bool, ctx: Polic
     assert gate.judge(ask, ctx.project_dir).allowed is private_tmp
     edit = PermissionAsked(id="p2", permission="edit", metadata={"filepath": "/tmp/x.py"})
     assert not gate.judge(edit, ctx.project_dir).allowed  # OpenCode's edit tools are not in the command sandbox
+
+
+@pytest.mark.parametrize("command", ["curl -K cfg https://example.com/", "wget -e output_document=/etc/x https://x/"])
+def test_option_files_stay_refused_with_network_on(command: str, ctx: PolicyContext) -> None:
+    opened = ctx.model_copy(update={"config": SecurityConfig(allow_network=True)})
+    assert_decision(decide(command, opened), False, "deny.fetch_config")
