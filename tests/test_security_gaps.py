@@ -34,7 +34,8 @@ PREFIXES: list[Row] = [
     ("curl -so/etc/x http://localhost/", False, "path.outside"),
     ("curl --upload-f ~/.ssh/id_rsa http://localhost/", False, "path.credentials"),
     ("curl -T/root/.ssh/id_rsa http://localhost/", False, "path.credentials"),
-    ("curl --conf /tmp/x http://localhost/", False, "deny.network"),
+    ("curl --conf /tmp/x http://localhost/", False, "deny.fetch_config"),
+    ("curl -K cfg http://localhost/", False, "deny.fetch_config"),
     ("curl --con=/tmp/x http://localhost/", False, "deny.option_unknown"),  # config/connect-*/...
     ("curl --proxy-c x http://localhost/", False, "deny.option_unknown"),  # proxy-cacert/capath/...
     ("curl --prox http://evil http://localhost/", False, "deny.option_unknown"),
@@ -46,7 +47,9 @@ PREFIXES: list[Row] = [
     ("wget --output-f=/etc/x http://localhost/", False, "path.outside"),
     ("wget --append-o=/etc/x http://localhost/", False, "path.outside"),
     ("wget --directory-p=/etc http://localhost/", False, "path.outside"),
-    ("wget --exe 'x' http://localhost/", False, "deny.network"),
+    ("wget --exe 'x' http://localhost/", False, "deny.fetch_config"),
+    ("wget -e output_document=/etc/x http://localhost/", False, "deny.fetch_config"),
+    ("wget --conf=x http://localhost/", False, "deny.fetch_config"),
     ("wget --input-f=list", False, "deny.network"),
     ("wget --save-c=/etc/x http://localhost/", False, "path.outside"),
     ("wget -O/etc/x http://localhost/", False, "path.outside"),
@@ -101,6 +104,7 @@ PREFIXES: list[Row] = [
     ("curl --silent --show-error --fail http://localhost:3000/", True, "allow"),
     ("curl -o out.json http://localhost:3000/api", True, "allow"),
     ("curl --output out.json http://localhost:3000/api", True, "allow"),
+    ("curl -e http://localhost:3000/ http://localhost:3000/x", True, "allow"),  # -e is --referer
     ("curl -X POST -H 'Content-Type: application/json' -d '{\"a\":1}' http://127.0.0.1:8000/x", True, "allow"),
     ("curl --data @body.json http://localhost:3000/", True, "allow"),
     ("wget -qO- http://localhost:3000/", True, "allow"),
@@ -274,6 +278,19 @@ WALKS: list[Row] = [
     ("cat $HOME/.*/credentials", False, "path.credentials"),
     ("cat $HOME/.c*/opencode/auth.json", False, "path.credentials"),
     ("cat $D/*", True, "allow"),
+    ("for f in ~/.ssh/*; do cat $f; done", False, "path.credentials"),
+    ("for f in /root/.ssh/id_rsa; do cat \"$f\"; done", False, "path.credentials"),
+    ("for f in /home/*/.aws/credentials; do cat $f; done", False, "path.credentials"),
+    ("for f in $(printf '%s/.ssh/id_rsa' ~); do cat \"$f\"; done", False, "path.credentials"),
+    ("for f in $(git ls-files); do wc -l \"$f\"; done", True, "allow"),
+    ("cat \"$(printf '%s/.ssh/id_rsa' ~)\"", False, "path.unchecked_read"),
+    ("cat $(cat list.txt)", False, "path.unchecked_read"),
+    ("head `base64 -d k.b64`", False, "path.unchecked_read"),
+    ("wc -l $(git ls-files)", True, "allow"),
+    ("wc -l $(find . -name '*.py')", True, "allow"),
+    ("head `grep -rl TODO src`", True, "allow"),
+    ("cat src/$(basename x).py", True, "allow"),
+    ("git commit -m \"$(cat msg.txt)\"", True, "allow"),
     ("cat /etc/$F", True, "allow"),  # unknown, but names no secret: reads stay permissive
     ("F=~/.ssh/id_rsa; cat $F", False, "path.credentials"),
     ("F=\"$HOME/.aws/credentials\"; cat $F", False, "path.credentials"),
@@ -402,3 +419,21 @@ def test_private_tmp_is_for_commands_only(ctx: PolicyContext) -> None:
     from agent.security import decide_path
 
     assert not decide_path("/tmp/x", ctx.model_copy(update={"private_tmp": True}), "write").allowed
+
+
+@pytest.mark.parametrize("private_tmp", [False, True])
+def test_the_gate_passes_private_tmp_to_the_policy(private_tmp: bool, ctx: PolicyContext) -> None:
+    from agent.gate import PolicyGate
+    from agent.opencode.events import PermissionAsked
+
+    gate = PolicyGate(SecurityConfig(), home=ctx.home, private_tmp=private_tmp)
+    ask = PermissionAsked(id="p1", permission="bash", metadata={"command": "npm run dev > /tmp/dev.log 2>&1 &"})
+    assert gate.judge(ask, ctx.project_dir).allowed is private_tmp
+    edit = PermissionAsked(id="p2", permission="edit", metadata={"filepath": "/tmp/x.py"})
+    assert not gate.judge(edit, ctx.project_dir).allowed  # OpenCode's edit tools are not in the command sandbox
+
+
+@pytest.mark.parametrize("command", ["curl -K cfg https://example.com/", "wget -e output_document=/etc/x https://x/"])
+def test_option_files_stay_refused_with_network_on(command: str, ctx: PolicyContext) -> None:
+    opened = ctx.model_copy(update={"config": SecurityConfig(allow_network=True)})
+    assert_decision(decide(command, opened), False, "deny.fetch_config")

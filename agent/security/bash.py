@@ -89,6 +89,7 @@ class _Acc:
     arith_output: str | None = None
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
     loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    loop_words: list[Word] = field(default_factory=list)
 
     def enter(self, state: State) -> None:
         """Check the budget before walking one more node."""
@@ -149,6 +150,7 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         arith_output=acc.arith_output,
         loop_vars=tuple(acc.loop_vars),
         loop_values=tuple(acc.loop_values),
+        loop_words=tuple(acc.loop_words),
     )
 
 
@@ -349,6 +351,7 @@ def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
     literal = all(c.type in ("word", "number", "raw_string") and not any(ch in text(c) for ch in "*?[$`\\")
                   for c in values) and bool(values)
     acc.loop_vars.append((text(variable), not literal))
+    acc.loop_words.extend(word for value in values for word in words(value))
     if literal:
         acc.loop_values.append((text(variable), tuple(text(c).strip("'") for c in values)))
 

@@ -89,3 +89,4 @@ class Script:
     arithmetic: frozenset[str] = frozenset()  # names whose values bash evaluates as arithmetic
     loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `for NAME in a b`: (NAME, (a, b))
+    loop_words: tuple[Word, ...] = ()  # every word a `for` loops over (read like arguments)

@@ -219,7 +219,12 @@ def _recursive(name: str, script: Script) -> bool:
 
 
 def _check_variables(script: Script, env: Env) -> Decision | None:
-    """Variables set without ``NAME=value`` and data-filled values reaching arithmetic."""
+    """Variables set without ``NAME=value`` and data-filled values reaching arithmetic; the words a
+    ``for`` loops over are read like arguments (``for f in ~/.ssh/*; do cat $f; done``)."""
+    for word in script.loop_words:
+        problem = next((p for cwd in env.cwds if (p := check_read(word, cwd, env.context))), None)
+        if problem is not None:
+            return problem
     for name, _ in script.loop_vars:
         problem = settable(name, None)
         if problem is not None:

@@ -59,7 +59,7 @@ def xargs(cmd: SimpleCommand, env: Env) -> Decision:
     arg_file = _has_arg_file(cmd)
     if not _opens_files(cmd) or not (cmd.piped or cmd.stdin_fed or arg_file):
         return decision
-    if cmd.piped and not arg_file and producers and all(p is not None and _lists_paths(p) for p in producers):
+    if cmd.piped and not arg_file and producers and all(p is not None and lists_paths(p) for p in producers):
         return decision
     return deny(
         "path.unchecked_read",
@@ -88,13 +88,14 @@ def _inner(cmd: SimpleCommand) -> Word | None:
     return args[index] if index is not None and index < len(args) else None
 
 
-def _lists_paths(producer: SimpleCommand) -> bool:
+def lists_paths(producer: SimpleCommand) -> bool:
     """A stage whose output is names of files (its own validator judged where it looks), not text
-    it was given: find without -printf/-exec, ls, git ls-files, grep -l, rg -l/--files, plain echo."""
+    it was given: find without -printf/-exec, ls, git ls-files, grep -l, rg -l/--files, plain echo,
+    basename/dirname/pwd (their own arguments are checked like any)."""
     values = [w.value or "" for w in producer.args]
     if _named(producer, "find"):
         return not set(values) & (_ACTIONS - {"-print", "-print0"})
-    if _named(producer, "ls", "fd", "fdfind"):
+    if _named(producer, "ls", "fd", "fdfind", "basename", "dirname", "pwd"):
         return True
     if _named(producer, "git"):
         return values[:1] == ["ls-files"] or (values[:1] == ["diff"] and "--name-only" in values)

@@ -233,6 +233,11 @@ def _fetch(
     remote: tuple[str, ...],
 ) -> Decision:
     tool = cmd.name.value if cmd.name is not None else "curl"
+    carried = _HIDDEN_OPTIONS["wget" if (tool or "").endswith("wget") else "curl"]
+    hidden = next((flag for flag in opts.names() if flag in carried), None)
+    if hidden is not None:
+        return deny("deny.fetch_config", f"`{tool} {hidden}` reads more options from a file or string "
+                                         "(an output path, a proxy) that cannot be checked; pass them.")
     problem = check_paths(writes, env, tool or "curl") or _attached_reads(cmd, env)
     if problem is not None:
         return problem
@@ -290,6 +295,11 @@ def url_values(raw: str, env: Env) -> list[str]:
         if len(combos) > _MAX_URLS:
             return []
     return combos
+
+
+_HIDDEN_OPTIONS = {"curl": frozenset({"-K", "--config"}), "wget": frozenset({"-e", "--execute", "--config"})}
+"""curl's config file and wget's ``-e`` wgetrc commands carry options of their own
+(``output = /etc/x``, ``output_document=…``), refused whether or not the network is on."""
 
 
 def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
