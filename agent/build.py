@@ -137,6 +137,7 @@ class Builder:
         self.evidence.record()
         state.initialized = True
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
+        self.guard.baseline(state.test_cmd)
         self._save(state)
         self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
 

@@ -87,6 +87,11 @@ class Guard:
                 "ids_refused": self.ids_refused, "regression_of": [i + 1 for i in self.owned_by],
                 "regressed_restored": self.restored}
 
+    def baseline(self, test_cmd: str | None) -> None:
+        """At initialization: the initializer's tests are protected from the first session on."""
+        self.begin()
+        self.store.save(collect(self.check, self.project, test_cmd, self.timeout))
+
     # ---- collected ids --------------------------------------------------------------------------
 
     def kept(self, index: int, test_cmd: str | None, tampering: Tampering,

@@ -22,6 +22,7 @@ without following links and removed at once; a stale one from a killed run is re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -57,6 +58,7 @@ UNITTEST_LIST = ("import sys, unittest\n"
                  "print('\\n'.join('autocode-id ' + i for i in ids))\n"
                  "sys.exit(1 if any(i.startswith('unittest.loader._Failed') for i in ids) else 0)\n")
 PY = r"(?:\S*/)?python3?(?:\.\d+)?"
+PYTEST_COUNT = re.compile(r"^(\S+\.py): (\d+)$")
 GO_NAME = re.compile(r"^(Test|Benchmark|Example|Fuzz)\w*$")
 GO_PKG = re.compile(r"^(?:ok|\?)\s+(\S+)")
 
@@ -107,9 +109,11 @@ def _npm_test_script(project: Path) -> str:
 def parse(runner: Runner, text: str, project: Path) -> list[str]:
     """The ids in a listing's output."""
     lines = text.splitlines()
-    if runner == "pytest":
+    if runner == "pytest":  # ids; per-file counts when the project's addopts make it ``-qq``
+        counts = [(m.group(1), int(m.group(2))) for line in lines if (m := PYTEST_COUNT.match(line))]
         return [line.strip() for line in lines if "::" in line and not line[:1].isspace()
-                and not line.startswith(("ERROR", "FAILED", "=", "_"))]
+                and not line.startswith(("ERROR", "FAILED", "=", "_"))] + [
+                    f"{path}::<test {n} of {total}>" for path, total in counts for n in range(1, total + 1)]
     if runner == "go":
         return _parse_go(lines)
     ids = [line.removeprefix("autocode-id ") for line in lines if line.startswith("autocode-id ")]
@@ -138,7 +142,8 @@ def collect(check: Check, project: Path, test_cmd: str | None, timeout: float) -
     if command is None:
         return Listing(runner="files", ids=sorted(p for p in scan(project).files if is_test_file(p)))
     for stale in project.glob(OUT_PREFIX + "*"):
-        stale.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a directory of that name is left alone
+            stale.unlink()
     out = f"{OUT_PREFIX}{secrets.token_hex(8)}.txt"
     started = time.monotonic()
     try:

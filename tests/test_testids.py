@@ -178,3 +178,30 @@ def test_evidence_lines_show_checks_gate_counts_and_protected_tests() -> None:
         "regression gate FAILED in 2.0s: belongs to feature 1; restored one.py", "tests 3 -> 2 (pytest)",
         "protected tests refused (restored): t.py::test_b", "protected tests changed: t.py"]
     assert evidence_lines({"verdict": "not_done"}) == []
+
+
+def test_pytest_per_file_counts_are_ids_too(tmp_path: Path) -> None:
+    """A project whose addopts add ``-q`` makes the listing ``-qq``: per-file counts."""
+    assert parse("pytest", "tests/test_x.py: 2\n\n2 tests collected\n", tmp_path) == [
+        "tests/test_x.py::<test 1 of 2>", "tests/test_x.py::<test 2 of 2>"]
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -q\n")
+    (tmp_path / "test_x.py").write_text(PY_TESTS)
+    assert collect(_check, tmp_path, "pytest", 60).count == 2
+
+
+def test_a_directory_named_like_the_listing_file_does_not_break_the_listing(tmp_path: Path) -> None:
+    (tmp_path / ".autocode-testids-planted").mkdir()
+    (tmp_path / "test_x.py").write_text(PY_TESTS)
+    assert collect(_check, tmp_path, "pytest", 60).count == 2
+
+
+def test_the_initializers_tests_are_protected_from_the_first_session(tmp_path: Path) -> None:
+    project, git, guard = _repo(tmp_path)
+    (project / "tests" / "test_x.py").write_text(PY_TESTS)
+    git.commit_all("initializer")
+    guard.baseline("python3 -m pytest")
+    (project / "tests" / "test_x.py").write_text("def test_a():\n    assert 1\n")
+    failures: dict[int, str] = {}
+    guard.begin()
+    assert not guard.kept(0, "python3 -m pytest", Tampering(changed=["tests/test_x.py"]), failures)
+    assert "tests/test_x.py::test_b" in failures[0]

@@ -55,7 +55,7 @@ def test_a_node_test_runner_project_is_built_and_its_test_ids_are_recorded(
     verdicts = events.named("feature_verdict")
     assert [v["verdict"] for v in verdicts] == ["accepted", "accepted"]
     assert [(v["test_runner"], v["tests_before"], v["tests_after"]) for v in verdicts] == [
-        ("node", None, 2), ("node", 2, 3)]
+        ("node", 0, 2), ("node", 2, 3)]
     assert all(v["gate"]["ok"] for v in verdicts)
     ids = json.loads((project / ".autocode" / "testids.json").read_text())["ids"]
     assert sorted(ids) == ["test/add.test.js::adds", "test/add.test.js::adds negatives",
