@@ -94,8 +94,9 @@ def user_state_dirs(environ: dict[str, str] | None = None) -> list[Path]:
 
 
 def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
-                  egress_dir: Path | None) -> list[str]:
-    """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``)."""
+                  egress_dir: Path | None, writable: list[Path] | None = None) -> list[str]:
+    """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``); ``writable``
+    adds dirs bound writable after everything hidden (the workers' worktrees)."""
     home = Path.home()
     cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp", "--dir", INNER_TMP, "--tmpfs", str(home), "--tmpfs", "/run"]  # no host sockets
@@ -108,6 +109,8 @@ def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
     for path in [project / ".autocode", *hidden, *user_state_dirs()]:
         if path.exists() and path not in project.parents and path != project:
             cmd += ["--tmpfs", str(path)]
+    for path in writable or []:
+        cmd += ["--bind", str(path), str(path)]
     for path in sorted({p.resolve() for p in readable_roots()}, key=lambda p: len(p.parts)):
         cmd += ["--ro-bind", str(path), str(path)]  # autocode's Python, wherever the above hid it
     if egress_dir is not None:
@@ -140,11 +143,13 @@ class CommandSandbox:
     """Start with ``with CommandSandbox(...) as box``; give ``box.shell`` to the server as SHELL."""
 
     def __init__(self, config: SandboxConfig, project: Path, record: Record,
-                 hidden: list[Path] | None = None, runtime_base: Path | None = None) -> None:
+                 hidden: list[Path] | None = None, runtime_base: Path | None = None,
+                 writable: list[Path] | None = None) -> None:
         self.config = config
         self.project = project.resolve()
         self.record = record
         self.hidden = [p.resolve() for p in hidden or []]
+        self.writable = [p.resolve() for p in writable or []]
         self.runtime_base = runtime_base
         self.runtime: Path | None = None
         self._proxy: EgressProxy | None = None
@@ -206,7 +211,7 @@ class CommandSandbox:
         if self.config.mode == "none":
             return args
         hidden = [*self.hidden, *([self.runtime] if self.runtime else [])]
-        return [*command_bwrap(self.config, self.project, hidden, egress_dir), *args]
+        return [*command_bwrap(self.config, self.project, hidden, egress_dir, self.writable), *args]
 
     def _write_shell(self) -> None:
         source = Path(shellwrap.__file__).read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ class SessionRequest(BaseModel):
     prompt: str
     system: str | None = None
     feature: int | None = None
+    worker: int | None = None
 
 
 class ToolCall(BaseModel):

@@ -19,9 +19,15 @@ from pathlib import Path
 
 from agent.errors import AutocodeError
 from agent.git import Git, checked_git_dir, run_git
+from agent.state import user_state_dir
 
 BRANCH_PREFIX = "autocode/"
 MERGE_NAME = "merge"
+
+
+def worktrees_base(project: Path) -> Path:
+    """Where a project's worker trees live (outside the project, in autocode's per-user state)."""
+    return user_state_dir(project) / "worktrees"
 
 
 class TreeGit(Git):
