@@ -1,0 +1,160 @@
+"""The worker pool with fake sessions (real git in a temp dir): parallelism, the shared budget,
+``--max-iterations``, cancellation, and a resume with worktrees left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.build import BuildConfig, Builder
+from agent.cost import Ledger, Limits
+from agent.errors import BudgetExceeded, BuildComplete, Interrupted, IterationLimit
+from agent.features import FEATURE_FILE, Feature, dump_features
+from agent.git import Git
+from agent.ports import NullReporter, SystemClock
+from agent.prompts import PromptBook
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult
+from agent.state import BuildState, StateStore
+from agent.verify import CheckResult
+from agent.workers.worktrees import worktrees_base
+
+
+class FakeSessions:
+    """Marks the requested feature passing in the session's directory after ``delay`` seconds;
+    charges ``cost`` to the shared ledger; ``hold`` keeps sessions running until cancelled."""
+
+    def __init__(self, ledger: Ledger, cost: float = 0.01, delay: float = 0.01, hold: bool = False) -> None:
+        self.ledger, self.cost, self.delay, self.hold = ledger, cost, delay, hold
+        self.running = 0
+        self.most = 0
+        self.requests: list[SessionRequest] = []
+        self.started = asyncio.Event()
+
+    async def run(self, request: SessionRequest) -> SessionResult:
+        self.requests.append(request)
+        sid = f"ses_{len(self.requests)}"
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            self.ledger.observe(message_id=f"msg_{sid}", session_id=sid, root_session_id=sid, cost=self.cost,
+                                tokens={}, model="m", feature=request.feature, now=0.0)
+            if self.running >= 2:
+                self.started.set()
+            await asyncio.sleep(self.delay)
+            if self.hold:
+                await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise SessionCancelled(SessionResult(session_id=sid, stop="interrupted")) from None
+        finally:
+            self.running -= 1
+        assert request.feature is not None
+        (request.directory / f"f{request.feature}.txt").write_text("done\n")
+        with (request.directory / "autocode-progress.md").open("a") as notes:
+            notes.write(f"- did {request.feature}\n")
+        path = request.directory / FEATURE_FILE
+        features = json.loads(path.read_text())
+        features[request.feature]["passes"] = True
+        path.write_text(json.dumps(features))
+        return SessionResult(session_id=sid, cost=self.cost, turns=1)
+
+    async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
+        raise AssertionError("not used")
+
+    async def recover(self, directory: Path, since: float, feature: int | None) -> float:
+        return 0.0
+
+
+def ok(command: str, cwd: Path, timeout: float) -> CheckResult:
+    return CheckResult(command=command, ok=True, exit_code=0, output="", duration_s=0.0)
+
+
+def setup_project(project: Path, count: int) -> StateStore:
+    project.mkdir()
+    (project / "app_spec.txt").write_text("spec\n")
+    store = StateStore(project)
+    store.ensure()
+    git = Git(project, store.root)
+    git.init()
+    git.ignore(".autocode/")
+    features = [Feature(category="functional", description=f"feature {i + 1}", steps=["s"])
+                for i in range(count)]
+    (project / FEATURE_FILE).write_text(dump_features(features))
+    store.save_baseline(features)
+    git.commit_all("autocode: initial project skeleton and feature list")
+    store.save(BuildState(initialized=True, test_cmd="true"))
+    return store
+
+
+def builder(store: StateStore, sessions: FakeSessions, ledger: Ledger, workers: int = 3,
+            **limits: float) -> Builder:
+    config = BuildConfig(project_dir=store.project_dir, model="p/m", workers=workers, limits=Limits(**limits))
+    return Builder(config, sessions, store, ledger, NullReporter(), SystemClock(), ok, PromptBook())
+
+
+def subjects(project: Path) -> list[str]:
+    return Git(project).log(100)
+
+
+def test_workers_run_features_at_once_and_commit_each_once(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 6)
+    ledger = Ledger(store.cost_path)
+    sessions = FakeSessions(ledger, delay=0.05)
+    with pytest.raises(BuildComplete):
+        asyncio.run(builder(store, sessions, ledger).run())
+    assert sessions.most == 3
+    assert {r.directory.parent for r in sessions.requests} == {worktrees_base(store.project_dir)}
+    for number in range(1, 7):
+        assert sum(s.split(" ", 1)[1].startswith(f"autocode: feature {number} passes")
+                   for s in subjects(store.project_dir)) == 1
+    notes = (store.project_dir / "autocode-progress.md").read_text()
+    assert all(f"- did {i}" in notes for i in range(6))
+    assert store.load().passing == list(range(6))
+
+
+def test_one_budget_for_all_workers_overshoots_by_at_most_one_session_each(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 10)
+    ledger = Ledger(store.cost_path)
+    sessions = FakeSessions(ledger, cost=0.01)
+    with pytest.raises(BudgetExceeded):
+        asyncio.run(builder(store, sessions, ledger, max_budget_usd=0.035).run())
+    assert 4 <= len(sessions.requests) <= 4 + 3 - 1  # checked before every claim, N workers in flight
+    assert ledger.total <= 0.035 + 3 * 0.01
+
+
+def test_max_iterations_counts_sessions_across_workers(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 10)
+    ledger = Ledger(store.cost_path)
+    sessions = FakeSessions(ledger)
+    with pytest.raises(IterationLimit):
+        asyncio.run(builder(store, sessions, ledger, max_iterations=5).run())
+    assert len(sessions.requests) == 5
+
+
+def test_cancel_aborts_every_session_records_them_and_a_resume_reuses_the_trees(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 4)
+    ledger = Ledger(store.cost_path)
+    held = FakeSessions(ledger, hold=True)
+
+    async def cancel_mid_build() -> None:
+        task = asyncio.create_task(builder(store, held, ledger, workers=2).run())
+        await held.started.wait()
+        task.cancel()
+        await task
+
+    with pytest.raises(Interrupted):
+        asyncio.run(cancel_mid_build())
+    state = store.load()
+    assert state.sessions == 2 and state.in_flight == {} and state.stop_reason == "interrupted"
+    trees = worktrees_base(store.project_dir)
+    assert (trees / "w1").is_dir()  # left behind for the resume
+    (trees / "w1" / "junk.txt").write_text("half done")
+    sessions = FakeSessions(ledger)
+    with pytest.raises(BuildComplete):
+        asyncio.run(builder(store, sessions, ledger, workers=2).run())
+    assert store.load().passing == [0, 1, 2, 3]
+    assert not (store.project_dir / "junk.txt").exists()
+    assert sum("passes" in s for s in subjects(store.project_dir)) == 4
+    assert not trees.exists()
