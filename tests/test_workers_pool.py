@@ -18,6 +18,7 @@ from agent.ports import NullReporter, SystemClock
 from agent.prompts import PromptBook
 from agent.session_types import SessionCancelled, SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
+from agent.status import build_status, render_status
 from agent.verify import CheckResult
 from agent.workers.worktrees import worktrees_base
 
@@ -112,6 +113,9 @@ def test_workers_run_features_at_once_and_commit_each_once(tmp_path: Path) -> No
     notes = (store.project_dir / "autocode-progress.md").read_text()
     assert all(f"- did {i}" in notes for i in range(6))
     assert store.load().passing == list(range(6))
+    status = build_status(store.project_dir)
+    assert {v["worker"] for v in status["last_verdicts"]} <= {1, 2, 3} and status["workers"] == {}
+    assert "(w" in render_status(status)
 
 
 def test_one_budget_for_all_workers_overshoots_by_at_most_one_session_each(tmp_path: Path) -> None:
