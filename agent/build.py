@@ -47,7 +47,7 @@ from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
 from agent.workers.merge import NOTES_FILE
 from agent.workers.pool import WorkerPool
-from agent.workers.worktrees import Worktrees, worktrees_base
+from agent.workers.worktrees import Worktrees, integration_base, worktrees_base
 
 COMMIT_RE = re.compile(r"^autocode: feature (\d+) passes")
 
@@ -94,9 +94,11 @@ Checker = Callable[[str, Path, float], CheckResult]
 
 class Builder:
     def __init__(self, config: BuildConfig, sessions: Sessions, store: StateStore, ledger: Ledger,
-                 reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook) -> None:
+                 reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook,
+                 merge_checker: Checker | None = None) -> None:
         self.config, self.sessions, self.store, self.ledger = config, sessions, store, ledger
         self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
+        self.merge_checker = merge_checker or checker  # --workers: checks on the integration tree
         self.project = config.project_dir
         self.git = Git(self.project, store.root)
         self.evidence = Evidence(self.project, store.root, self.git.show)
@@ -133,7 +135,8 @@ class Builder:
 
     async def _parallel(self, state: BuildState) -> None:
         """``--workers N``: the worker pool until its stop reason (the trees go when complete)."""
-        trees = Worktrees(self.project, worktrees_base(self.project), self.git)
+        trees = Worktrees(self.project, worktrees_base(self.project), self.git,
+                          integration_base(self.project))
         try:
             await WorkerPool(self, self.config.workers, trees).run(state)
         except BuildComplete:

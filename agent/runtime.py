@@ -39,7 +39,7 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
 from agent.ui.transcript import TranscriptWriter
-from agent.workers.worktrees import worktrees_base
+from agent.workers.worktrees import integration_base, worktrees_base
 
 
 class ServerOptions(Endpoint):
@@ -313,7 +313,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                           f"to {store.server_dir} (its auth.json copy removed)")
         trees = worktrees_dir(config)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
-                            hidden=[store.server_dir], writable=trees) as box:
+                            hidden=[store.server_dir], writable=trees) as box, \
+                integration_sandbox(config, box_config, store) as merge_box:
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
             ledger = Ledger(store.cost_path)
@@ -339,7 +340,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 for warning in budget_warnings(config.limits, info):
                     reporter.emit("warning", message=warning)
                 config = config.model_copy(update={"priced": info.priced or info.free})
-                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
+                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts,
+                                  merge_box.check if merge_box else None)
                 return await builder.run()
 
 
@@ -350,6 +352,22 @@ def worktrees_dir(config: BuildConfig) -> list[Path]:
     path = worktrees_base(config.project_dir)
     path.mkdir(mode=0o700, exist_ok=True)
     return [path]
+
+
+@contextlib.contextmanager
+def integration_sandbox(config: BuildConfig, box_config: SandboxConfig,
+                        store: StateStore) -> Iterator[CommandSandbox | None]:
+    """``--workers N``: a second command sandbox for the merge queue's checks, rooted at the
+    integration tree (the agents' sandbox sees that tree read-only: no session can change a
+    worker's work while it is verified)."""
+    if config.workers <= 1:
+        yield None
+        return
+    root = integration_base(config.project_dir)
+    root.mkdir(mode=0o700, exist_ok=True)
+    with CommandSandbox(box_config, root, store.record_denied,
+                        hidden=[store.server_dir, store.root]) as box:
+        yield box
 
 
 def uncontained(options: ServerOptions, box: CommandSandbox) -> list[str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.contain import CommandSandbox, SandboxConfig
 from agent.git import Git
+from agent.sandbox import bwrap_works
 from agent.workers.merge import Conflict, appended_lines, commit_work, land, squash
 from agent.workers.worktrees import BRANCH_PREFIX, Worktrees
 
@@ -23,7 +25,7 @@ def trees(tmp_path: Path) -> Worktrees:
     (project / "autocode-progress.md").write_text("# notes\n")
     (project / "feature_list.json").write_text("[]\n")
     git.commit_all("autocode: initial project skeleton and feature list")
-    return Worktrees(project, tmp_path / "state" / "worktrees", git)
+    return Worktrees(project, tmp_path / "state" / "worktrees", git, tmp_path / "state" / "integration")
 
 
 def test_a_worktree_is_cut_from_main_outside_the_project(trees: Worktrees) -> None:
@@ -107,7 +109,7 @@ def test_remove_all_leaves_no_tree_or_worker_branch(trees: Worktrees) -> None:
     trees.tree("w1")
     trees.tree("merge")
     trees.remove_all()
-    assert not trees.base.exists()
+    assert not trees.base.exists() and not trees.integration.exists()
     assert BRANCH_PREFIX not in trees.main_git("branch", "--list")
     assert not os.listdir(trees.project / ".git" / "worktrees") if (
         trees.project / ".git" / "worktrees").exists() else True
@@ -118,3 +120,20 @@ def test_appended_lines() -> None:
     assert appended_lines(None, "x\n") == "x"
     assert appended_lines("a\nb\n", "b\nc\n") == "c"  # rewritten, not appended: only new lines
     assert appended_lines("a\n", None) == ""
+
+
+@pytest.mark.skipif(not bwrap_works(), reason="needs bubblewrap")
+def test_agent_commands_write_worker_trees_but_not_the_integration_tree(trees: Worktrees) -> None:
+    worker = trees.tree("w1")
+    merge = trees.tree("merge")
+    with CommandSandbox(SandboxConfig(network="none"), trees.project, lambda _r: None,
+                        writable=[trees.base]) as box:
+        assert box.check("touch MARK", worker.tree, 30).ok
+        refused = box.check(f"touch {merge.tree / 'MARK'}", worker.tree, 30)
+        git_file = box.check("echo gitdir: /tmp >> .git", worker.tree, 30)
+        admin = box.check(f"touch {worker.admin / 'MARK'}", worker.tree, 30)
+    assert (worker.tree / "MARK").exists()
+    assert not refused.ok and not (merge.tree / "MARK").exists()
+    assert git_file.ok  # the tree's own .git file is the agent's; autocode never reads it
+    assert not admin.ok and not (worker.admin / "MARK").exists()  # the admin dir in .git is read-only
+    assert worker.head() == trees.main_head()

@@ -138,7 +138,7 @@ class WorkerPool:
         atomic_write(merge.tree / FEATURE_FILE, dump_features(
             with_verdicts(baseline, set(trial.passing) | {index})))
         judge = copy.copy(builder)  # the build's verdict, rooted at the integrated tree
-        judge.project, judge.git = merge.tree, merge
+        judge.project, judge.git, judge.checker = merge.tree, merge, builder.merge_checker
         judge.evidence = Evidence(merge.tree, builder.store.root, merge.show)
         judge._judge(index, trial, result, count_attempt=result.error is None, worker=worker)
         if index in trial.passing:

@@ -30,6 +30,12 @@ def worktrees_base(project: Path) -> Path:
     return user_state_dir(project) / "worktrees"
 
 
+def integration_base(project: Path) -> Path:
+    """Where the merge queue's integration tree lives (``tree`` inside it): apart from the worker
+    trees, so the agents' sandbox cannot write it while a worker's work is being verified there."""
+    return user_state_dir(project) / "integration"
+
+
 class TreeGit(Git):
     """Hardened git on one linked worktree (its admin dir given, never read from the tree)."""
 
@@ -57,10 +63,10 @@ class TreeGit(Git):
 
 
 class Worktrees:
-    """The worker trees of one project under ``base`` (``base/w1`` … and ``base/merge``)."""
+    """The worker trees of one project (``base/w1`` …) and its integration tree (``integration/tree``)."""
 
-    def __init__(self, project: Path, base: Path, trust: Git) -> None:
-        self.project, self.base, self.trust = project, base, trust
+    def __init__(self, project: Path, base: Path, trust: Git, integration: Path) -> None:
+        self.project, self.base, self.trust, self.integration = project, base, trust, integration
 
     def main_git(self, *args: str, check: bool = True) -> str:
         self.trust.restore()
@@ -70,7 +76,7 @@ class Worktrees:
         return self.main_git("rev-parse", "main").strip()
 
     def path(self, name: str) -> Path:
-        return self.base / name
+        return self.integration / "tree" if name == MERGE_NAME else self.base / name
 
     def tree(self, name: str) -> TreeGit:
         """The worktree ``name`` reset to main (created, or re-registered after a crash)."""
@@ -80,7 +86,7 @@ class Worktrees:
             self.main_git("worktree", "prune")
             if path.exists():
                 shutil.rmtree(path)
-            self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             branch = ["--detach"] if name == MERGE_NAME else ["-B", BRANCH_PREFIX + name]
             self.main_git("worktree", "add", "-q", "-f", *branch, str(path), "main")
             admin = self._admin(path)
@@ -104,8 +110,9 @@ class Worktrees:
 
     def remove_all(self) -> None:
         """Remove every tree and worker branch (the build completed)."""
-        if self.base.exists():
-            shutil.rmtree(self.base)
+        for path in (self.base, self.integration):
+            if path.exists():
+                shutil.rmtree(path)
         self.main_git("worktree", "prune")
         branches = self.main_git("for-each-ref", "--format=%(refname:short)", f"refs/heads/{BRANCH_PREFIX}")
         for branch in [b for b in branches.split() if b.startswith(BRANCH_PREFIX)]:
