@@ -42,7 +42,7 @@ from agent.guard import Guard
 from agent.ports import Clock, Reporter
 from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
-from agent.session_types import SessionCancelled, SessionRequest, SessionResult
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, worker_field
 from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
 from agent.workers.merge import NOTES_FILE
@@ -209,7 +209,7 @@ class Builder:
         self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
                            passing=len(state.passing), description=feature.description,
                            attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit,
-                           **_worker(worker))
+                           **worker_field(worker))
         return await self._session(state, index, title, prompt, directory=directory, worker=worker)
 
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
@@ -249,12 +249,12 @@ class Builder:
         self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
                                     "stop": result.stop, "cost": round(result.cost, 6),
                                     "turns": result.turns, "duration_s": result.duration_s,
-                                    "denied": result.denied, **_worker(worker)})
+                                    "denied": result.denied, **worker_field(worker)})
         self._save(state)
         self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
                            else feature + 1, stop=result.stop, message=result.stop_message[:300],
                            turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s,
-                           **_worker(worker))
+                           **worker_field(worker))
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""
@@ -306,13 +306,13 @@ class Builder:
                                     "tests_refused": tampering.refused,
                                     "tests_changed": tampering.changed, **self.guard.summary(),
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6),
-                                    **_worker(worker)})
+                                    **worker_field(worker)})
         self.store.save(state)
         self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
                            violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed, **self.guard.summary(), **_worker(worker))
+                           tests_changed=tampering.changed, **self.guard.summary(), **worker_field(worker))
 
     def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
         """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
@@ -496,8 +496,3 @@ class Builder:
     def _notes_tail(self, directory: Path, lines: int = 12) -> str:
         notes = read_project_file(directory, NOTES_FILE) or ""  # never through the agent's symlinks
         return "\n".join(notes.strip().splitlines()[-lines:])
-
-
-def _worker(worker: int | None) -> dict[str, int]:
-    """The ``worker`` field of an event or record (absent on the serial path)."""
-    return {} if worker is None else {"worker": worker}

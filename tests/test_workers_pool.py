@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -162,3 +163,33 @@ def test_cancel_aborts_every_session_records_them_and_a_resume_reuses_the_trees(
     assert not (store.project_dir / "junk.txt").exists()
     assert sum("passes" in s for s in subjects(store.project_dir)) == 4
     assert not trees.exists()
+
+
+def test_the_live_view_shows_one_line_per_worker_with_its_feature_turns_cost_and_tool() -> None:
+    from rich.console import Console
+
+    from agent.ui.live import LiveView
+
+    view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=160))
+    events: list[tuple[str, dict[str, object]]] = [
+        ("feature_started", {"feature": 1, "total": 2, "passing": 0, "description": "Login", "worker": 1}),
+        ("session_started", {"session": "s1", "title": "t", "feature": 0, "worker": 1}),
+        ("feature_started", {"feature": 2, "total": 2, "passing": 0, "description": "Search", "worker": 2}),
+        ("session_started", {"session": "s2", "title": "t", "feature": 1, "worker": 2}),
+        ("child_session", {"session": "s2", "child": "c2"}),
+        ("step", {"session": "s1", "cost": 0.25, "total_usd": 0.25}),
+        ("step", {"session": "c2", "cost": 0.5, "total_usd": 0.75}),
+        ("step", {"session": "s2", "cost": 0.5, "total_usd": 1.25}),
+        ("tool", {"session": "s2", "tool": "bash", "status": "running", "input": {"command": "pytest -q"}}),
+    ]
+    for event, data in events:
+        view.emit(event, **data)
+    out = io.StringIO()
+    Console(file=out, width=160).print(view.render())
+    lines = out.getvalue().splitlines()
+    one = next(line for line in lines if "worker 1" in line)
+    two = next(line for line in lines if "worker 2" in line)
+    assert "#1 Login" in one and "1 turn," in one and "$0.2500" in one
+    assert "#2 Search" in two and "2 turns" in two and "$1.0000" in two and "pytest -q" in two
+    assert view.cost == 1.25
+    view.close()

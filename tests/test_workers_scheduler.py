@@ -55,3 +55,4 @@ def test_finished_only_when_nothing_is_held_and_nothing_is_ready() -> None:
     assert sched.finished({1}, set()) is None  # a worker still holds feature 1
     sched.release(0)
     assert isinstance(sched.finished({0, 1}, set()), BuildComplete)
+
