@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,9 @@ class FakeSessions:
     """Marks the requested feature passing in the session's directory after ``delay`` seconds;
     charges ``cost`` to the shared ledger; ``hold`` keeps sessions running until cancelled."""
 
-    def __init__(self, ledger: Ledger, cost: float = 0.01, delay: float = 0.01, hold: bool = False) -> None:
-        self.ledger, self.cost, self.delay, self.hold = ledger, cost, delay, hold
+    def __init__(self, ledger: Ledger, cost: float = 0.01, delay: float = 0.01, hold: bool = False,
+                 tamper: bool = False) -> None:
+        self.ledger, self.cost, self.delay, self.hold, self.tamper = ledger, cost, delay, hold, tamper
         self.running = 0
         self.most = 0
         self.requests: list[SessionRequest] = []
@@ -59,6 +61,10 @@ class FakeSessions:
         path = request.directory / FEATURE_FILE
         features = json.loads(path.read_text())
         features[request.feature]["passes"] = True
+        if self.tamper:  # a cheating agent: rewrites another feature, marks it passing too
+            other = (request.feature + 1) % len(features)
+            features[other]["description"] = "anything"
+            features[other]["passes"] = True
         path.write_text(json.dumps(features))
         return SessionResult(session_id=sid, cost=self.cost, turns=1)
 
@@ -90,10 +96,18 @@ def setup_project(project: Path, count: int) -> StateStore:
     return store
 
 
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(self, event: str, **data: Any) -> None:
+        self.seen.append((event, data))
+
+
 def builder(store: StateStore, sessions: FakeSessions, ledger: Ledger, workers: int = 3,
-            **limits: float) -> Builder:
+            reporter: Events | None = None, **limits: float) -> Builder:
     config = BuildConfig(project_dir=store.project_dir, model="p/m", workers=workers, limits=Limits(**limits))
-    return Builder(config, sessions, store, ledger, NullReporter(), SystemClock(), ok, PromptBook())
+    return Builder(config, sessions, store, ledger, reporter or NullReporter(), SystemClock(), ok, PromptBook())
 
 
 def subjects(project: Path) -> list[str]:
@@ -193,3 +207,18 @@ def test_the_live_view_shows_one_line_per_worker_with_its_feature_turns_cost_and
     assert "#2 Search" in two and "2 turns" in two and "$1.0000" in two and "pytest -q" in two
     assert view.cost == 1.25
     view.close()
+
+
+def test_a_worker_that_rewrites_the_feature_list_is_judged_on_its_own_feature_only(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 3)
+    ledger = Ledger(store.cost_path)
+    events = Events()
+    with pytest.raises(BuildComplete):
+        asyncio.run(builder(store, FakeSessions(ledger, tamper=True), ledger, workers=2, reporter=events).run())
+    violations = [d for e, d in events.seen if e == "integrity_violation"]
+    assert len(violations) == 3 and all("worker" in v for v in violations)
+    features = json.loads((store.project_dir / FEATURE_FILE).read_text())
+    assert [f["description"] for f in features] == ["feature 1", "feature 2", "feature 3"]
+    verdicts = [d for e, d in events.seen if e == "feature_verdict"]
+    assert sorted(a for v in verdicts for a in v["accepted"]) == [1, 2, 3]  # each by its own worker
+    assert all(v["accepted"] == [v["feature"]] for v in verdicts)

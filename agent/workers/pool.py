@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from agent.errors import StopReason
 from agent.evidence import Evidence
-from agent.features import FEATURE_FILE, dump_features, load_features, with_verdicts
+from agent.features import FEATURE_FILE, check_integrity, dump_features, with_verdicts
+from agent.projectfs import read_project_file
 from agent.session_types import SessionResult
 from agent.state import BuildState, atomic_write
 from agent.workers.merge import Conflict, Work, commit_work, conflict_note, land, squash
 from agent.workers.scheduler import Scheduler
-from agent.workers.worktrees import TreeGit, Worktrees
+from agent.workers.worktrees import Worktrees
 
 if TYPE_CHECKING:
     from agent.build import Builder
@@ -86,9 +87,13 @@ class WorkerPool:
     async def _attempt(self, worker: int, index: int, state: BuildState) -> None:
         builder = self.builder
         tree = await _finish(asyncio.to_thread(self.trees.tree, f"w{worker}"))
-        base = tree.head()
+        base, listed = tree.head(), with_verdicts(builder._baseline(), set(state.passing))
         result = await builder._feature_session(index, state, tree.tree, worker, tree.log(3))
-        if not self._claimed(tree, index):
+        integrity = check_integrity(listed, read_project_file(tree.tree, FEATURE_FILE))
+        if integrity.violations:  # reverted: the worker's list never reaches main (see merge.py)
+            builder.reporter.emit("integrity_violation", session=result.session_id,
+                                  violations=integrity.violations, worker=worker)
+        if index not in integrity.claims:
             self._not_done(worker, index, state, result)
             return
         work = await _finish(asyncio.to_thread(commit_work, tree, base, worker, index + 1))
@@ -115,12 +120,6 @@ class WorkerPool:
                               verdict="not_done", accepted=[], passing=len(state.passing),
                               total=len(builder._baseline()), violations=[], tests_refused=[],
                               tests_changed=[], worker=worker)
-
-    def _claimed(self, tree: TreeGit, index: int) -> bool:
-        try:
-            return load_features(tree.tree)[index].passes
-        except Exception:  # an unreadable list claims nothing (the verdict says why on main)
-            return False
 
     def _integrate(self, worker: int, index: int, trial: BuildState, work: Work,
                    result: SessionResult) -> None:
