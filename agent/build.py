@@ -249,7 +249,8 @@ class Builder:
         self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
                                     "stop": result.stop, "cost": round(result.cost, 6),
                                     "turns": result.turns, "duration_s": result.duration_s,
-                                    "denied": result.denied, **worker_field(worker)})
+                                    "denied": result.denied, **worker_field(worker),
+                                    **({} if worker is None else {"end": self.clock.wall()})})
         self._save(state)
         self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
                            else feature + 1, stop=result.stop, message=result.stop_message[:300],

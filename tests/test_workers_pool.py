@@ -18,6 +18,7 @@ from agent.features import FEATURE_FILE, Feature, dump_features
 from agent.git import Git
 from agent.ports import NullReporter, SystemClock
 from agent.prompts import PromptBook
+from agent.report import render_report, report_data
 from agent.session_types import SessionCancelled, SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
 from agent.status import build_status, render_status
@@ -131,6 +132,8 @@ def test_workers_run_features_at_once_and_commit_each_once(tmp_path: Path) -> No
     status = build_status(store.project_dir)
     assert {v["worker"] for v in status["last_verdicts"]} <= {1, 2, 3} and status["workers"] == {}
     assert "(w" in render_status(status)
+    page = render_report(report_data(store.project_dir))
+    assert "Workers over time" in page and page.count('class="ok"') == 6  # one bar per session
 
 
 def test_one_budget_for_all_workers_overshoots_by_at_most_one_session_each(tmp_path: Path) -> None:
