@@ -225,3 +225,15 @@ def test_a_worker_that_rewrites_the_feature_list_is_judged_on_its_own_feature_on
     verdicts = [d for e, d in events.seen if e == "feature_verdict"]
     assert sorted(a for v in verdicts for a in v["accepted"]) == [1, 2, 3]  # each by its own worker
     assert all(v["accepted"] == [v["feature"]] for v in verdicts)
+
+
+def test_merges_and_conflicts_read_as_sentences_naming_the_worker() -> None:
+    from agent.ui.reporters import describe
+
+    merged = describe("merged", {"worker": 2, "feature": 5, "commit": "abc123"})
+    conflict = describe("merge_conflict", {"worker": 1, "feature": 3, "files": ["app.py"]})
+    started = describe("feature_started", {"worker": 4, "feature": 1, "total": 8, "description": "Login"})
+    assert merged == "worker 2: feature 5 merged into main (abc123)"
+    assert conflict is not None and conflict.startswith("worker 1: feature 3 conflicts with main in app.py")
+    assert started == "worker 4: feature 1/8: Login"
+    assert describe("feature_started", {"feature": 1, "total": 8, "description": "Login"}) == "feature 1/8: Login"
