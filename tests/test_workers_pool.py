@@ -236,4 +236,5 @@ def test_merges_and_conflicts_read_as_sentences_naming_the_worker() -> None:
     assert merged == "worker 2: feature 5 merged into main (abc123)"
     assert conflict is not None and conflict.startswith("worker 1: feature 3 conflicts with main in app.py")
     assert started == "worker 4: feature 1/8: Login"
-    assert describe("feature_started", {"feature": 1, "total": 8, "description": "Login"}) == "feature 1/8: Login"
+    serial = describe("feature_started", {"feature": 1, "total": 8, "description": "Login"})
+    assert serial == "feature 1/8: Login"
