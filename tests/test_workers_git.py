@@ -137,3 +137,22 @@ def test_agent_commands_write_worker_trees_but_not_the_integration_tree(trees: W
     assert git_file.ok  # the tree's own .git file is the agent's; autocode never reads it
     assert not admin.ok and not (worker.admin / "MARK").exists()  # the admin dir in .git is read-only
     assert worker.head() == trees.main_head()
+
+
+def test_a_project_on_another_branch_is_integrated_on_that_branch(tmp_path: Path) -> None:
+    project = tmp_path / "trunk-project"
+    project.mkdir()
+    git = Git(project, tmp_path / "trust2")
+    git.init()
+    git._run("symbolic-ref", "HEAD", "refs/heads/trunk")
+    (project / "app.py").write_text("a = 1\n")
+    git.commit_all("skeleton")
+    trees = Worktrees(project, tmp_path / "s2" / "worktrees", git, tmp_path / "s2" / "integration")
+    tree = trees.tree("w1")
+    (tree.tree / "b.py").write_text("b = 2\n")
+    work = commit_work(tree, trees.main_head(), 1, 1)
+    merge = squash(trees, work)
+    assert not isinstance(merge, Conflict)
+    merge.commit_all("autocode: feature 1 passes: b")
+    assert land(trees, merge) == trees.main_head()
+    assert trees.main == "trunk" and (project / "b.py").exists()

@@ -73,7 +73,7 @@ def squash(trees: Worktrees, work: Work) -> TreeGit | Conflict:
     conflicted = [f for f in merge.run("diff", "--name-only", "--diff-filter=U").splitlines() if f]
     if conflicted:
         hunks = merge.run("diff", check=False)
-        merge.reset_to("main")
+        merge.reset_to(trees.main)
         return Conflict(files=conflicted, hunks=hunks[-6000:])
     if work.notes:
         notes = read_project_file(merge.tree, NOTES_FILE) or ""

@@ -144,7 +144,7 @@ class WorkerPool:
             head = land(self.trees, merge)
             builder.reporter.emit("merged", worker=worker, feature=index + 1, commit=head[:12])
         else:
-            merge.reset_to("main")
+            merge.reset_to(self.trees.main)
         builder._features = judge._features
 
 

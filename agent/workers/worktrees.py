@@ -67,13 +67,21 @@ class Worktrees:
 
     def __init__(self, project: Path, base: Path, trust: Git, integration: Path) -> None:
         self.project, self.base, self.trust, self.integration = project, base, trust, integration
+        self._main: str | None = None
+
+    @property
+    def main(self) -> str:
+        """The branch checked out in the project (``main`` when autocode made the repository)."""
+        if self._main is None:
+            self._main = self.main_git("symbolic-ref", "--short", "HEAD").strip()
+        return self._main
 
     def main_git(self, *args: str, check: bool = True) -> str:
         self.trust.restore()
         return run_git(self.project, checked_git_dir(self.project), *args, check=check)
 
     def main_head(self) -> str:
-        return self.main_git("rev-parse", "main").strip()
+        return self.main_git("rev-parse", self.main).strip()
 
     def path(self, name: str) -> Path:
         return self.integration / "tree" if name == MERGE_NAME else self.base / name
@@ -88,12 +96,12 @@ class Worktrees:
                 shutil.rmtree(path)
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             branch = ["--detach"] if name == MERGE_NAME else ["-B", BRANCH_PREFIX + name]
-            self.main_git("worktree", "add", "-q", "-f", *branch, str(path), "main")
+            self.main_git("worktree", "add", "-q", "-f", *branch, str(path), self.main)
             admin = self._admin(path)
             if admin is None:
                 raise AutocodeError(f"git worktree add {path} left no admin dir in .git/worktrees")
         git = TreeGit(path, admin, self.trust)
-        git.reset_to("main")
+        git.reset_to(self.main)
         return git
 
     def _admin(self, path: Path) -> Path | None:
