@@ -46,6 +46,7 @@ def section_workers(root: Path, xdg: Path, log: Callable[[str], None], features:
         stop = next((e for e in reversed(events) if e["event"] == "stopped"), {})
         rows.append({"workers": workers, "exit_code": build.exit_code, "passing": stop.get("passing"),
                      "coding_s": round(t_stop - t_init, 2) if t_init and t_stop else None,
+                     "first_steps_s": _first_steps_s(events, t_init),
                      "wall_s": round(build.wall_s, 2), "model_requests": len(read_log(requests)),
                      "autocode_cpu_s": build.own_cpu_s,
                      "server_rss_mb": round(build.child_peak_rss_kb / 1024, 1)})
@@ -55,12 +56,26 @@ def section_workers(root: Path, xdg: Path, log: Callable[[str], None], features:
     return {"features": features, "latency_s": latency, "runs": rows}
 
 
+def _first_steps_s(events: list[JSON], t_init: float | None) -> float | None:
+    """From ``initialized`` until every worker's first model step ended: OpenCode boots an instance
+    for each new directory (a worktree) on its first session, a one-off cost per worker."""
+    worker_of = {e["session"]: e.get("worker", 0) for e in events if e["event"] == "session_started"
+                 and e.get("feature") is not None}
+    first: dict[int, float] = {}
+    for e in events:
+        if e["event"] == "step" and e.get("session") in worker_of:
+            first.setdefault(worker_of[e["session"]], float(e["time"]))
+    return round(max(first.values()) - t_init, 2) if first and t_init else None
+
+
 def print_workers(console: Any, table: Callable[..., Any], fmt: Callable[[Any], str], result: JSON) -> None:
     t = table(f"8. Workers: {result['features']} independent features x 3 steps, {result['latency_s']:g} s "
-              "per model step, one server", "workers", "coding (s)", "speed-up", "model requests",
+              "per model step, one server", "workers", "coding (s)", "speed-up", "until all first steps (s)",
+              "model requests",
               "autocode CPU (s)", "server RSS (MB)", "passing")
     for row in result["runs"]:
-        t.add_row(str(row["workers"]), fmt(row["coding_s"]), fmt(row["speedup"]), fmt(row["model_requests"]),
+        t.add_row(str(row["workers"]), fmt(row["coding_s"]), fmt(row["speedup"]), fmt(row["first_steps_s"]),
+                  fmt(row["model_requests"]),
                   fmt(row["autocode_cpu_s"]), fmt(row["server_rss_mb"]), fmt(row["passing"]))
     console.print(t)
 
