@@ -238,3 +238,26 @@ def test_merges_and_conflicts_read_as_sentences_naming_the_worker() -> None:
     assert started == "worker 4: feature 1/8: Login"
     serial = describe("feature_started", {"feature": 1, "total": 8, "description": "Login"})
     assert serial == "feature 1/8: Login"
+
+
+def test_an_unexpected_error_in_one_worker_surfaces_as_itself_and_stops_the_others(tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 4)
+    ledger = Ledger(store.cost_path)
+
+    class Broken(FakeSessions):
+        async def run(self, request: SessionRequest) -> SessionResult:
+            if request.feature == 1:
+                await asyncio.sleep(0.05)
+                raise RuntimeError("the server answered nonsense")
+            return await super().run(request)
+
+    sessions = Broken(ledger, hold=True)
+    with pytest.raises(RuntimeError, match="nonsense"):
+        asyncio.run(builder(store, sessions, ledger, workers=2).run())
+    state = store.load()
+    assert [c.feature for c in state.in_flight.values()] == [1]  # cut off, as after a crash: the
+    assert state.sessions == 1  # other worker's session was aborted and recorded
+    with pytest.raises(BuildComplete):
+        asyncio.run(builder(store, FakeSessions(ledger), ledger, workers=2).run())
+    state = store.load()
+    assert state.in_flight == {} and state.interrupted_sessions >= 1 and state.passing == [0, 1, 2, 3]

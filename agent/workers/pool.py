@@ -52,10 +52,10 @@ class WorkerPool:
                 for worker in range(1, self.workers + 1):
                     group.create_task(self._worker(worker, state))
         except BaseExceptionGroup as group_error:
-            stops = [e for e in _leaves(group_error) if isinstance(e, StopReason)]
-            if stops:
-                raise stops[0] from None
-            raise
+            leaves = _leaves(group_error)
+            stops = [e for e in leaves if isinstance(e, StopReason)]
+            errors = [e for e in leaves if not isinstance(e, asyncio.CancelledError)]
+            raise (stops or errors or leaves)[0] from None  # the build's reason, not a group
 
     async def _worker(self, worker: int, state: BuildState) -> None:
         while True:
@@ -86,9 +86,10 @@ class WorkerPool:
 
     async def _attempt(self, worker: int, index: int, state: BuildState) -> None:
         builder = self.builder
+        listed = with_verdicts(builder._baseline(), set(state.passing))
         tree = await _finish(asyncio.to_thread(self.trees.tree, f"w{worker}"))
-        base, listed = tree.head(), with_verdicts(builder._baseline(), set(state.passing))
-        result = await builder._feature_session(index, state, tree.tree, worker, tree.log(3))
+        base, recent = await _finish(asyncio.to_thread(lambda: (tree.head(), tree.log(3))))
+        result = await builder._feature_session(index, state, tree.tree, worker, recent)
         integrity = check_integrity(listed, read_project_file(tree.tree, FEATURE_FILE))
         if integrity.violations:  # reverted: the worker's list never reaches main (see merge.py)
             builder.reporter.emit("integrity_violation", session=result.session_id,
