@@ -95,10 +95,11 @@ Checker = Callable[[str, Path, float], CheckResult]
 class Builder:
     def __init__(self, config: BuildConfig, sessions: Sessions, store: StateStore, ledger: Ledger,
                  reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook,
-                 merge_checker: Checker | None = None) -> None:
+                 merge_checker: Checker | None = None, protect_main: Callable[[], None] | None = None) -> None:
         self.config, self.sessions, self.store, self.ledger = config, sessions, store, ledger
         self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
         self.merge_checker = merge_checker or checker  # --workers: checks on the integration tree
+        self.protect_main = protect_main  # --workers: the project read-only to agent commands
         self.project = config.project_dir
         self.git = Git(self.project, store.root)
         self.evidence = Evidence(self.project, store.root, self.git.show)
@@ -137,6 +138,8 @@ class Builder:
         """``--workers N``: the worker pool until its stop reason (the trees go when complete)."""
         trees = Worktrees(self.project, worktrees_base(self.project), self.git,
                           integration_base(self.project))
+        if self.protect_main is not None:
+            await asyncio.to_thread(self.protect_main)
         try:
             await WorkerPool(self, self.config.workers, trees).run(state)
         except BuildComplete:

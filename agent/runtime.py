@@ -341,7 +341,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                     reporter.emit("warning", message=warning)
                 config = config.model_copy(update={"priced": info.priced or info.free})
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts,
-                                  merge_box.check if merge_box else None)
+                                  merge_box.check if merge_box else None,
+                                  box.protect_project if merge_box else None)
                 return await builder.run()
 
 

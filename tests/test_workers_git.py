@@ -123,16 +123,20 @@ def test_appended_lines() -> None:
 
 
 @pytest.mark.skipif(not bwrap_works(), reason="needs bubblewrap")
-def test_agent_commands_write_worker_trees_but_not_the_integration_tree(trees: Worktrees) -> None:
+def test_agent_commands_write_worker_trees_but_not_main_or_the_integration_tree(trees: Worktrees) -> None:
     worker = trees.tree("w1")
     merge = trees.tree("merge")
     with CommandSandbox(SandboxConfig(network="none"), trees.project, lambda _r: None,
                         writable=[trees.base]) as box:
+        assert box.check("touch EARLY", trees.project, 30).ok  # the initializer writes the project
+        box.protect_project()  # then the workers start
+        main = box.check("touch LATE", trees.project, 30)
         assert box.check("touch MARK", worker.tree, 30).ok
         refused = box.check(f"touch {merge.tree / 'MARK'}", worker.tree, 30)
         git_file = box.check("echo gitdir: /tmp >> .git", worker.tree, 30)
         admin = box.check(f"touch {worker.admin / 'MARK'}", worker.tree, 30)
-    assert (worker.tree / "MARK").exists()
+    assert (worker.tree / "MARK").exists() and (trees.project / "EARLY").exists()
+    assert not main.ok and not (trees.project / "LATE").exists()
     assert not refused.ok and not (merge.tree / "MARK").exists()
     assert git_file.ok  # the tree's own .git file is the agent's; autocode never reads it
     assert not admin.ok and not (worker.admin / "MARK").exists()  # the admin dir in .git is read-only
