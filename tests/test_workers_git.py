@@ -108,9 +108,11 @@ def test_a_real_conflict_leaves_main_untouched_and_reports_the_hunks(trees: Work
 def test_remove_all_leaves_no_tree_or_worker_branch(trees: Worktrees) -> None:
     trees.tree("w1")
     trees.tree("merge")
+    trees.main_git("branch", "autocode/mine")  # the user's own branch under the same prefix stays
     trees.remove_all()
+    assert "autocode/mine" in trees.main_git("branch", "--list")
     assert not trees.base.exists() and not trees.integration.exists()
-    assert BRANCH_PREFIX not in trees.main_git("branch", "--list")
+    assert f"{BRANCH_PREFIX}w1" not in trees.main_git("branch", "--list")
     assert not os.listdir(trees.project / ".git" / "worktrees") if (
         trees.project / ".git" / "worktrees").exists() else True
 

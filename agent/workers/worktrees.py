@@ -14,6 +14,7 @@ worktree's own ``.git`` file is agent-writable and never trusted.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -123,5 +124,5 @@ class Worktrees:
                 shutil.rmtree(path)
         self.main_git("worktree", "prune")
         branches = self.main_git("for-each-ref", "--format=%(refname:short)", f"refs/heads/{BRANCH_PREFIX}")
-        for branch in [b for b in branches.split() if b.startswith(BRANCH_PREFIX)]:
+        for branch in [b for b in branches.split() if re.fullmatch(BRANCH_PREFIX + r"w\d+", b)]:
             self.main_git("branch", "-q", "-D", branch)
