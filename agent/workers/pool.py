@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 from agent.errors import StopReason
 from agent.evidence import Evidence
 from agent.features import FEATURE_FILE, check_integrity, dump_features, with_verdicts
+from agent.guard import Guard
 from agent.projectfs import read_project_file
 from agent.session_types import SessionResult
 from agent.state import BuildState, atomic_write
@@ -140,6 +141,8 @@ class WorkerPool:
         judge = copy.copy(builder)  # the build's verdict, rooted at the integrated tree
         judge.project, judge.git, judge.checker = merge.tree, merge, builder.merge_checker
         judge.evidence = Evidence(merge.tree, builder.store.root, merge.show)
+        judge.guard = Guard(merge.tree, builder.store.root, builder.merge_checker, builder.config.check_timeout,
+                            merge, judge.evidence, builder.reporter)
         judge._judge(index, trial, result, count_attempt=result.error is None, worker=worker)
         if index in trial.passing:
             head = land(self.trees, merge)
