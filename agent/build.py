@@ -42,11 +42,13 @@ from agent.guard import Guard
 from agent.ports import Clock, Reporter
 from agent.projectfs import read_project_file
 from agent.prompts import PromptBook
-from agent.session_types import SessionCancelled, SessionRequest, SessionResult
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, worker_field
 from agent.state import BuildState, Current, StateStore, atomic_write
 from agent.verify import CheckResult, detect_test_command
+from agent.workers.merge import NOTES_FILE
+from agent.workers.pool import WorkerPool
+from agent.workers.worktrees import Worktrees, integration_base, worktrees_base
 
-NOTES_FILE = "autocode-progress.md"
 COMMIT_RE = re.compile(r"^autocode: feature (\d+) passes")
 
 
@@ -54,6 +56,8 @@ class LoopSettings(BaseModel):
     """The loop's settings a user can set (flags, files, env): shared with ``config.Settings``."""
 
     no_progress_limit: int = Field(default=3, ge=1, description="sessions per feature before skipping it")
+    workers: int = Field(default=1, ge=1, le=32, description="features in flight at once, each in its own "
+                         "git worktree (1 = the serial loop)")
     init_retries: int = Field(default=2, ge=0, description="follow-up prompts for an invalid feature list")
     test_cmd: str | None = Field(default=None, description="project test command; default from init.sh")
     check_timeout: float = Field(default=600.0, gt=0, description="seconds per verification command")
@@ -90,9 +94,12 @@ Checker = Callable[[str, Path, float], CheckResult]
 
 class Builder:
     def __init__(self, config: BuildConfig, sessions: Sessions, store: StateStore, ledger: Ledger,
-                 reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook) -> None:
+                 reporter: Reporter, clock: Clock, checker: Checker, prompts: PromptBook,
+                 merge_checker: Checker | None = None, protect_main: Callable[[], None] | None = None) -> None:
         self.config, self.sessions, self.store, self.ledger = config, sessions, store, ledger
         self.reporter, self.clock, self.checker, self.prompts = reporter, clock, checker, prompts
+        self.merge_checker = merge_checker or checker  # --workers: checks on the integration tree
+        self.protect_main = protect_main  # --workers: the project read-only to agent commands
         self.project = config.project_dir
         self.git = Git(self.project, store.root)
         self.evidence = Evidence(self.project, store.root, self.git.show)
@@ -110,6 +117,8 @@ class Builder:
         try:
             if not state.initialized:
                 await self._initialize(state)
+            if self.config.workers > 1:
+                await self._parallel(state)
             while True:
                 index = self._next(state)
                 self._check_limits()
@@ -124,6 +133,18 @@ class Builder:
             raise interrupted from None
 
     # ---- the steps ------------------------------------------------------------------------------
+
+    async def _parallel(self, state: BuildState) -> None:
+        """``--workers N``: the worker pool until its stop reason (the trees go when complete)."""
+        trees = Worktrees(self.project, worktrees_base(self.project), self.git,
+                          integration_base(self.project))
+        if self.protect_main is not None:
+            await asyncio.to_thread(self.protect_main)
+        try:
+            await WorkerPool(self, self.config.workers, trees).run(state)
+        except BuildComplete:
+            trees.remove_all()
+            raise
 
     async def _initialize(self, state: BuildState) -> None:
         spec = (self.project / "app_spec.txt").read_text(encoding="utf-8", errors="replace")
@@ -174,53 +195,71 @@ class Builder:
         check_limits(self.config.limits, self.ledger)
 
     async def _code(self, index: int, state: BuildState) -> None:
+        self.iterations += 1
+        result = await self._feature_session(index, state, self.project, None, self.git.log(3))
+        self._judge(index, state, result, count_attempt=result.error is None)
+
+    async def _feature_session(self, index: int, state: BuildState, directory: Path, worker: int | None,
+                               recent_commits: list[str]) -> SessionResult:
+        """One coding session on feature ``index`` in ``directory`` (a worker's worktree, or the project)."""
         baseline = self._baseline()
         feature = baseline[index]
         prompt = self.prompts.render(
-            "coding", project_dir=str(self.project), passing=len(state.passing), total=len(baseline),
-            recent_commits=self.git.log(3), notes=self._notes_tail(), dirty=state.interrupted_sessions > 0
-            and self.git.dirty(), number=index + 1, feature=feature,
+            "coding", project_dir=str(directory), passing=len(state.passing), total=len(baseline),
+            recent_commits=recent_commits, notes=self._notes_tail(directory), dirty=worker is None
+            and state.interrupted_sessions > 0 and self.git.dirty(), number=index + 1, feature=feature,
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
         self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
                            passing=len(state.passing), description=feature.description,
-                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit)
-        self.iterations += 1
-        result = await self._session(state, index, title, prompt)
-        self._judge(index, state, result, count_attempt=result.error is None)
+                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit,
+                           **worker_field(worker))
+        return await self._session(state, index, title, prompt, directory=directory, worker=worker)
 
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
-                       session_id: str | None = None) -> SessionResult:
-        state.current = Current(feature=feature, started=self.clock.wall())
+                       session_id: str | None = None, directory: Path | None = None,
+                       worker: int | None = None) -> SessionResult:
+        directory = directory or self.project
+        current = Current(feature=feature, started=self.clock.wall(), directory=str(directory))
+        if worker is None:
+            state.current = current
+        else:
+            state.in_flight[worker] = current
         self._save(state)
-        request = SessionRequest(directory=self.project, title=title, prompt=prompt,
-                                 system=self.config.system_prompt, feature=feature)
+        request = SessionRequest(directory=directory, title=title, prompt=prompt,
+                                 system=self.config.system_prompt, feature=feature, worker=worker)
         try:
             if session_id is None:
                 result = await self.sessions.run(request)
             else:
                 result = await self.sessions.drive(session_id, request)
         except SessionCancelled as cancelled:  # Ctrl-C: record the aborted session, then stop
-            self._record(state, feature, cancelled.result)
+            self._record(state, feature, cancelled.result, worker)
             raise
-        self._record(state, feature, result)
+        self._record(state, feature, result, worker)
         if result.halt is not None:
             raise result.halt
         await self._provider_health(result)
         return result
 
-    def _record(self, state: BuildState, feature: int | None, result: SessionResult) -> None:
+    def _record(self, state: BuildState, feature: int | None, result: SessionResult,
+                worker: int | None = None) -> None:
         state.sessions += 1
         state.interrupted_sessions += isinstance(result.halt, Interrupted)
-        state.current = None
+        if worker is None:
+            state.current = None
+        else:
+            state.in_flight.pop(worker, None)
         self.store.record_progress({"kind": "session", "session": result.session_id, "feature": feature,
                                     "stop": result.stop, "cost": round(result.cost, 6),
                                     "turns": result.turns, "duration_s": result.duration_s,
-                                    "denied": result.denied})
+                                    "denied": result.denied, **worker_field(worker),
+                                    **({} if worker is None else {"end": self.clock.wall()})})
         self._save(state)
         self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
                            else feature + 1, stop=result.stop, message=result.stop_message[:300],
-                           turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s)
+                           turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s,
+                           **worker_field(worker))
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""
@@ -239,7 +278,8 @@ class Builder:
 
     # ---- the verdict ------------------------------------------------------------------------
 
-    def _judge(self, index: int, state: BuildState, result: SessionResult, count_attempt: bool) -> None:
+    def _judge(self, index: int, state: BuildState, result: SessionResult, count_attempt: bool,
+               worker: int | None = None) -> None:
         baseline = self._baseline()
         integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
                                     read_project_file(self.project, FEATURE_FILE))
@@ -270,13 +310,14 @@ class Builder:
                                     "violations": integrity.violations,
                                     "tests_refused": tampering.refused,
                                     "tests_changed": tampering.changed, **self.guard.summary(),
-                                    "cost": round(self.ledger.by_feature.get(index, 0.0), 6)})
+                                    "cost": round(self.ledger.by_feature.get(index, 0.0), 6),
+                                    **worker_field(worker)})
         self.store.save(state)
         self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
                            violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed, **self.guard.summary())
+                           tests_changed=tampering.changed, **self.guard.summary(), **worker_field(worker))
 
     def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
         """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
@@ -397,6 +438,11 @@ class Builder:
                                                     state.current.feature)
             self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
             state.current = None
+        for worker, current in sorted(state.in_flight.items()):  # workers killed mid-session
+            state.interrupted_sessions += 1
+            recovered += await self.sessions.recover(Path(current.directory), current.started, current.feature)
+            self.store.record_progress({"kind": "interrupted", "feature": current.feature, "worker": worker})
+        state.in_flight = {}
         committed = {int(m.group(1)) - 1 for line in self.git.log(10_000) if (m := COMMIT_RE.match(
             line.split(" ", 1)[-1]))}
         state.passing = sorted(set(state.passing) | committed)
@@ -420,6 +466,10 @@ class Builder:
             state.interrupted_sessions += 1
             self.store.record_progress({"kind": "interrupted", "feature": state.current.feature})
             state.current = None
+        for worker, current in sorted(state.in_flight.items()):
+            state.interrupted_sessions += 1
+            self.store.record_progress({"kind": "interrupted", "feature": current.feature, "worker": worker})
+        state.in_flight = {}
         state.stop_reason = stop.kind
         state.stop_message = str(stop)
         self._save(state)
@@ -448,6 +498,6 @@ class Builder:
                                    "by removing .autocode/state.json")
         return baseline
 
-    def _notes_tail(self, lines: int = 12) -> str:
-        notes = read_project_file(self.project, NOTES_FILE) or ""  # never through the agent's symlinks
+    def _notes_tail(self, directory: Path, lines: int = 12) -> str:
+        notes = read_project_file(directory, NOTES_FILE) or ""  # never through the agent's symlinks
         return "\n".join(notes.strip().splitlines()[-lines:])

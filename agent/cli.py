@@ -156,6 +156,8 @@ def build(
     test_cmd: Annotated[str | None, typer.Option(help="Project test command. (default: from init.sh)")] = None,
     regression: Annotated[str | None, typer.Option(
         help="Regression gate: suite | features | none.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Features in flight at once, each in its own git worktree. (default: 1)")] = None,
     strict_tests: Annotated[bool | None, typer.Option(
         "--strict-tests", metavar="", rich_help_panel=LIMITS,
         help="Refuse any change to a protected test, even one that still passes.")] = None,

@@ -5,7 +5,10 @@ One per build (and per Harness): a long-lived bubblewrap sandbox running the com
 daemon (:mod:`agent.shellwrap`); autocode's checks connect to it directly (:meth:`check`). Inside:
 
 - the project writable, its ``.git`` read-only, its ``.autocode/`` and every server-side and
-  runtime dir hidden; a private ``/tmp``; the real home an empty tmpfs; the rest read-only;
+  runtime dir hidden; a private ``/tmp``; the real home an empty tmpfs; the rest read-only
+  (``--workers N``: the workers' worktrees writable too and, once they start, the project
+  read-only; the merge queue's checks run in a second sandbox rooted at the integration tree,
+  which this one cannot write);
 - its own PID, IPC, UTS, user and (unless ``network = "open"``) network namespace: the server,
   autocode and other builds are invisible, all capabilities dropped, only loopback;
 - an environment rebuilt from an allowlist (:func:`command_env`): never a provider key or the
@@ -93,21 +96,25 @@ def user_state_dirs(environ: dict[str, str] | None = None) -> list[Path]:
     return [Path(source[n]).resolve() for n in names if source.get(n) and Path(source[n]).is_dir()]
 
 
-def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path],
-                  egress_dir: Path | None) -> list[str]:
-    """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``)."""
+def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path], egress_dir: Path | None,
+                  writable: list[Path] | None = None, project_writable: bool = True) -> list[str]:
+    """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``); ``writable``
+    adds dirs bound writable after everything hidden (the workers' worktrees), and with
+    ``project_writable`` False the project itself is read-only (the workers' main checkout)."""
     home = Path.home()
     cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp", "--dir", INNER_TMP, "--tmpfs", str(home), "--tmpfs", "/run"]  # no host sockets
     if config.network == "open" and Path("/run/systemd/resolve").is_dir():  # resolv.conf may live there
         cmd += ["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]
-    cmd += ["--bind", str(project), str(project)]
+    cmd += ["--bind" if project_writable else "--ro-bind", str(project), str(project)]
     git = project / ".git"
     if git.exists() and not git.is_symlink():  # a repository, or a worktree's `gitdir:` file
         cmd += ["--ro-bind", str(git), str(git)]
     for path in [project / ".autocode", *hidden, *user_state_dirs()]:
         if path.exists() and path not in project.parents and path != project:
             cmd += ["--tmpfs", str(path)]
+    for path in writable or []:
+        cmd += ["--bind", str(path), str(path)]
     for path in sorted({p.resolve() for p in readable_roots()}, key=lambda p: len(p.parts)):
         cmd += ["--ro-bind", str(path), str(path)]  # autocode's Python, wherever the above hid it
     if egress_dir is not None:
@@ -140,11 +147,14 @@ class CommandSandbox:
     """Start with ``with CommandSandbox(...) as box``; give ``box.shell`` to the server as SHELL."""
 
     def __init__(self, config: SandboxConfig, project: Path, record: Record,
-                 hidden: list[Path] | None = None, runtime_base: Path | None = None) -> None:
+                 hidden: list[Path] | None = None, runtime_base: Path | None = None,
+                 writable: list[Path] | None = None) -> None:
         self.config = config
         self.project = project.resolve()
         self.record = record
         self.hidden = [p.resolve() for p in hidden or []]
+        self.writable = [p.resolve() for p in writable or []]
+        self.project_writable = True
         self.runtime_base = runtime_base
         self.runtime: Path | None = None
         self._proxy: EgressProxy | None = None
@@ -206,7 +216,16 @@ class CommandSandbox:
         if self.config.mode == "none":
             return args
         hidden = [*self.hidden, *([self.runtime] if self.runtime else [])]
-        return [*command_bwrap(self.config, self.project, hidden, egress_dir), *args]
+        return [*command_bwrap(self.config, self.project, hidden, egress_dir, self.writable,
+                               self.project_writable), *args]
+
+    def protect_project(self) -> None:
+        """From now on the project is read-only to commands (``--workers``: agents work in their
+        worktrees; only autocode moves main). The daemon is replaced: call it between commands."""
+        self.project_writable = False
+        if self.config.mode == "bwrap" and self._daemon is not None:
+            self._kill_daemon()
+            self._start_daemon()
 
     def _write_shell(self) -> None:
         source = Path(shellwrap.__file__).read_text(encoding="utf-8")

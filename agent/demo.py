@@ -211,3 +211,28 @@ def demo_scenario() -> dict[str, Any]:
 
 def demo_spec() -> str:
     return (DATA / "demo_spec.txt").read_text(encoding="utf-8")
+
+
+def parallel_scenario(count: int, latency_s: float = 0.0, shared: bool = False) -> dict[str, Any]:
+    """``count`` independent features for ``--workers`` (tests, bench): feature i writes
+    ``feat_i.py``, appends its notes line and marks itself passing. With ``shared`` every feature
+    also appends its line to ``shared.py``: the same lines of one file, so parallel work conflicts."""
+    features = [{"category": "functional", "description": f"parallel feature {i + 1}", "steps": ["works"],
+                 "verify": f"grep -q 'F{i + 1} = {i + 1}' {'shared' if shared else f'feat_{i + 1}'}.py",
+                 "passes": False} for i in range(count)]
+    init = initializer_script(features, "#!/bin/sh\n# autocode-test: python3 -c 'import sys'\n",
+                              {"shared.py": "BASE = 0\n"} if shared else None, name="init")
+    scripts = [init]
+    for i in range(count):
+        target = "shared.py" if shared else f"feat_{i + 1}.py"
+        mark = (f"python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
+                f"d[{i}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
+        match = f"\\(functional\\):\\s*parallel feature {i + 1}\\b"
+        scripts.append({"name": f"feature-{i + 1}", "match": match, "steps": [
+            {"tool": "bash", "args": {"command": f"echo 'F{i + 1} = {i + 1}' >> {target}",
+                                      "description": "write"}},
+            {"tool": "bash", "args": {"command": f"echo '- feature {i + 1}: wrote {target}' >> "
+                                                 f"autocode-progress.md && {mark}", "description": "mark"}},
+            {"text": f"feature {i + 1} done"}]})
+    return {"latency_s": latency_s, "usage": {"prompt_tokens": 1000, "completion_tokens": 50},
+            "scripts": scripts, "fallback": {"text": "Nothing more to do."}}

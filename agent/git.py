@@ -134,6 +134,10 @@ class Git:
             attributes.unlink()
             self.restored.append(".git/info/attributes")
 
+    def restore(self) -> None:
+        """Put back the trusted config if the agent changed it (before git runs on a worktree)."""
+        self._restore_config(checked_git_dir(self.repo))
+
     def is_repo(self) -> bool:
         return (self.repo / ".git").exists()
 

@@ -31,7 +31,8 @@ def report_data(project_dir: Path) -> dict[str, Any]:
         if record.get("kind") == "session":
             sessions.append({"session": record["session"], "feature": record.get("feature"),
                              "stop": record.get("stop"), "cost": ledger.session_cost(record["session"]),
-                             "duration_s": float(record.get("duration_s") or 0), "passing": len(passing)})
+                             "duration_s": float(record.get("duration_s") or 0), "passing": len(passing),
+                             **{k: record[k] for k in ("worker", "end") if k in record}})
         elif record.get("kind") == "verdict":
             passing.update(int(i) for i in record.get("accepted") or [])
             for item in sessions:
@@ -142,6 +143,33 @@ def _svg_line(values: list[float], title: str, fmt: str, top: float | None = Non
             f'<polyline points="{points}" class="line"/>{dots}</svg></figure>')
 
 
+def _svg_timeline(sessions: list[dict[str, Any]]) -> str:
+    """``--workers``: one row per worker, one bar per session (green: its feature was accepted)."""
+    bars = [s for s in sessions if s.get("worker") and s.get("end")]
+    if not bars:
+        return ""
+    start = min(float(s["end"]) - s["duration_s"] for s in bars)
+    span = max(max(float(s["end"]) for s in bars) - start, 1e-9)
+    workers = sorted({int(s["worker"]) for s in bars})
+    width, row, pad = 640, 24, 64
+    height = pad + row * len(workers)
+    rects = []
+    for s in bars:
+        x = pad + (float(s["end"]) - s["duration_s"] - start) / span * (width - 2 * pad)
+        w = max(s["duration_s"] / span * (width - 2 * pad), 1.0)
+        y = pad / 2 + row * workers.index(int(s["worker"]))
+        cls = "ok" if s.get("verdict") == "accepted" else "no"
+        label = (f"worker {s['worker']}: feature {int(s['feature']) + 1}, {s['duration_s']:.0f}s, "
+                 f"{s.get('verdict')}")
+        rects.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{row - 6}" class="{cls}">'
+                     f'<title>{html.escape(label)}</title></rect>')
+    labels = "".join(f'<text x="{pad - 6}" y="{pad / 2 + row * i + row / 2:.1f}" text-anchor="end">w{w}</text>'
+                     for i, w in enumerate(workers))
+    return (f'<figure><figcaption>Workers over time ({span:.0f}s)</figcaption>'
+            f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
+            f'{labels}{"".join(rects)}</svg></figure>')
+
+
 def render_report(data: dict[str, Any]) -> str:
     sessions = data["sessions"]
     passing_chart = _svg_line([s["passing"] for s in sessions], "Features passing after each session",
@@ -164,7 +192,8 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 960px
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 2em; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }}
 svg .axis {{ stroke: #999; }} svg .line {{ fill: none; stroke: #2563eb; stroke-width: 2; }}
-svg circle {{ fill: #2563eb; }} svg text {{ font-size: 11px; fill: #555; }}
+svg circle {{ fill: #2563eb; }} svg .ok {{ fill: #16a34a; }} svg .no {{ fill: #d97706; }}
+svg text {{ font-size: 11px; fill: #555; }}
 figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 </style></head><body>
 <h1>autocode report</h1>
@@ -174,6 +203,7 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 {_summary_html(data)}
 {passing_chart}
 {cost_chart}
+{_svg_timeline(sessions)}
 <h2>Features</h2>
 <table><tr><th>#</th><th>feature</th><th>passes</th><th>sessions</th><th>time</th><th>cost</th><th>verdicts</th></tr>
 {feature_rows}</table>

@@ -39,6 +39,7 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore
 from agent.ui.transcript import TranscriptWriter
+from agent.workers.worktrees import integration_base, worktrees_base
 
 
 class ServerOptions(Endpoint):
@@ -141,12 +142,14 @@ def sandbox_config(options: ServerOptions) -> SandboxConfig:
 
 
 def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_network: bool = False,
-                box: CommandSandbox | None = None) -> OpenCodeServer | AttachedServer:
-    """The server; with ``box`` its bash tool runs every command in that command sandbox."""
+                box: CommandSandbox | None = None,
+                writable: list[Path] | None = None) -> OpenCodeServer | AttachedServer:
+    """The server; with ``box`` its bash tool runs every command in that command sandbox;
+    ``writable`` adds dirs its sandbox lets it write (the workers' worktrees)."""
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
     runtime = [box.shell.parent] if box is not None else []
-    wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin), runtime)
+    wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin), runtime, writable)
     env = {**sandbox_env(state_dir), **options.env} if wrap else dict(options.env)
     if box is not None:
         env["SHELL"] = str(box.shell)
@@ -308,14 +311,17 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         if store.migrate_server_dir():  # an older autocode kept the server's HOME in the project
             reporter.emit("warning", message=f"moved the server's state out of {store.old_server_dir} "
                           f"to {store.server_dir} (its auth.json copy removed)")
+        trees = worktrees_dir(config)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
-                            hidden=[store.server_dir]) as box:
+                            hidden=[store.server_dir], writable=trees) as box, \
+                integration_sandbox(config, box_config, store) as merge_box:
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
             ledger = Ledger(store.cost_path)
             gate = PolicyGate(security, store.record_denied, home=Path.home(),
                               private_tmp=box_config.mode != "none" and not options.server_url)
-            server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box)
+            server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box,
+                                 trees)
             for gap in uncontained(options, box):
                 reporter.emit("warning", message=gap)
             reporter.emit("build_started", project=str(config.project_dir), model=options.model,
@@ -334,8 +340,35 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 for warning in budget_warnings(config.limits, info):
                     reporter.emit("warning", message=warning)
                 config = config.model_copy(update={"priced": info.priced or info.free})
-                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts)
+                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts,
+                                  merge_box.check if merge_box else None,
+                                  box.protect_project if merge_box else None)
                 return await builder.run()
+
+
+def worktrees_dir(config: BuildConfig) -> list[Path]:
+    """``--workers N``: the dir of the workers' worktrees (made now: the sandboxes bind it)."""
+    if config.workers <= 1:
+        return []
+    path = worktrees_base(config.project_dir)
+    path.mkdir(mode=0o700, exist_ok=True)
+    return [path]
+
+
+@contextlib.contextmanager
+def integration_sandbox(config: BuildConfig, box_config: SandboxConfig,
+                        store: StateStore) -> Iterator[CommandSandbox | None]:
+    """``--workers N``: a second command sandbox for the merge queue's checks, rooted at the
+    integration tree (the agents' sandbox sees that tree read-only: no session can change a
+    worker's work while it is verified)."""
+    if config.workers <= 1:
+        yield None
+        return
+    root = integration_base(config.project_dir)
+    root.mkdir(mode=0o700, exist_ok=True)
+    with CommandSandbox(box_config, root, store.record_denied,
+                        hidden=[store.server_dir, store.root]) as box:
+        yield box
 
 
 def uncontained(options: ServerOptions, box: CommandSandbox) -> list[str]:

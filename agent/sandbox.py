@@ -94,15 +94,16 @@ def interpreter_dirs() -> list[Path]:
 
 
 def server_wrap(mode: SandboxMode, project: Path, state_dir: Path, opencode_bin: Path,
-                also_readable: list[Path] | None = None) -> list[str]:
+                also_readable: list[Path] | None = None, also_writable: list[Path] | None = None) -> list[str]:
     """The command prefix for ``opencode serve`` in ``mode`` (empty for none). The project and
     ``state_dir`` must exist when the server starts (``OpenCodeServer.start`` creates the latter);
-    ``also_readable`` adds read-only dirs (the command sandbox's runtime dir: its SHELL, socket)."""
+    ``also_readable`` adds read-only dirs (the command sandbox's runtime dir: its SHELL, socket),
+    ``also_writable`` writable ones (the workers' worktrees)."""
     if resolve_mode(mode) == "none":
         return []
     tools = opencode_bin.resolve().parent
     readable = [*interpreter_dirs(), *(p for p in (_package_root(tools), *(also_readable or [])) if p.exists())]
-    return bwrap_command([project, state_dir], readable, Path.home(), project)
+    return bwrap_command([project, state_dir, *(also_writable or [])], readable, Path.home(), project)
 
 
 def sandbox_env(state_dir: Path) -> dict[str, str]:

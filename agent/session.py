@@ -46,7 +46,7 @@ from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
 from agent.security.models import Decision
-from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall, worker_field
 
 MAX_RECONNECTS = 8
 JUDGE_TIMEOUT_S = 5.0
@@ -131,7 +131,8 @@ class SessionRunner:
         """Create a fresh titled session and drive it with ``request.prompt``."""
         info = await self.client.create_session(request.directory, request.title)
         self.reporter.emit("session_started", session=info.id, title=request.title,
-                           feature=request.feature, model=str(self.model), prompt=request.prompt)
+                           feature=request.feature, model=str(self.model), prompt=request.prompt,
+                           **worker_field(request.worker))
         return await self.drive(info.id, request)
 
     async def recover(self, directory: Path, since: float, feature: int | None) -> float:

@@ -18,6 +18,7 @@ class SessionRequest(BaseModel):
     prompt: str
     system: str | None = None
     feature: int | None = None
+    worker: int | None = None
 
 
 class ToolCall(BaseModel):
@@ -56,3 +57,8 @@ class SessionCancelled(asyncio.CancelledError):
     def __init__(self, result: SessionResult) -> None:
         super().__init__("session cancelled")
         self.result = result
+
+
+def worker_field(worker: int | None) -> dict[str, int]:
+    """The ``worker`` field of an event or record (``--workers``; absent on the serial path)."""
+    return {} if worker is None else {"worker": worker}

@@ -46,6 +46,7 @@ class Current(BaseModel):
     feature: int | None
     session_id: str = ""
     started: float = 0.0
+    directory: str = ""  # where it ran (a worker's worktree); empty: the project
 
 
 class BuildState(BaseModel):
@@ -58,6 +59,7 @@ class BuildState(BaseModel):
     skipped: list[int] = Field(default_factory=list)
     last_failure: dict[int, str] = Field(default_factory=dict)
     current: Current | None = None
+    in_flight: dict[int, Current] = Field(default_factory=dict)  # --workers: worker -> its session
     interrupted_sessions: int = 0
     elapsed_s: float = 0.0
     started_at: float = 0.0

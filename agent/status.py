@@ -49,6 +49,7 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "features_passing": len(state.passing),
         "current_feature": state.current.feature + 1 if state.current and state.current.feature is not None
         else None,
+        "workers": {str(w): c.feature + 1 for w, c in sorted(state.in_flight.items()) if c.feature is not None},
         "next_feature": None if upcoming is None else {"number": upcoming + 1,
                                                        "description": baseline[upcoming].description},
         "blocked": {str(i + 1): [d + 1 for d in deps] for i, deps in
@@ -70,7 +71,8 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "stop_message": state.stop_message,
         "last_verdicts": [{"feature": int(r["feature"]) + 1, "verdict": r["verdict"],
                            "session": r.get("session"), "stop": stops.get(r.get("session")),
-                           "evidence": evidence_lines(r)}
+                           "evidence": evidence_lines(r),
+                           **({"worker": r["worker"]} if "worker" in r else {})}
                           for r in verdicts[-5:]],
         "last_failure": {str(int(i) + 1): text[-600:] for i, text in state.last_failure.items()},
     }
@@ -108,6 +110,8 @@ def render_status(status: dict[str, Any]) -> str:
         waiting = "; ".join(f"#{n} waits for {', '.join(f'#{d}' for d in deps)}"
                             for n, deps in status["blocked"].items())
         lines.append(f"blocked   {waiting}")
+    if status.get("workers"):
+        lines.append("workers   " + ", ".join(f"w{w}: #{n}" for w, n in status["workers"].items()))
     if status.get("running"):
         lines.append("running   a build is running now (autocode status --watch 5 follows it)")
     elif status["stop_reason"]:
@@ -116,8 +120,9 @@ def render_status(status: dict[str, Any]) -> str:
     for verdict in status["last_verdicts"]:
         stop = verdict.get("stop")
         why = f", session ended: {stop.replace('_', ' ')}" if stop not in (None, "idle") else ""
+        worker = f"w{verdict['worker']}, " if verdict.get("worker") else ""
         lines.append(f"  feature {verdict['feature']}: {verdict['verdict'].replace('_', ' ')} "
-                     f"({verdict['session']}{why})")
+                     f"({worker}{verdict['session']}{why})")
         lines += [f"    {line}" for line in verdict.get("evidence") or []]
     upcoming = str((status.get("next_feature") or {}).get("number"))
     failure = (status.get("last_failure") or {}).get(upcoming)

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench.py [--quick] [--out bench.json] [--keep]
 
-Seven measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
+Eight measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
 
 1. build overhead — a generated 20-feature build (4 model turns per coding session, zero model
    latency) run (a) as a real ``autocode build`` (``python -m agent build --json``, 3 times, the
@@ -18,7 +18,9 @@ Seven measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a s
 6. command sandbox (``bench_contain.py``) — time added per bash command (through autocode's SHELL
    wrapper, as OpenCode spawns it) and per check, with and without bubblewrap; target < 30 ms;
 7. regression gate (``bench_gate.py``) — the 20-feature app with one pytest test per feature: the
-   gate's time (whole suite), the test-id listing and the own check per acceptance.
+   gate's time (whole suite), the test-id listing and the own check per acceptance;
+8. workers (``bench_workers.py``) — 8 independent features at 1 s per model step with
+   ``--workers`` 1/2/4/8: coding time, speed-up, autocode CPU, server RSS.
 
 Everything runs on loopback in temp dirs; every server and child process is stopped at the end.
 """
@@ -79,6 +81,7 @@ from bench_helpers import (
     timed,
     write_synthetic_state,
 )
+from bench_workers import print_workers, section_workers
 
 
 @dataclass
@@ -684,7 +687,8 @@ def print_tables(console: Console, results: JSON) -> None:
         ("scale", "growth", print_scale), ("latency", "wall_s", print_latency),
         ("sandbox", "server_start_s", print_sandbox),
         ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v)),
-        ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v))]
+        ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v)),
+        ("workers", "runs", lambda c, v: print_workers(c, _table, _fmt, v))]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -752,6 +756,9 @@ def main(argv: list[str] | None = None) -> int:
         run_section(console, results, "sandbox", lambda: section_sandbox(bench, 3 if args.quick else 8))
         run_section(console, results, "contain", lambda: section_contain(10 if args.quick else 50))
         run_section(console, results, "gate", lambda: section_gate(root, xdg, n, console.log))
+        counts = (1, 4) if args.quick else (1, 2, 4, 8)
+        run_section(console, results, "workers", lambda: section_workers(
+            root, xdg, console.log, 4 if args.quick else 8, 1.0, counts))
     finally:
         if args.keep:
             console.log(f"kept {root}")

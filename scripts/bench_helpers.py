@@ -124,6 +124,7 @@ class ProcRun:
     started_epoch: float
     own_peak_rss_kb: int = 0  # VmHWM of the process itself, sampled from /proc while it ran
     child_peak_rss_kb: int = 0  # the largest VmHWM among its descendants (e.g. the OpenCode server)
+    own_cpu_s: float = 0.0  # user + system CPU of the process itself (last 0.1 s sample before it ended)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -163,6 +164,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                                 start_new_session=True)
         status: int | None = None
         rss = hwm = 0
+        cpu = 0.0
         children_hwm: dict[int, int] = {}
         try:
             deadline = t0 + timeout
@@ -170,6 +172,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
             while time.perf_counter() < deadline:
                 if time.perf_counter() >= next_sample:  # VmHWM only grows: the last sample is the peak
                     hwm = max(hwm, _vm_hwm_kb(proc.pid))
+                    cpu = max(cpu, _cpu_s(proc.pid))
                     for child in _descendants(proc.pid):
                         children_hwm[child] = max(children_hwm.get(child, 0), _vm_hwm_kb(child))
                     next_sample = time.perf_counter() + 0.1
@@ -193,14 +196,23 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
         return ProcRun(wall_s=wall, exit_code=None if status is None else proc.returncode,
                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"),
                        max_rss_kb=int(rss), started_epoch=started_epoch, own_peak_rss_kb=hwm,
-                       child_peak_rss_kb=max(children_hwm.values(), default=0))
+                       child_peak_rss_kb=max(children_hwm.values(), default=0), own_cpu_s=round(cpu, 3))
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` itself (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def autocode_build(project: Path, spec: Path, base_url: str, timeout: float, xdg: Path,
-                   sandbox: str = "auto") -> ProcRun:
+                   sandbox: str = "auto", extra: list[str] | None = None) -> ProcRun:
     """`python -m agent build ... --json` against the scripted model, as a user would run it."""
     cmd = [sys.executable, "-m", "agent", "build", "--project-dir", str(project), "--spec", str(spec),
-           "--model", MODEL, "--base-url", base_url, "--json", "--sandbox", sandbox]
+           "--model", MODEL, "--base-url", base_url, "--json", "--sandbox", sandbox, *(extra or [])]
     return run_measured(cmd, REPO, clean_env({"XDG_CONFIG_HOME": str(xdg)}), timeout)
 
 

@@ -17,6 +17,18 @@ from agent.features import plural
 from agent.ui.reporters import _tool_summary, describe
 
 
+class WorkerLine:
+    """``--workers``: what one worker is doing (feature, model steps, cost, current tool)."""
+
+    def __init__(self) -> None:
+        self.feature, self.turns, self.cost, self.tool = "", 0, 0.0, ""
+
+    def render(self) -> str:
+        if not self.feature:
+            return f"idle  {self.tool}".rstrip()
+        return f"{self.feature[:50]}  {plural(self.turns, 'turn')}, ${self.cost:.4f}  {self.tool[:60]}"
+
+
 class LiveView:
     """A reporter that redraws one panel on every event; notable events also scroll above it."""
 
@@ -36,6 +48,8 @@ class LiveView:
         self.finished = False
         self.attempt, self.turns = "1", 0  # the current feature's attempt, model steps, start, cost
         self.feature_started, self.feature_cost0 = self.started, 0.0
+        self.workers: dict[int, WorkerLine] = {}  # --workers: one line each
+        self.session_worker: dict[str, int] = {}  # session (and child session) id -> worker
 
     def emit(self, event: str, **data: Any) -> None:
         if self.finished:
@@ -66,6 +80,11 @@ class LiveView:
                                  expand=False))
 
     def _update(self, event: str, data: dict[str, Any]) -> None:
+        if "worker" in data or data.get("session") in self.session_worker:
+            self._worker(event, data)
+            if event in ("step", "tool", "session_started", "child_session"):
+                self.cost = float(data.get("total_usd") or self.cost)
+                return
         match event:
             case "build_started":
                 self.model = str(data.get("model", ""))
@@ -94,6 +113,26 @@ class LiveView:
                 self.denied += 1
                 self.tools.append(f"[denied] {' '.join(data.get('patterns') or [])[:80]}")
 
+    def _worker(self, event: str, data: dict[str, Any]) -> None:
+        """Keep the line of the worker this event belongs to."""
+        worker = int(data.get("worker") or self.session_worker.get(str(data.get("session")), 0))
+        line = self.workers.setdefault(worker, WorkerLine())
+        match event:
+            case "feature_started":
+                line.feature, line.turns, line.cost, line.tool = (f"#{data['feature']} {data['description']}",
+                                                                  0, 0.0, "")
+            case "session_started":
+                self.session_worker[str(data["session"])] = worker
+            case "child_session":
+                self.session_worker[str(data["child"])] = worker
+            case "step":
+                line.turns += 1
+                line.cost += float(data.get("cost") or 0.0)
+            case "tool" if data.get("status") == "running":
+                line.tool = f"{data['tool']}: {_tool_summary(data.get('input') or {})}"
+            case "feature_verdict":
+                line.feature, line.tool = "", f"last: #{data['feature']} {data['verdict']}"
+
     def _numbers(self) -> Table:
         elapsed = int(time.monotonic() - self.started)
         head = Table.grid(padding=(0, 2))
@@ -109,6 +148,10 @@ class LiveView:
 
     def render(self) -> Group:
         info = Table.grid(padding=(0, 2))
+        if self.workers:
+            for number, line in sorted(self.workers.items()):
+                info.add_row(f"worker {number}", line.render())
+            return Group(self._numbers(), info)
         if self.feature:
             info.add_row("feature", f"{self.feature}  ({self.feature_line()})")
         else:

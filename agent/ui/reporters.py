@@ -74,7 +74,13 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "feature_started":
             retry = int(data.get("attempt") or 1) > 1
             again = f" (attempt {data['attempt']}/{data['attempts']})" if retry else ""
-            return f"feature {data['feature']}/{data['total']}{again}: {data['description']}"
+            who = f"worker {data['worker']}: " if data.get("worker") else ""
+            return f"{who}feature {data['feature']}/{data['total']}{again}: {data['description']}"
+        case "merged":
+            return f"worker {data['worker']}: feature {data['feature']} merged into main ({data['commit']})"
+        case "merge_conflict":
+            return (f"worker {data['worker']}: feature {data['feature']} conflicts with main in "
+                    f"{', '.join(data['files'])}: back to the queue, redone on the new main")
         case "model_info" if not data.get("priced"):
             return f"  note: {data['model']} is unpriced: its cost shows as $0, which may not be true"
         case "session_started":

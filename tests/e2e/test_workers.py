@@ -1,0 +1,121 @@
+"""``--workers N`` end to end: real OpenCode, the scripted model, the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.demo import parallel_scenario
+from agent.workers.worktrees import worktrees_base
+from tests.e2e.conftest import ScriptedModel, build_args
+
+pytestmark = pytest.mark.e2e
+
+
+def _build(project: Path, scripted: ScriptedModel, workers: int, timeout: float = 420) -> list[dict[str, Any]]:
+    args = build_args(project, scripted, spec_text="parallel spec", json=True, price_in=3, price_out=15,
+                      workers=workers)
+    proc = subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def _subjects(project: Path) -> list[str]:
+    out = subprocess.run(["git", "log", "--format=%s", "main"], cwd=project, capture_output=True, text=True)
+    return out.stdout.splitlines()
+
+
+def _committed_once(project: Path, count: int) -> None:
+    subjects = _subjects(project)
+    for number in range(1, count + 1):
+        assert sum(s.startswith(f"autocode: feature {number} passes") for s in subjects) == 1, subjects
+    assert len(subjects) == count + 1  # the skeleton, then one commit per feature: nothing else
+
+
+def _asked(scripted: ScriptedModel) -> set[tuple[str, int]]:
+    return {(r["script"], r["step"]) for r in scripted.requests() if r["script"]}
+
+
+def test_four_workers_build_every_feature_once_with_the_same_requests(
+        scripted: ScriptedModel, tmp_path: Path) -> None:
+    scripted.set(parallel_scenario(8))
+    serial = tmp_path / "serial"
+    serial.mkdir()
+    _build(serial, scripted, 1)
+    serial_requests = _asked(scripted)
+    scripted.log.unlink()
+    project = tmp_path / "parallel"
+    project.mkdir()
+    events = _build(project, scripted, 4)
+    _committed_once(project, 8)
+    verdicts = [e for e in events if e["event"] == "feature_verdict"]
+    assert sorted(f for v in verdicts for f in v["accepted"]) == list(range(1, 9))
+    assert {v["worker"] for v in verdicts} == {1, 2, 3, 4}  # the work was spread
+    assert _asked(scripted) == serial_requests
+    notes = (project / "autocode-progress.md").read_text()
+    for number in range(1, 9):
+        assert f"- feature {number}: wrote feat_{number}.py" in notes
+        assert (project / f"feat_{number}.py").read_text() == f"F{number} = {number}\n"
+    features = json.loads((project / "feature_list.json").read_text())
+    assert [f["passes"] for f in features] == [True] * 8
+    assert not worktrees_base(project).exists()  # complete: the trees are gone
+    branches = subprocess.run(["git", "branch"], cwd=project, capture_output=True, text=True).stdout
+    assert branches.split() == ["*", "main"]
+
+
+def test_conflicting_features_both_land_and_main_passes_after_each_commit(
+        scripted: ScriptedModel, project: Path) -> None:
+    scripted.set(parallel_scenario(2, shared=True))
+    events = _build(project, scripted, 2)
+    _committed_once(project, 2)
+    conflicts = [e for e in events if e["event"] == "merge_conflict"]
+    assert len(conflicts) == 1 and conflicts[0]["files"] == ["shared.py"]
+    number = conflicts[0]["feature"]
+    prompts = [e["prompt"] for e in events if e["event"] == "session_started"
+               and e["title"].startswith(f"autocode: feature {number}/")]
+    assert len(prompts) == 2 and "merge conflict" not in prompts[0]
+    assert "merge conflict" in prompts[1] and f"F{3 - number} = {3 - number}" in prompts[1]  # the hunks
+    shared = (project / "shared.py").read_text()
+    assert "F1 = 1" in shared and "F2 = 2" in shared
+    log = subprocess.run(["git", "log", "--reverse", "--format=%H %s", "main"], cwd=project,
+                         capture_output=True, text=True).stdout.splitlines()
+    for line in log[1:]:  # each feature's commit: every feature accepted so far still passes
+        commit, subject = line.split(" ", 1)
+        text = subprocess.run(["git", "show", f"{commit}:shared.py"], cwd=project, capture_output=True,
+                              text=True).stdout
+        accepted = [n for n in (1, 2) if any(s.startswith(f"autocode: feature {n} passes") for s in
+                                             [ln.split(" ", 1)[1] for ln in log[1:log.index(line) + 1]])]
+        assert all(f"F{n} = {n}" in text for n in accepted), (subject, text)
+
+
+def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
+        scripted: ScriptedModel, project: Path) -> None:
+    scripted.set(parallel_scenario(8, latency_s=0.3))
+    args = build_args(project, scripted, spec_text="parallel spec", json=True, price_in=3, price_out=15,
+                      workers=4)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    merged = 0
+    for line in proc.stdout:
+        merged += json.loads(line)["event"] == "merged"
+        if merged == 2:
+            break
+    os.killpg(proc.pid, signal.SIGKILL)  # autocode, its server and its sandbox, all at once
+    proc.wait()
+    time.sleep(0.5)
+    assert 0 < sum(s.startswith("autocode: feature") for s in _subjects(project)) < 8
+    events = _build(project, scripted, 4)
+    assert any(e["event"] == "resumed" for e in events)
+    _committed_once(project, 8)
+    notes = (project / "autocode-progress.md").read_text()
+    assert all(f"- feature {n}: wrote feat_{n}.py" in notes for n in range(1, 9))
