@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -28,11 +29,15 @@ from agent.workers.worktrees import worktrees_base
 
 class FakeSessions:
     """Marks the requested feature passing in the session's directory after ``delay`` seconds;
-    charges ``cost`` to the shared ledger; ``hold`` keeps sessions running until cancelled."""
+    charges ``cost`` to the shared ledger; ``hold`` keeps sessions running until cancelled;
+    ``together`` makes the first sessions wait (up to 30 s) until that many run at once, so a test
+    of parallelism does not depend on how fast a loaded machine starts them."""
 
     def __init__(self, ledger: Ledger, cost: float = 0.01, delay: float = 0.01, hold: bool = False,
-                 tamper: bool = False) -> None:
+                 tamper: bool = False, together: int = 0) -> None:
         self.ledger, self.cost, self.delay, self.hold, self.tamper = ledger, cost, delay, hold, tamper
+        self.together = together
+        self.met = asyncio.Event()
         self.running = 0
         self.most = 0
         self.requests: list[SessionRequest] = []
@@ -48,6 +53,10 @@ class FakeSessions:
                                 tokens={}, model="m", feature=request.feature, now=0.0)
             if self.running >= 2:
                 self.started.set()
+            if self.running >= self.together:
+                self.met.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.met.wait(), 30.0)
             await asyncio.sleep(self.delay)
             if self.hold:
                 await asyncio.Event().wait()
@@ -118,7 +127,7 @@ def subjects(project: Path) -> list[str]:
 def test_workers_run_features_at_once_and_commit_each_once(tmp_path: Path) -> None:
     store = setup_project(tmp_path / "p", 6)
     ledger = Ledger(store.cost_path)
-    sessions = FakeSessions(ledger, delay=0.05)
+    sessions = FakeSessions(ledger, delay=0.05, together=3)
     with pytest.raises(BuildComplete):
         asyncio.run(builder(store, sessions, ledger).run())
     assert sessions.most == 3
