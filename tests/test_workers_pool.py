@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 from pathlib import Path
@@ -37,7 +36,7 @@ class FakeSessions:
                  tamper: bool = False, together: int = 0) -> None:
         self.ledger, self.cost, self.delay, self.hold, self.tamper = ledger, cost, delay, hold, tamper
         self.together = together
-        self.met = asyncio.Event()
+        self.met = False
         self.running = 0
         self.most = 0
         self.requests: list[SessionRequest] = []
@@ -53,10 +52,11 @@ class FakeSessions:
                                 tokens={}, model="m", feature=request.feature, now=0.0)
             if self.running >= 2:
                 self.started.set()
-            if self.running >= self.together:
-                self.met.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.met.wait(), 30.0)
+            self.met = self.met or self.running >= self.together
+            for _ in range(3000):  # up to 30 s
+                if self.met:
+                    break
+                await asyncio.sleep(0.01)
             await asyncio.sleep(self.delay)
             if self.hold:
                 await asyncio.Event().wait()
