@@ -215,6 +215,7 @@ class CommandSandbox:
             args += ["--relay-to", f"{inner}/sock"]
         if self.config.mode == "none":
             return args
+        args += ["--pid-ns", "1"]  # bwrap --unshare-pid: quiesce may kill all but the daemon
         hidden = [*self.hidden, *([self.runtime] if self.runtime else [])]
         return [*command_bwrap(self.config, self.project, hidden, egress_dir, self.writable,
                                self.project_writable), *args]
@@ -292,6 +293,31 @@ class CommandSandbox:
         return gaps
 
     # ---- checks ---------------------------------------------------------------------------------
+
+    def quiesce(self) -> None:
+        """Kill every process the agent left running in the sandbox (background jobs, dev servers)
+        before autocode judges its work: nothing of the agent's may change the tree during the
+        checks or between them and the commit. Raises OSError when the daemon is unreachable."""
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            with self._connect() as conn:
+                body = b"Q\0/"
+                socket.send_fds(conn, [len(body).to_bytes(4, "big") + body], [devnull] * 3)
+                conn.settimeout(30)
+                reply = conn.recv(16)
+        finally:
+            os.close(devnull)
+        if not reply.startswith(b"0"):
+            raise OSError(f"the command sandbox did not quiesce (reply {reply!r})")
+
+    def judging_check(self, command: str, cwd: Path, timeout: float = 300.0) -> CheckResult:
+        """:meth:`check` after :meth:`quiesce`: the checker of the serial build's verdict."""
+        try:
+            self.quiesce()
+        except OSError as exc:
+            return CheckResult(command=command, ok=False, exit_code=None, duration_s=0.0,
+                               output=f"[autocode: could not stop the agent's processes: {exc}]")
+        return self.check(command, cwd, timeout)
 
     def check(self, command: str, cwd: Path, timeout: float = 300.0) -> CheckResult:
         """Run ``command`` in the sandbox like :func:`agent.verify.run_check` (same result)."""

@@ -14,6 +14,11 @@ scrubbed), then:
   agent commands keep their background jobs (a dev server started with ``&``);
 - the reply is the exit status and a newline (128+signal for a signalled command).
 
+A request whose ``reap`` field is ``Q`` runs nothing: it *quiesces* the sandbox before autocode
+judges the agent's work. Every process but the daemon is killed (in bubblewrap's PID namespace,
+``--pid-ns 1``, that is every process there; without it, every process group the daemon started), so
+no background job of the agent's can change the tree while autocode checks it or commits it.
+
 With ``--relay-port`` it also listens on ``127.0.0.1`` inside the sandbox's network namespace and
 relays each TCP connection to the egress proxy's unix socket (``--relay-to``): the commands' only
 way out. Commands get ``HTTP(S)_PROXY`` pointing at that port.
@@ -32,8 +37,9 @@ import threading
 MAX_REQUEST = 1 << 20
 
 
-def recv_request(conn: socket.socket) -> tuple[list[str], str, bool, list[int]]:
-    """argv, cwd, reap and the three file descriptors of one request (see agent.shellwrap)."""
+def recv_request(conn: socket.socket) -> tuple[list[str], str, bool | None, list[int]]:
+    """argv, cwd, reap (None: quiesce) and the three file descriptors of one request (see
+    agent.shellwrap)."""
     data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 3)
     try:
         while len(data) < 4:
@@ -57,7 +63,8 @@ def recv_request(conn: socket.socket) -> tuple[list[str], str, bool, list[int]]:
             os.close(fd)
         raise
     fields = body.split(b"\0")
-    return [os.fsdecode(a) for a in fields[2:]], os.fsdecode(fields[1]), fields[0] == b"1", fds
+    reap = None if fields[0] == b"Q" else fields[0] == b"1"
+    return [os.fsdecode(a) for a in fields[2:]], os.fsdecode(fields[1]), reap, fds
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -82,16 +89,85 @@ def _watch(conn: socket.socket, proc: subprocess.Popen[bytes], done: threading.E
                 _signal_group(proc.pid, sig)
 
 
-def serve_one(conn: socket.socket, env: dict[str, str], groups: set[int]) -> None:
+def _parents() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state) of every process we can see."""
+    table: dict[int, tuple[int, str]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+                table[int(name)] = (int(fields[1]), fields[0].decode())
+    return table
+
+
+def _descendants(me: int, table: dict[int, tuple[int, str]]) -> list[int]:
+    found, frontier = [], [me]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _state) in table.items() if ppid == parent and pid != me]
+        found += children
+        frontier += children
+    return found
+
+
+def quiesce(groups: set[int], pid_ns: bool, active: set[int]) -> None:
+    """Kill every process of the sandbox but the daemon (see the module docstring). Without a PID
+    namespace the daemon is a child subreaper, so even a job that left its group (``setsid``,
+    a double fork) stays below it and is found."""
+    me = os.getpid()
+    for _ in range(3):  # a fork racing one pass is caught by the next
+        table = _parents()
+        pids = ([pid for pid in table if pid not in (1, me)] if pid_ns  # all here but bwrap and us
+                else _descendants(me, table))
+        pids = [pid for pid in pids if table.get(pid, (0, ""))[1] != "Z"]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if not pids:
+            break
+    for pgid in list(groups):
+        _signal_group(pgid, signal.SIGKILL)
+        groups.discard(pgid)
+    reap_adopted(active)
+
+
+def reap_adopted(active: set[int]) -> None:
+    """Wait for our dead children that no command thread waits for (orphans we adopted)."""
+    me = os.getpid()
+    for pid, (ppid, state) in _parents().items():
+        if ppid == me and state == "Z" and pid not in active:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+
+def become_subreaper() -> None:
+    """Orphans of the commands are re-parented to us, not to init (prctl PR_SET_CHILD_SUBREAPER)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def serve_one(conn: socket.socket, env: dict[str, str], groups: set[int], pid_ns: bool = False,
+              active: set[int] | None = None) -> None:
+    active = set() if active is None else active  # pids a command thread is waiting for
     with conn:
         try:
             argv, cwd, reap, fds = recv_request(conn)
         except (OSError, ValueError, IndexError, ConnectionError):
             return
+        if reap is None:
+            for fd in fds:
+                os.close(fd)
+            quiesce(groups, pid_ns, active)
+            _reply(conn, 0)
+            return
         try:
             proc = subprocess.Popen(["bash", *argv], stdin=fds[0], stdout=fds[1], stderr=fds[2],
                                     cwd=cwd or "/", env=env, start_new_session=True)
             groups.add(proc.pid)
+            active.add(proc.pid)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.write(fds[2], f"autocode sandbox: cannot start the command: {exc}\n".encode())
@@ -103,6 +179,7 @@ def serve_one(conn: socket.socket, env: dict[str, str], groups: set[int]) -> Non
         done = threading.Event()
         threading.Thread(target=_watch, args=(conn, proc, done), daemon=True).start()
         code = proc.wait()
+        active.discard(proc.pid)
         done.set()
         if reap:
             _signal_group(proc.pid, signal.SIGKILL)
@@ -170,7 +247,8 @@ def main(argv: list[str]) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, shutdown)
-    accept_loop(control, serve_one, env, groups)
+    become_subreaper()
+    accept_loop(control, serve_one, env, groups, opts.get("--pid-ns") == "1", set())
 
 
 if __name__ == "__main__":

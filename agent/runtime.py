@@ -340,7 +340,10 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 for warning in budget_warnings(config.limits, info):
                     reporter.emit("warning", message=warning)
                 config = config.model_copy(update={"priced": info.priced or info.free})
-                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), box.check, prompts,
+                # serial: the agent's leftover processes are stopped before each check of a verdict;
+                # workers: verdicts run in merge_box, out of the agents' reach (their jobs live on)
+                checker = box.check if merge_box else box.judging_check
+                builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), checker, prompts,
                                   merge_box.check if merge_box else None,
                                   box.protect_project if merge_box else None)
                 return await builder.run()

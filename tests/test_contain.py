@@ -123,6 +123,31 @@ def test_a_background_job_outlives_its_command(box: CommandSandbox, project: Pat
     box.check(f"kill {pid}", project, 10)
 
 
+def _ticks(project: Path) -> int:
+    return len((project / "ticks").read_text().splitlines()) if (project / "ticks").exists() else 0
+
+
+def test_a_judging_check_first_stops_every_process_the_agent_left_running(
+        box: CommandSandbox, project: Path) -> None:
+    """A background job (even one that left its group with setsid) could rewrite the tree while
+    autocode checks it, or between the checks and the commit: judging stops them all first."""
+    jobs = ("(while :; do echo t >> ticks; sleep 0.05; done) > /dev/null 2>&1 & "
+            "setsid sh -c 'while :; do echo s >> ticks; sleep 0.05; done' > /dev/null 2>&1 &")
+    assert _shell(box, jobs, project).wait(timeout=30) == 0
+    for _ in range(200):
+        if _ticks(project) >= 4:
+            break
+        time.sleep(0.05)
+    assert _ticks(project) >= 4, "the jobs never ran"
+    result = box.judging_check("echo judged", project, 30)
+    assert result.ok and "judged" in result.output
+    stopped = _ticks(project)
+    time.sleep(0.5)
+    assert _ticks(project) == stopped  # nothing writes any more
+    later = _shell(box, "echo still works > after.txt", project)  # the sandbox itself lives on
+    assert later.wait(timeout=30) == 0 and (project / "after.txt").read_text() == "still works\n"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_killing_the_wrapper_kills_the_command_group(box: CommandSandbox, project: Path,
                                                      sig: signal.Signals) -> None:
