@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 MAX_REQUEST = 1 << 20
 
@@ -116,6 +117,7 @@ def quiesce(groups: set[int], pid_ns: bool, active: set[int]) -> None:
     namespace the daemon is a child subreaper, so even a job that left its group (``setsid``,
     a double fork) stays below it and is found."""
     me = os.getpid()
+    killed: set[int] = set()
     for _ in range(3):  # a fork racing one pass is caught by the next
         table = _parents()
         pids = ([pid for pid in table if pid not in (1, me)] if pid_ns  # all here but bwrap and us
@@ -124,12 +126,18 @@ def quiesce(groups: set[int], pid_ns: bool, active: set[int]) -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        killed.update(pids)
         if not pids:
             break
     for pgid in list(groups):
         _signal_group(pgid, signal.SIGKILL)
         groups.discard(pgid)
-    reap_adopted(active)
+    for _ in range(500):  # up to ~5 s: gone means reaped, not a zombie a later check still sees
+        reap_adopted(active)
+        table = _parents()
+        if not any(pid in table and pid not in active for pid in killed):
+            break
+        time.sleep(0.01)
 
 
 def reap_adopted(active: set[int]) -> None:

@@ -191,3 +191,20 @@ def test_removing_a_test_function_from_a_kept_file_is_refused_by_its_id(
     assert (project / "tests" / "test_one.py").read_text() == two_tests  # restored in the tree
     assert (project / "tests" / "test_two.py").read_text() == TWO_TEST  # the new work stays
     assert _shown(project, "tests/test_one.py") == two_tests
+
+
+def test_nothing_the_agent_left_running_survives_into_its_verdict(
+        scripted: ScriptedModel, project: Path) -> None:
+    """A background job could rewrite the tree while autocode checks it, or between the checks and
+    the commit. The feature's check passes only if the agent's job was already gone."""
+    job = "sleep 600 > /dev/null 2>&1 & echo $! > job.pid && "
+    verify = 'test -s job.pid && ! kill -0 "$(cat job.pid)"'
+    features = [{"category": "functional", "description": "Job", "steps": ["works"], "passes": False,
+                 "verify": verify}]
+    scripted.set({"scripts": [init_script(features), {"name": "job", "match": "\nJob\n",
+                                                      "steps": feature_steps(0, job)}]})
+    events, stop = run_direct(project, scripted)
+    assert stop is not None and stop.kind == "complete", stop
+    assert (project / "job.pid").read_text().strip()  # the job was started...
+    checks = [c for c in events.named("check") if c["command"] == verify]
+    assert checks and all(c["ok"] for c in checks)  # ...and was stopped before the check ran
