@@ -18,7 +18,9 @@ Seven measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a s
 6. command sandbox (``bench_contain.py``) — time added per bash command (through autocode's SHELL
    wrapper, as OpenCode spawns it) and per check, with and without bubblewrap; target < 30 ms;
 7. regression gate (``bench_gate.py``) — the 20-feature app with one pytest test per feature: the
-   gate's time (whole suite), the test-id listing and the own check per acceptance.
+   gate's time (whole suite), the test-id listing and the own check per acceptance;
+8. recording proxy (``bench_record.py``) — time per streamed model step directly and through the
+   ``--record`` proxy (p50/p99, both wire formats).
 
 Everything runs on loopback in temp dirs; every server and child process is stopped at the end.
 """
@@ -79,6 +81,7 @@ from bench_helpers import (
     timed,
     write_synthetic_state,
 )
+from bench_record import print_record, section_record
 
 
 @dataclass
@@ -684,7 +687,8 @@ def print_tables(console: Console, results: JSON) -> None:
         ("scale", "growth", print_scale), ("latency", "wall_s", print_latency),
         ("sandbox", "server_start_s", print_sandbox),
         ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v)),
-        ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v))]
+        ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v)),
+        ("record", "openai", lambda c, v: print_record(c, _table, _fmt, v))]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -752,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
         run_section(console, results, "sandbox", lambda: section_sandbox(bench, 3 if args.quick else 8))
         run_section(console, results, "contain", lambda: section_contain(10 if args.quick else 50))
         run_section(console, results, "gate", lambda: section_gate(root, xdg, n, console.log))
+        run_section(console, results, "record", lambda: section_record(50 if args.quick else 300))
     finally:
         if args.keep:
             console.log(f"kept {root}")
