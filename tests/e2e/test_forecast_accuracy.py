@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from agent.errors import BuildComplete
+from agent.estimate import estimate_project
 from tests.e2e.conftest import ScriptedModel, feature_steps, init_script, run_direct, simple_features
 
 pytestmark = pytest.mark.e2e
@@ -70,3 +71,6 @@ def test_forecast_after_5_of_20_uneven_features_is_within_20_percent(
     warnings = events.named("budget_warning")
     assert len(warnings) == 1 and names.index("budget_warning") < names.index("feature_verdict")
     assert warnings[0]["forecast_usd"] == forecasts[0]["total_usd"] > warnings[0]["budget_usd"]
+    done = estimate_project(project)  # the prices the build's preflight saw are kept for estimate
+    assert done.prices.model_dump() == {"price_in": PRICE_IN, "price_out": PRICE_OUT, "source": "build"}
+    assert done.features_left == 0 and done.observed_features == N and done.spent_usd == pytest.approx(final)
