@@ -259,6 +259,24 @@ def status(project_dir: ProjectDir = Path("."), json_out: JsonDoc = False,
 
 
 @app.command()
+def estimate(
+    project_dir: ProjectDir = Path("."),
+    price_in: Annotated[float | None, typer.Option(
+        help="USD per 1M input tokens (default: the build's).")] = None,
+    price_out: Annotated[float | None, typer.Option(help="USD per 1M output tokens.")] = None,
+    json_out: JsonDoc = False,
+) -> None:
+    """Forecast cost, turns and time to finish: priors after the initializer, refined by the ledger."""
+    from agent.estimate import estimate_project, render_estimate
+
+    try:
+        result = estimate_project(project_dir, price_in, price_out)
+    except AutocodeError as exc:
+        raise fail(exc) from None
+    typer.echo(result.model_dump_json(indent=2) if json_out else render_estimate(result))
+
+
+@app.command()
 def logs(
     project_dir: ProjectDir = Path("."),
     session: Annotated[str | None, typer.Option(help="Show this session's transcript.")] = None,

@@ -6,15 +6,18 @@
 
 The same model guard, security policy and limits as ``autocode build`` apply. ``Harness`` keeps one
 supervised OpenCode server for many runs (a context manager, sync or async), so a loop does not pay
-the server start for every call. ``schema`` (a pydantic model class, or ``list[Model]``) asks the
-agent for JSON; the answer is taken from the output file if the agent wrote one, else from its final
-message (a fenced block or bare JSON), trivial damage is repaired, and only when neither validates
-is the same session re-prompted with the exact validation error.
+the server start for every call. ``record=True`` sends every model request through the recording
+proxy (as ``autocode build --record``) into ``PROJECT/.autocode/recordings/``. ``schema`` (a
+pydantic model class, or ``list[Model]``) asks the agent for JSON; the answer is taken from the
+output file if the agent wrote one, else from its final message (a fenced block or bare JSON),
+trivial damage is repaired, and only when neither validates is the same session re-prompted with
+the exact validation error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import shutil
@@ -33,7 +36,7 @@ from agent.opencode.client import OpenCodeClient
 from agent.opencode.server import AttachedServer, OpenCodeServer
 from agent.output import Source, StructuredOutputError, fix_prompt, instructions, read_output, schema_adapter
 from agent.ports import NullReporter, Reporter, SystemClock
-from agent.runtime import ServerOptions, make_server, preflight, sandbox_config
+from agent.runtime import ServerOptions, make_server, preflight, recorded, sandbox_config
 from agent.sandbox import SandboxMode
 from agent.security import SecurityConfig, load_security_config
 from agent.session import SessionRunner
@@ -90,13 +93,16 @@ class Harness:
                  server_url: str | None = None, server_password: str | None = None,
                  security: SecurityConfig | None = None, reporter: Reporter | None = None,
                  cwd: str | Path | None = None, project_dir: str | Path | None = None,
-                 sandbox: SandboxMode = "auto") -> None:
+                 sandbox: SandboxMode = "auto", record: bool = False) -> None:
         self.options = ServerOptions(model=model, base_url=base_url, api_key_env=api_key_env,
                                      price_in=price_in, price_out=price_out, server_url=server_url,
                                      server_password=server_password,
                                      opencode_bin=None if opencode_bin in (None, "opencode") else opencode_bin,
-                                     env=dict(env or {}), sandbox=sandbox)
+                                     env=dict(env or {}), sandbox=sandbox, record=record)
         self.options.pinned()
+        if record and server_url:
+            raise UsageError("record=True needs autocode's own server: an attached server (server_url) "
+                             "sends model requests with its own provider config, past the recording proxy")
         self.security = security
         self.reporter = reporter or NullReporter()
         self._state_dir = Path(tempfile.mkdtemp(prefix="autocode-harness-"))
@@ -105,6 +111,7 @@ class Harness:
         self._server: OpenCodeServer | AttachedServer | None = None
         self._client: OpenCodeClient | None = None
         self._box: CommandSandbox | None = None
+        self._recording = contextlib.ExitStack()  # the recording proxy, with record=True
         self._egress_denied: list[dict[str, Any]] = []  # refusals of the egress proxy, every run
         self._checked = False
         self.priced = True  # after the first run: False when the model has no prices (cost reads $0)
@@ -112,11 +119,16 @@ class Harness:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Harness:
-        self._box = CommandSandbox(sandbox_config(self.options), self._root, self._egress_denied.append,
-                                   hidden=[self._state_dir])
-        self._box.start()
-        self._server = make_server(self.options, self._state_dir, self._root, box=self._box)
-        await asyncio.to_thread(self._server.start)
+        try:
+            self._box = CommandSandbox(sandbox_config(self.options), self._root, self._egress_denied.append,
+                                       hidden=[self._state_dir])
+            self._box.start()
+            routed = self._recording.enter_context(recorded(self.options, self._root))
+            self._server = make_server(routed, self._state_dir, self._root, box=self._box)
+            await asyncio.to_thread(self._server.start)
+        except BaseException:
+            await self.aclose()  # nothing left running: sandbox, recording proxy, server
+            raise
         self._client = OpenCodeClient(self._server.url, self._server.password)
         return self
 
@@ -133,6 +145,7 @@ class Harness:
         if self._box is not None:
             self._box.stop()
             self._box = None
+        self._recording.close()
         shutil.rmtree(self._state_dir, ignore_errors=True)
 
     # ---- one run --------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ from typing import Any
 
 from agent.cost import Ledger
 from agent.errors import UsageError
+from agent.estimate import prior_for
 from agent.features import unmet_dependencies
+from agent.forecast import describe_forecast, forecast
 from agent.guard import evidence_lines
 from agent.state import StateStore
 
@@ -45,9 +47,11 @@ def report_data(project_dir: Path) -> dict[str, Any]:
         item["cumulative_cost"] = round(cumulative, 6)
     state = store.load() if store.state_path.exists() else None
     features = _features(baseline, sessions, ledger, state.last_failure if state else {})
+    fc = forecast(progress, len(baseline), len(state.passing) if state else 0, ledger.total,
+                  prior_for(project_dir)) if baseline else None
     return {"project": str(project_dir), "features": features, "initializer": _initializer(sessions, ledger),
             "sessions": sessions, "denied": store.denied(), "total_cost": round(ledger.total, 6),
-            "tokens": ledger.tokens, "summary": _summary(state)}
+            "tokens": ledger.tokens, "summary": _summary(state), "forecast": fc}
 
 
 def _summary(state: Any) -> dict[str, Any]:
@@ -122,6 +126,23 @@ def _summary_html(data: dict[str, Any]) -> str:
             f"run time {minutes}m{seconds:02d}s, "
             f"{summary['sessions']} sessions ({summary['interrupted_sessions']} interrupted); "
             f"last stop: {html.escape(stop)}</p>")
+
+
+def _forecast_html(data: dict[str, Any]) -> str:
+    """The forecast to finish (remaining cost and time with their 90% intervals), while features are left."""
+    fc = data.get("forecast")
+    if not fc or not fc.get("features_left"):
+        return ""
+    cost, time_left = fc["remaining_usd"], fc.get("remaining_s") or {}
+    rows = [("remaining cost", f"${cost['likely']:.4f}", f"${cost['low']:.4f} to ${cost['high']:.4f}"),
+            ("total cost", f"${fc['total_usd']:.4f}",
+             f"${fc.get('total_low_usd', fc['total_usd']):.4f} to ${fc['total_high_usd']:.4f}")]
+    if time_left:
+        rows.append(("remaining time", f"{time_left['likely'] / 60:.1f} min",
+                     f"{time_left['low'] / 60:.1f} to {time_left['high'] / 60:.1f} min"))
+    body = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
+    return (f'<h2>Forecast to finish</h2><p id="forecast">{html.escape(describe_forecast(fc))}</p>'
+            f"<table><tr><th></th><th>likely</th><th>90% interval</th></tr>{body}</table>")
 
 
 def _svg_line(values: list[float], title: str, fmt: str, top: float | None = None) -> str:
@@ -201,6 +222,7 @@ figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; }}
 {len(sessions)} sessions, total cost <b>${data['total_cost']:.4f}</b>{_unpriced(data)},
 {len(data['denied'])} denied.</p>
 {_summary_html(data)}
+{_forecast_html(data)}
 {passing_chart}
 {cost_chart}
 {_svg_timeline(sessions)}

@@ -22,6 +22,7 @@ from agent.config import Endpoint, Settings
 from agent.contain import CommandSandbox, SandboxConfig
 from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
+from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
@@ -300,7 +301,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                     reporter: Reporter, prompts_dir: Path | None = None) -> BuildState:
     """One `autocode build`: lock, server, session runner, builder. Raises its stop reason."""
     store = StateStore(config.project_dir)
-    reporter = FanoutReporter(reporter, TranscriptWriter(store.sessions_dir))
+    reporter = ForecastWatch(FanoutReporter(reporter, TranscriptWriter(store.sessions_dir)), store)
     prompts = PromptBook([d for d in (prompts_dir, store.prompts_dir) if d is not None])
     prompts.validate()
     box_config = sandbox_config(options)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.cost import Ledger
+from agent.estimate import prior_for
 from agent.features import next_feature, unmet_dependencies
-from agent.forecast import forecast
+from agent.forecast import describe_forecast, forecast
 from agent.guard import evidence_lines
 from agent.state import StateStore
 
@@ -60,7 +61,8 @@ def build_status(project_dir: Path) -> dict[str, Any]:
         "elapsed_s": state.elapsed_s,
         "cost_usd": round(ledger.total, 6),
         "priced": state.priced,
-        "forecast": forecast(progress, len(baseline), len(state.passing), ledger.total),
+        "forecast": forecast(progress, len(baseline), len(state.passing), ledger.total,
+                             prior_for(project_dir)) if baseline else None,
         "tokens": ledger.tokens,
         "cost_by_feature": {str(int(k) + 1): round(v, 6) for k, v in sorted(ledger.by_feature.items())},
         "denied": len(store.denied()),
@@ -99,10 +101,7 @@ def render_status(status: dict[str, Any]) -> str:
            if status["sandbox"] == "external" else ""),
     ]
     if status.get("forecast"):
-        fc = status["forecast"]
-        left = fc["remaining_usd"]
-        lines.append(f"forecast  ${left['likely']:.4f} more for {fc['features_left']} features "
-                     f"(90%: ${left['low']:.4f}-${left['high']:.4f}), total ~${fc['total_usd']:.4f}")
+        lines.append(f"forecast  {describe_forecast(status['forecast'])}")
     if status["next_feature"]:
         nxt = status["next_feature"]
         lines.append(f"next      #{nxt['number']}: {nxt['description']}")

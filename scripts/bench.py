@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench.py [--quick] [--out bench.json] [--keep]
 
-Eight measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
+Nine measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a smoke run):
 
 1. build overhead — a generated 20-feature build (4 model turns per coding session, zero model
    latency) run (a) as a real ``autocode build`` (``python -m agent build --json``, 3 times, the
@@ -20,7 +20,9 @@ Eight measurements, all in one run (a few minutes on 2 cores; ``--quick`` is a s
 7. regression gate (``bench_gate.py``) — the 20-feature app with one pytest test per feature: the
    gate's time (whole suite), the test-id listing and the own check per acceptance;
 8. workers (``bench_workers.py``) — 8 independent features at 1 s per model step with
-   ``--workers`` 1/2/4/8: coding time, speed-up, autocode CPU, server RSS.
+   ``--workers`` 1/2/4/8: coding time, speed-up, autocode CPU, server RSS;
+9. recording proxy (``bench_record.py``) — time per streamed model step directly and through the
+   ``--record`` proxy (p50/p99, both wire formats).
 
 Everything runs on loopback in temp dirs; every server and child process is stopped at the end.
 """
@@ -81,6 +83,7 @@ from bench_helpers import (
     timed,
     write_synthetic_state,
 )
+from bench_record import print_record, section_record
 from bench_workers import print_workers, section_workers
 
 
@@ -688,7 +691,8 @@ def print_tables(console: Console, results: JSON) -> None:
         ("sandbox", "server_start_s", print_sandbox),
         ("contain", "plain_bash_ms", lambda c, v: print_contain(c, _table, _fmt, v)),
         ("gate", "gate_ms_per_acceptance", lambda c, v: print_gate(c, _table, _fmt, v)),
-        ("workers", "runs", lambda c, v: print_workers(c, _table, _fmt, v))]
+        ("workers", "runs", lambda c, v: print_workers(c, _table, _fmt, v)),
+        ("record", "openai", lambda c, v: print_record(c, _table, _fmt, v))]
     for name, key, printer in printers:
         value = results.get(name)
         if isinstance(value, dict) and key in value:
@@ -759,6 +763,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = (1, 4) if args.quick else (1, 2, 4, 8)
         run_section(console, results, "workers", lambda: section_workers(
             root, xdg, console.log, 4 if args.quick else 8, 1.0, counts))
+        run_section(console, results, "record", lambda: section_record(50 if args.quick else 300))
     finally:
         if args.keep:
             console.log(f"kept {root}")

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
 import pytest
 
-from agent.forecast import PRIOR_SPREAD, forecast, prior_feature_cost, remaining, t90
+from agent.forecast import (
+    PRIOR_FADE,
+    PRIOR_SPREAD,
+    PRIOR_WEIGHT,
+    blend,
+    forecast,
+    prior_feature_cost,
+    prior_weight,
+    remaining,
+    t90,
+)
 
 
 def test_t_based_prediction_interval_for_the_sum_of_the_remaining_features() -> None:
@@ -48,3 +59,12 @@ def test_forecast_after_5_of_20_uneven_features_is_within_20_percent_of_the_fina
     assert result is not None and abs(result["total_usd"] - final) <= 0.2 * final
     low, high = result["remaining_usd"]["low"], result["remaining_usd"]["high"]
     assert low <= final - spent <= high
+
+
+def test_the_prior_fades_linearly_and_is_gone_after_prior_fade_features() -> None:
+    weights = [prior_weight(n) for n in range(PRIOR_FADE + 2)]
+    assert weights[0] == PRIOR_WEIGHT and weights[PRIOR_FADE] == weights[PRIOR_FADE + 1] == 0
+    assert all(a > b for a, b in itertools.pairwise(weights[:PRIOR_FADE + 1]))
+    assert blend([1.0, 3.0], prior=10.0) == pytest.approx((prior_weight(2) * 10 + 4) / (prior_weight(2) + 2))
+    assert blend([1.0] * PRIOR_FADE, prior=100.0) == pytest.approx(1.0)
+    assert blend([], None) is None and blend([2.0], None) == 2.0

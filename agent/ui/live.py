@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agent.features import plural
+from agent.forecast import describe_forecast
 from agent.ui.reporters import _tool_summary, describe
 
 
@@ -50,6 +51,7 @@ class LiveView:
         self.feature_started, self.feature_cost0 = self.started, 0.0
         self.workers: dict[int, WorkerLine] = {}  # --workers: one line each
         self.session_worker: dict[str, int] = {}  # session (and child session) id -> worker
+        self.forecast: dict[str, Any] | None = None  # the last `forecast` event
 
     def emit(self, event: str, **data: Any) -> None:
         if self.finished:
@@ -104,6 +106,8 @@ class LiveView:
             case "feature_verdict" | "initialized":
                 self.total = int(data.get("total") or data.get("features") or self.total)
                 self.passing = int(data.get("passing", self.passing))
+            case "forecast":
+                self.forecast = data
             case "step":
                 self.cost = float(data.get("total_usd") or self.cost)
                 self.turns += 1
@@ -144,6 +148,11 @@ class LiveView:
         if self.budget:
             cost += f" of ${self.budget:.2f} (${max(self.budget - self.cost, 0):.4f} left)"
         head.add_row(Text(f"model {self.model}"), Text(f"cost {cost}"), Text(f"denied {self.denied}"))
+        if self.forecast and self.forecast.get("features_left"):
+            over = 0 < self.budget < float(self.forecast["total_usd"])
+            head.add_row(Text("forecast", style="bold red" if over else "bold"),
+                         Text(describe_forecast(self.forecast) + (" OVER BUDGET" if over else ""),
+                              style="red" if over else ""))
         return head
 
     def render(self) -> Group:

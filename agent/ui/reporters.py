@@ -119,6 +119,8 @@ def _incident(event: str, data: dict[str, Any]) -> str | None:
     match event:
         case "warning":
             return f"  warning: {data['message']}"
+        case "budget_warning":
+            return f"  BUDGET WARNING: {data['message']}"
         case "provider_retry":
             return f"  the model provider failed (OpenCode retry {data.get('attempt')}): {data.get('message')}"
         case "provider_backoff":
