@@ -92,7 +92,7 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
         case "feature_verdict":
             why = VERDICT_WORDS.get(str(data["verdict"]), "")
             return (f"feature {data['feature']}: {data['verdict']}{why} "
-                    f"({data['passing']}/{data['total']} passing{_evidence(data)})")
+                    f"({data['passing']}/{data['total']} passing){_evidence(data)}")
         case "check":
             return _check(data)
         case "session_finished":
@@ -107,11 +107,13 @@ def describe(event: str, data: dict[str, Any]) -> str | None:
 
 
 def _evidence(data: dict[str, Any]) -> str:
-    """The test count and the regression gate's time of a verdict, when it has them."""
-    tests = (f"; tests {data.get('tests_before') if data.get('tests_before') is not None else '-'} -> "
-             f"{data['tests_after']}") if data.get("tests_after") is not None else ""
+    """The test count and the regression gate's time of a verdict, when it has them, after the
+    verdict's sentence (which stays as it was: people and scripts read it)."""
+    parts = [f"tests {data.get('tests_before') if data.get('tests_before') is not None else '-'} -> "
+             f"{data['tests_after']}"] if data.get("tests_after") is not None else []
     gate = data.get("gate")
-    return tests + (f"; gate {'ok' if gate['ok'] else 'FAILED'} {gate['duration_s']:.1f}s" if gate else "")
+    parts += [f"gate {'ok' if gate['ok'] else 'FAILED'} {gate['duration_s']:.1f}s"] if gate else []
+    return f" [{'; '.join(parts)}]" if parts else ""
 
 
 def _incident(event: str, data: dict[str, Any]) -> str | None:
