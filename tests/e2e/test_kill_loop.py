@@ -38,6 +38,7 @@ def _until_a_session_runs(proc: subprocess.Popen[bytes], scripted: ScriptedModel
         time.sleep(0.05)
 
 
+@pytest.mark.timeout(900)  # 20 restarts of a real build (server start, resume, a session each)
 def test_twenty_sigkills_then_a_complete_consistent_build(
         scripted: ScriptedModel, project: Path, tmp_path: Path) -> None:
     scenario = demo_scenario()
