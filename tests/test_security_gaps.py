@@ -4,6 +4,8 @@ and the over-blocks fixed beside them. Each family sits beside the ordinary work
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.security import PolicyContext, SecurityConfig, decide
@@ -437,3 +439,27 @@ def test_the_gate_passes_private_tmp_to_the_policy(private_tmp: bool, ctx: Polic
 def test_option_files_stay_refused_with_network_on(command: str, ctx: PolicyContext) -> None:
     opened = ctx.model_copy(update={"config": SecurityConfig(allow_network=True)})
     assert_decision(decide(command, opened), False, "deny.fetch_config")
+
+
+def test_a_project_in_roots_home_may_read_its_own_files_but_not_roots_secrets() -> None:
+    """A project, or a --workers worktree under the state dir, can live in /root; its own files are
+    not root's secrets (the 4-worker benchmark was refused its marking command), a link out is."""
+    import os
+    import shutil
+    import tempfile
+
+    if not os.access("/root", os.W_OK):
+        pytest.skip("needs a writable /root")
+    project = Path(tempfile.mkdtemp(prefix="autocode-test-", dir="/root")) / "worktrees" / "w1"
+    try:
+        project.mkdir(parents=True)
+        ctx = PolicyContext(project_dir=project, home=Path("/root"), private_tmp=True)
+        mark = ("echo '- feature 2: wrote feat_2.py' >> autocode-progress.md && python3 -c \"import json; "
+                "p='feature_list.json'; d=json.load(open(p)); d[1]['passes']=True; "
+                "open(p,'w').write(json.dumps(d))\"")
+        assert decide(mark, ctx).allowed
+        assert decide("cat feature_list.json notes/a.txt", ctx).allowed
+        assert not decide("cat /root/.ssh/id_rsa", ctx).allowed
+        assert not decide(f"cat {project.parent.parent}/../.bashrc", ctx).allowed
+    finally:
+        shutil.rmtree(project.parent.parent, ignore_errors=True)

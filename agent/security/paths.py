@@ -305,7 +305,7 @@ def _check_read(word: Word, text: str, cwd: Path, context: PolicyContext) -> Dec
             f"`{word.raw}` names another user's home (or a directory stack entry); write the path out.",
         )
     paths = [lexical(expanded, cwd)] if word.glob else [lexical(expanded, cwd), physical(expanded, cwd)]
-    if _reads_system_secret(word, paths):
+    if _reads_system_secret(word, [p for p in paths if not is_inside(p, context.project_dir)]):
         return _deny(
             "path.credentials",
             f"`{word.raw}` is a password file, another process's environment, memory or files, "
@@ -345,10 +345,12 @@ def _dynamic_read(raw: str) -> Decision | None:
 
 
 def _reads_system_secret(word: Word, paths: list[Path]) -> bool:
-    """``paths``: the lexical path, then (for a plain word) where it really leads."""
+    """``paths``: the lexical path, then (for a plain word) where it really leads; the caller
+    leaves out those inside the project (a project, or a worker's worktree, may live in root's
+    home: its own files are not root's secrets, while a link out of it still is checked)."""
     if any(system_secret(path) for path in paths):
         return True
-    if not word.glob:
+    if not word.glob or not paths:
         return False
     parts = paths[0].parts  # a pattern under /proc/PID, one matching shadow, or /home/*/.ssh
     if len(parts) >= 4 and parts[1] == "proc" and has_glob(parts[2]):
