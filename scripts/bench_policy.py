@@ -7,7 +7,8 @@ Commands are collected from the module-level tables of ``tests/test_security_*.p
 rows whose first item is a string). Each command is judged ``--repeat`` times; the fastest of
 the repeats counts (the others measure the shared machine). Prints one JSON object; the worst
 cases are also timed in CPU time (``worst_case_cpu_ms``), which a loaded machine does not
-inflate, next to the load average the run saw.
+inflate, next to the load average the run saw, and their verdicts (``worst_case_rule``: judged, or
+``deny.too_complex`` when the decision's CPU budget ran out first).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def worst_cases() -> dict[str, str]:
         "bash -c nesting": "bash -c " + "'bash -c \"ls\"' " * 500,
         "redirects": _fit(" > out.txt", prefix="echo x"),
         "random bytes": bytes(range(256)).decode("latin-1") * 39,
+        # harder than the ones above: more nodes per byte, nothing repeated, the parser's own worst
+        "tiny commands": _fit(":;", suffix=":"),
+        "distinct pipeline": " | ".join(f"cat a{i} | grep b{i}" for i in range(600))[:9990].rsplit(" |", 1)[0],
+        "distinct commands": "; ".join(f"ls src/f{i}" for i in range(1200))[:9990].rsplit(";", 1)[0],
+        "tiny redirects": _fit(">a", prefix="echo"),
+        "pipeline, syntax error": _fit(":|"),  # tree-sitter's error recovery: quadratic (0.4-0.9 s)
     }
 
 
@@ -104,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         table = table_commands()
         table_ms = [_time(c, context, args.repeat) for c in table]
         worst = {name: round(_time(c, context, args.repeat), 3) for name, c in worst_cases().items()}
+        verdicts = {name: decide(c, context).rule for name, c in worst_cases().items()}
         cpu = {name: round(_time(c, context, args.repeat, time.process_time), 3)
                for name, c in worst_cases().items()}
     result = {"table": _summary(table_ms), "worst_cases": _summary(list(worst.values())),
               "all": _summary(table_ms + list(worst.values())), "worst_case_ms": worst,
-              "worst_case_cpu_ms": cpu, "load_average": [round(x, 2) for x in os.getloadavg()],
+              "worst_case_cpu_ms": cpu, "worst_case_rule": verdicts,
+              "load_average": [round(x, 2) for x in os.getloadavg()],
               "targets": {"p99_ms": 10, "max_ms": 50}}
     text = json.dumps(result, indent=2)
     sys.stdout.write(text + "\n")

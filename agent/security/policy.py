@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -45,7 +44,7 @@ from agent.security.base import (
     too_complex,
 )
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
-from agent.security.commands import COMMAND_NAME
+from agent.security.commands import COMMAND_NAME, Budget
 from agent.security.models import Decision, PolicyContext, SecurityConfig
 from agent.security.paths import (
     CREDENTIAL_PATHS,
@@ -93,17 +92,23 @@ _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas ex
 _MAX_LENGTH = 100_000
 DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
+DECISION_CPU_BUDGET_S = 0.025
+"""CPU-time budget of one decision (the deciding thread's): past it the command is denied as too
+complex to judge. Ordinary commands take well under a millisecond; 10 KB of distinct commands or a
+pipeline the parser struggles with would otherwise take up to a second."""
 _log = logging.getLogger(__name__)
 
 
-def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDGET_S) -> Decision:
+def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDGET_S,
+           cpu_budget_s: float = DECISION_CPU_BUDGET_S) -> Decision:
     """Decide whether OpenCode may run the bash ``command`` in ``context``.
 
-    Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
+    Never raises: input that cannot be judged within ``budget_s`` seconds of wall-clock time and
+    ``cpu_budget_s`` of CPU time (or at all) is denied.
     """
     memo = DECISION_CACHE.set(DecisionMemo())
     try:
-        return _decide(command, context, budget_s)
+        return _decide(command, context, Budget(budget_s, cpu_budget_s))
     except RecursionError:
         return too_complex("it nests too deeply")
     except Exception:  # fail closed; the property tests assert this branch is never taken
@@ -114,7 +119,7 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
         DECISION_CACHE.reset(memo)
 
 
-def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
+def _decide(command: str, context: PolicyContext, budget: Budget) -> Decision:
     if not isinstance(command, str):
         return deny("parse.error", "The command is not text.")
     if not command.strip():
@@ -127,9 +132,9 @@ def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
         return deny("parse.encoding", "The command is not valid UTF-8 text (a lone surrogate or an "
                                       "undecodable byte); write it as plain text.")
     env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script,
-              deadline=time.monotonic() + budget_s)
+              budget=budget)
     decision = _check_script(command, env)
-    if decision.allowed and time.monotonic() > env.deadline:
+    if decision.allowed and budget.spent():
         return too_complex("it took too long to check")
     return decision
 
@@ -145,7 +150,7 @@ def _is_utf8(text: str) -> bool:
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
-    script = parse_script(source, env.deadline)
+    script = parse_script(source, env.budget)
     if script.too_complex is not None:
         return too_complex(script.too_complex)
     if script.error is not None:
@@ -292,7 +297,7 @@ def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
 
 def _check_redirects(script: Script, env: Env) -> Decision | None:
     for redirect in script.redirects:
-        if time.monotonic() > env.deadline:
+        if env.budget.spent():
             return too_complex("it took too long to check")
         for cwd in _at(redirect.dirs, env).cwds:
             problem = _redirect_problem(redirect, cwd, env)
@@ -315,12 +320,16 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
 
 
 def _check_commands(script: Script, env: Env) -> Decision | None:
+    judged: set[SimpleCommand] = set()  # `ls; ls`: the same words in the same directories, once
     for cmd in script.commands:
-        if time.monotonic() > env.deadline:
+        if cmd in judged:
+            continue
+        if env.budget.spent():
             return too_complex("it took too long to check")
         decision = check_command(cmd, _at(cmd.dirs, env))
         if not decision.allowed:
             return decision
+        judged.add(cmd)
     return None
 
 

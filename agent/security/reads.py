@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from agent.security.base import Env, deny, too_complex
 from agent.security.bash import SimpleCommand, Word, parse_script
 from agent.security.models import Decision
@@ -18,7 +16,7 @@ def argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
     values = [a.value for a in cmd.assignments if a.value is not None]
     opens = cmd.name is not None and (cmd.name.value or "").rsplit("/", 1)[-1] in FILE_READERS
     for word in (*cmd.args, *values):
-        if time.monotonic() > env.deadline:
+        if env.budget.spent():
             return too_complex("it took too long to check")
         if opens and word.value is None and not _substituted_paths_listed(word.raw):
             return deny(

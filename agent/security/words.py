@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import tree_sitter
@@ -40,13 +41,25 @@ class Word:
         return self.value is not None
 
 
+SOURCE: ContextVar[bytes] = ContextVar("autocode_bash_source", default=b"")
+"""The bytes of the command line whose syntax tree is being walked (set by ``parse_script``): the
+tree is parsed through a read callback (so a slow parse can be halted), and such a tree does not
+keep its source, so a node's text is cut from these bytes."""
+
+
+def node_bytes(node: tree_sitter.Node) -> bytes:
+    return SOURCE.get()[node.start_byte : node.end_byte]
+
+
 def node_text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode(errors="replace")
+    return SOURCE.get()[node.start_byte : node.end_byte].decode(errors="replace")
 
 
 def words(node: tree_sitter.Node) -> list[Word]:
     """The words bash would produce for one argument node (brace expansion applied)."""
     raw = node_text(node)
+    if node.type == "word" and "\\" not in raw and "{" not in raw:  # the common case, fast
+        return [Word(raw, raw, not _GLOB_CHARS.isdisjoint(raw), raw[:1] == "~")]
     chars = chars_of(node)
     if chars is None:
         return [Word(raw)]
