@@ -9,8 +9,7 @@ from pathlib import Path
 
 from agent.security.bash import SimpleCommand, Word
 from agent.security.commands import Budget
-from agent.security.models import Decision, PolicyContext, SecurityConfig
-from agent.security.paths import DECISION_CACHE
+from agent.security.models import DECISION_CACHE, Decision, PolicyContext, SecurityConfig
 from agent.security.rules import (
     DANGEROUS_VAR_PREFIXES,
     DANGEROUS_VARS,
@@ -42,6 +41,7 @@ class Env:
     assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
     feeds: tuple[tuple[tuple[Word, ...], SimpleCommand | None], ...] = ()  # xargs args -> stage before
+    data_vars: frozenset[str] = frozenset()  # variables filled from command output or input
 
     @property
     def config(self) -> SecurityConfig:

@@ -57,7 +57,7 @@ __all__ = [
 
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
-MAX_HISTORIES = 64
+MAX_HISTORIES = 16
 """``cd`` histories tracked at once; each if/||/&& may double them, so past this: too complex."""
 MAX_DEPTH = 150
 """Syntax-tree nesting walked; deeper input is denied rather than risking the recursion limit."""
@@ -90,6 +90,7 @@ class _Acc:
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
     loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     loop_words: list[Word] = field(default_factory=list)
+    loop_sources: list[tuple[str, tuple[Word, ...]]] = field(default_factory=list)
     last_state: State | None = None  # the state last added to ``states`` (most nodes repeat it)
 
     def note(self, state: State) -> None:
@@ -169,6 +170,7 @@ def _script(root: tree_sitter.Node, data: bytes, budget: Budget) -> Script:
         loop_vars=tuple(acc.loop_vars),
         loop_values=tuple(acc.loop_values),
         loop_words=tuple(acc.loop_words),
+        loop_sources=tuple(acc.loop_sources),
     )
 
 
@@ -220,10 +222,16 @@ def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> 
         return failure, success
     elif kind == "redirected_statement":
         body = node.child_by_field_name("body")
-        result = (state, state)
+        result, where = (state, state), state
         for child in node.children:
-            outcome = _walk(child, acc, piped and child == body, state)
-            result = outcome if child == body else result
+            if child != body:
+                _walk(child, acc, False, where)
+                continue
+            start = len(acc.commands)
+            result = _walk(child, acc, piped, state)
+            # `cd d && echo x > f`: the parser hangs `> f` on the whole list, bash on `echo` (which
+            # runs in d): the redirection is checked in every directory a command of the body ran in
+            where = frozenset(state.union(*(cmd.dirs for cmd in acc.commands[start:])))
         return result
     elif kind == "process_substitution" and text(node.children[0]) == ">(":
         _walk_feed(node, acc, state)
@@ -387,7 +395,9 @@ def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
     literal = all(c.type in ("word", "number", "raw_string") and not any(ch in text(c) for ch in "*?[$`\\")
                   for c in values) and bool(values)
     acc.loop_vars.append((text(variable), not literal))
-    acc.loop_words.extend(word for value in values for word in words(value))
+    looped = tuple(word for value in values for word in words(value))
+    acc.loop_words.extend(looped)
+    acc.loop_sources.append((text(variable), looped))
     if literal:
         acc.loop_values.append((text(variable), tuple(text(c).strip("'") for c in values)))
 

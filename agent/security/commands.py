@@ -121,3 +121,4 @@ class Script:
     loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `for NAME in a b`: (NAME, (a, b))
     loop_words: tuple[Word, ...] = ()  # every word a `for` loops over (read like arguments)
+    loop_sources: tuple[tuple[str, tuple[Word, ...]], ...] = ()  # `for NAME in WORDS`: (NAME, WORDS)
