@@ -54,6 +54,7 @@ class DecisionMemo:
     writes: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
     verdicts: dict[tuple[bool, str, str], Decision] = field(default_factory=dict)
     places: dict[tuple[Path, tuple[object, ...]], Path | None] = field(default_factory=dict)  # cd histories
+    links: dict[str, bool] = field(default_factory=dict)  # is this path a symlink
 
 
 DECISION_CACHE: ContextVar[DecisionMemo | None] = ContextVar("autocode_policy_memo", default=None)

@@ -276,7 +276,7 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     text = word.value
     if text is None:
         return _dynamic_read(word.raw)
-    if not ("/" in text or word.tilde or text.startswith(".") or word.glob) and not _is_link(cwd / text):
+    if not ("/" in text or word.tilde or text.startswith(".") or word.glob) and not _is_link(f"{cwd}/{text}"):
         return None  # a plain name in the working directory that is not a symlink
     memo = DECISION_CACHE.get()
     if memo is None:
@@ -351,8 +351,15 @@ MAX_GLOB_MATCHES = 1000
 to a credential store or system secret is refused), so past this the read is refused."""
 
 
-def _is_link(path: Path) -> bool:
-    return os.path.islink(path)
+def _is_link(path: Path | str) -> bool:
+    """``os.path.islink``, once per path and decision (a plain word is asked about per command)."""
+    memo = DECISION_CACHE.get()
+    key = str(path)
+    if memo is None:
+        return os.path.islink(key)
+    if key not in memo.links:
+        memo.links[key] = os.path.islink(key)
+    return memo.links[key]
 
 
 def _loops(path: Path) -> bool:

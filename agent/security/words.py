@@ -18,6 +18,9 @@ Chars = tuple[tuple[str, bool], ...]
 """Characters of a word after quote removal, each with "was quoted"."""
 
 MAX_BRACE_WORDS = 256
+MAX_WORD_PARTS = 1024
+"""Parts of one word taken apart (``{a,b}{a,b}…`` over 10 KB has 6,000): a longer word's value
+counts as unknown, like an expansion's, instead of costing the decision's budget in one step."""
 _GLOB_CHARS = frozenset("*?[")
 _ANSI_SIMPLE = {
     "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
@@ -60,6 +63,8 @@ def words(node: tree_sitter.Node) -> list[Word]:
     raw = node_text(node)
     if node.type == "word" and "\\" not in raw and "{" not in raw:  # the common case, fast
         return [Word(raw, raw, not _GLOB_CHARS.isdisjoint(raw), raw[:1] == "~")]
+    if node.child_count > MAX_WORD_PARTS:
+        return [Word(raw)]  # its value counts as unknown, as for an expansion
     chars = chars_of(node)
     if chars is None:
         return [Word(raw)]
