@@ -442,6 +442,7 @@ def _walk_list(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, 
         else:
             success, right_failure = _walk(right, acc, False, success)
             failure = failure | right_failure
+        acc.enter(success | failure)  # `cd a || cd b || …`: the side not walked grows too
     return success, failure
 
 
