@@ -188,14 +188,14 @@ class EventStream:
         return event.session_id in self.sessions
 
     async def _catch_up(self) -> list[Event]:
-        """What the drop may have hidden: the stored messages and pending permission requests."""
+        """What the drop may have hidden: the model steps stored so far (each with its parts) and
+        the permission requests still pending."""
         events: list[Event] = []
         last: AssistantInfo | None = None
         for message in await self.client.messages(self.root, self.directory):
             if (step := message.assistant) is not None:
                 last = step
-                events.append(MessageUpdated(session_id=step.session_id, info=step))
-            events += message.parts
+                events += [MessageUpdated(session_id=step.session_id, info=step), *message.parts]
         events += await self.client.pending_permissions(self.directory)
         finished = last is not None and last.completed and last.finish not in (None, "tool-calls")
         return [*filter(self._tracks, events), CaughtUp(session_id=self.root, finished=finished)]
