@@ -5,8 +5,9 @@ subagents), on the directory's event stream (``GET /event``), and hands on only 
 events. It is opened before the prompt is sent, so nothing is missed. A dropped stream is
 subscribed again after a pause that grows with each drop, then caught up from the session's stored
 messages and the permission requests still pending (the ledger counts a replayed step once). The
-session ends with :class:`IdleTimeout` when no event of it came for ``idle_timeout`` s and with
-:class:`SessionTimeout` ``session_timeout`` s after the stream was opened.
+session ends with :class:`IdleTimeout` when no event of it came for ``idle_timeout`` s (the time
+the runner spends acting on one does not count), and with :class:`SessionTimeout`
+``session_timeout`` s after the stream was opened.
 
 Beside the server's events it yields two of its own: :class:`StreamDropped` when the connection
 was lost (asking for the next event reconnects), and :class:`CaughtUp` after a catch-up, with
@@ -91,6 +92,7 @@ class EventStream:
         self._dropped = False
         self._opened = 0.0
         self._last_event = 0.0
+        self._handed_live = False
 
     async def open(self, directory: Path, session_id: str) -> None:
         """Subscribe; :class:`ServerFailure` if the stream does not connect in time."""
@@ -111,6 +113,9 @@ class EventStream:
     async def next(self) -> Event:
         """The next event of the session; raises :class:`IdleTimeout`, :class:`SessionTimeout`, or
         :class:`ServerFailure` after more than ``max_reconnects`` drops."""
+        if self._handed_live:  # the time the runner spent acting on an event is not idleness
+            self._last_event = self.clock.monotonic()
+            self._handed_live = False
         if self._dropped:
             await self._reconnect()
         if self._replay:
@@ -118,7 +123,7 @@ class EventStream:
         item = await self._take()
         if isinstance(item, Exception):
             return self._drop(item)
-        self._last_event = self.clock.monotonic()
+        self._handed_live = True
         return item
 
     async def _take(self) -> Event | Exception:

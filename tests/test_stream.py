@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,26 @@ def test_the_idle_timeout_counts_from_the_sessions_last_event() -> None:
     assert isinstance(error, IdleTimeout) and "no session event for 30s" in str(error)
     assert _names(events) == ["SessionStatus:ses_root", "StepFinished:ses_root"]
     assert times == [0.0, 20.0, 50.0]
+
+
+def test_the_time_spent_acting_on_an_event_is_not_idleness() -> None:
+    async def slow_consumer() -> tuple[float, BaseException]:
+        clock = LoopClock()
+        stream = EventStream(FakeOpenCode([CONNECTED, status(ROOT), Hang()]), clock,
+                             StreamSettings(idle_timeout=30))
+        await stream.open(DIRECTORY, ROOT)
+        await stream.next()
+        await asyncio.sleep(25)  # e.g. judging a permission request
+        try:
+            await stream.next()
+        except IdleTimeout as exc:
+            return clock.monotonic(), exc
+        finally:
+            stream.close()
+        raise AssertionError("the stream did not time out")
+
+    raised_at, _ = run(slow_consumer())
+    assert raised_at == 25.0 + 30.0
 
 
 def test_the_session_timeout_ends_a_session_that_keeps_working() -> None:
