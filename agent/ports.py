@@ -1,6 +1,6 @@
 """The seams: small protocols passed in through constructors, so tests hand in fakes.
 
-``build.py`` and ``session.py`` depend only on these, never on httpx or rich.
+``build.py``, ``session.py`` and ``stream.py`` depend only on these, never on httpx or rich.
 """
 
 from __future__ import annotations

@@ -78,6 +78,9 @@ class CaughtUp(Event):
 
 
 class EventStream:
+    """One session's events (see the module docstring): ``open`` it before the prompt, iterate,
+    ``close`` it when done. One stream follows one prompt of one session."""
+
     def __init__(self, client: OpenCodeAPI, clock: Clock, settings: StreamSettings | None = None) -> None:
         self.client = client
         self.clock = clock
