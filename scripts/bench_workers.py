@@ -1,6 +1,6 @@
 """Benchmark section 8: ``--workers N`` on a latency-bound model.
 
-The same 8 independent features (``agent.demo.parallel_scenario``: 3 model steps each, 1 s per
+The same 8 independent features (``agent.demo.parallel_scenario``: 3 model steps each by default, 1 s per
 step) built with 1, 2, 4 and 8 workers on one OpenCode server. Coding time runs from the
 ``initialized`` event to ``stopped``; the speed-up is against 1 worker. The ideal is the model's
 latency alone (``ceil(features / workers) x steps x latency``). "Same requests" compares the
@@ -33,20 +33,19 @@ JSON = dict[str, Any]
 
 
 def section_workers(root: Path, xdg: Path, log: Callable[[str], None], features: int = 8,
-                    latency: float = 1.0, counts: tuple[int, ...] = (1, 2, 4, 8)) -> JSON:
+                    latency: float = 1.0, counts: tuple[int, ...] = (1, 2, 4, 8), steps: int = 3) -> JSON:
     from agent.demo import parallel_scenario
     from agent.scripted_model import Scenario, ScriptedModelServer, read_log
 
     rows: list[JSON] = []
     asked: dict[int, set[tuple[str, int]]] = {}
-    steps = 3  # model steps per feature in parallel_scenario
     spec = root / "workers-spec.txt"
     spec.write_text("eight independent features\n")
     for workers in counts:
         log(f"[8] {features} features, {latency:g} s per model step, --workers {workers}")
         project = root / f"workers-{workers}"
         requests = root / f"workers-{workers}.jsonl"
-        scenario = Scenario.model_validate(parallel_scenario(features, latency_s=latency))
+        scenario = Scenario.model_validate(parallel_scenario(features, latency_s=latency, steps=steps))
         load = os.getloadavg()[0]
         with ScriptedModelServer(scenario, requests) as model:
             build = autocode_build(project, spec, model.url, 600, xdg, extra=["--workers", str(workers)])
@@ -65,7 +64,7 @@ def section_workers(root: Path, xdg: Path, log: Callable[[str], None], features:
     for row in rows:
         row["speedup"] = round(base / row["coding_s"], 2) if base and row["coding_s"] else None
         row["same_requests"] = asked[row["workers"]] == asked[1] if 1 in asked else None
-    return {"features": features, "latency_s": latency, "runs": rows}
+    return {"features": features, "latency_s": latency, "steps": steps, "runs": rows}
 
 
 def _first_steps_s(events: list[JSON], t_init: float | None) -> float | None:
@@ -81,7 +80,8 @@ def _first_steps_s(events: list[JSON], t_init: float | None) -> float | None:
 
 
 def print_workers(console: Any, table: Callable[..., Any], fmt: Callable[[Any], str], result: JSON) -> None:
-    t = table(f"8. Workers: {result['features']} independent features x 3 steps, {result['latency_s']:g} s "
+    t = table(f"8. Workers: {result['features']} independent features x {result.get('steps', 3)} steps, "
+              f"{result['latency_s']:g} s "
               "per model step, one server", "workers", "coding (s)", "ideal (s)", "speed-up",
               "until all first steps (s)", "model requests", "same requests", "autocode CPU (s)",
               "server CPU (s)", "server RSS (MB)", "load", "passing")
@@ -98,13 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=int, default=8)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--workers", default="1,2,4,8", help="comma-separated worker counts")
+    parser.add_argument("--steps", type=int, default=3, help="model steps per feature (at least 3)")
     args = parser.parse_args(argv)
     counts = tuple(int(n) for n in args.workers.split(","))
     with tempfile.TemporaryDirectory(prefix="autocode-bench-workers-") as tmp:
         root = Path(tmp)
         (root / "xdg").mkdir()
         result = section_workers(root, root / "xdg", lambda m: sys.stderr.write(m + "\n"),
-                                 args.features, args.latency, counts)
+                                 args.features, args.latency, counts, args.steps)
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 
