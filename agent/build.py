@@ -233,19 +233,19 @@ class Builder:
                 result = await self.sessions.run(request)
             else:
                 result = await self.sessions.drive(session_id, request)
-        except SessionCancelled as cancelled:  # Ctrl-C: record the aborted session, then stop
-            self._record(state, feature, cancelled.result, worker)
+        except (StopReason, SessionCancelled) as stop:  # the build ends: record the session it cut short
+            if stop.result is not None:
+                self._record(state, feature, stop.result, worker,
+                             interrupted=isinstance(stop, SessionCancelled))
             raise
         self._record(state, feature, result, worker)
-        if result.halt is not None:
-            raise result.halt
         await self._provider_health(result)
         return result
 
     def _record(self, state: BuildState, feature: int | None, result: SessionResult,
-                worker: int | None = None) -> None:
+                worker: int | None = None, interrupted: bool = False) -> None:
         state.sessions += 1
-        state.interrupted_sessions += isinstance(result.halt, Interrupted)
+        state.interrupted_sessions += interrupted
         if worker is None:
             state.current = None
         else:
@@ -274,7 +274,7 @@ class Builder:
         delay = max(backoff, result.error.retry_after or 0.0)
         self.reporter.emit("provider_backoff", seconds=round(delay, 2), failures=self.failures_in_row,
                            message=result.error.message[:200])
-        await asyncio.sleep(delay)
+        await self.clock.sleep(delay)
 
     # ---- the verdict ------------------------------------------------------------------------
 
