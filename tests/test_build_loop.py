@@ -173,7 +173,7 @@ def test_ctrl_c_aborts_the_session_records_it_and_stops_as_interrupted(tmp_path:
 
     async def cancel_mid_session() -> None:
         task = asyncio.create_task(build.builder().run())
-        while len(build.sessions.requests) < 2:
+        while len(build.sessions.requests) < 2 and not task.done():
             await asyncio.sleep(0)
         await asyncio.sleep(0)
         task.cancel()
