@@ -1,13 +1,14 @@
-"""Fakes for the seams (``agent/ports.py``, the loop's ``Sessions``, the checker) for unit tests
-that run in milliseconds: no OpenCode server, no sandbox (git in a temp dir is fine)."""
+"""Fakes for the loop's seams (``ports.Clock`` and ``Reporter``, the loop's ``Sessions``, the
+checker) for unit tests without a server or a sandbox (git in a temp dir is fine); the fake
+``OpenCodeAPI`` is ``tests/fake_opencode.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,19 +18,8 @@ from agent.errors import StopReason
 from agent.features import FEATURE_FILE, parse_features
 from agent.git import Git
 from agent.opencode.events import (
-    AssistantInfo,
     ErrorInfo,
-    Event,
-    MessageUpdated,
-    PermissionAsked,
-    ServerConnected,
-    SessionIdle,
-    SessionInfo,
-    SessionStatus,
-    StepFinished,
-    Tokens,
 )
-from agent.providers import ModelRef
 from agent.session_types import SessionCancelled, SessionRequest, SessionResult
 from agent.state import StateStore
 from agent.verify import CheckResult
@@ -197,88 +187,3 @@ def features(*names: str, verify: dict[int, str] | None = None) -> list[dict[str
     """A feature list as the initializer writes it (``verify``: index → the feature's own check)."""
     return [{"category": "functional", "description": name, "steps": ["works"], "passes": False,
              **({"verify": (verify or {})[i]} if i in (verify or {}) else {})} for i, name in enumerate(names)]
-
-
-# ---- the OpenCode server ---------------------------------------------------------------------
-
-
-class Step(BaseModel):
-    """One model step a fake OpenCode session reports."""
-
-    model: str = "p/m"
-    cost: float = 0.001
-    reason: Literal["tool-calls", "stop"] = "tool-calls"
-
-
-class FakeOpenCode:
-    """An ``OpenCodeAPI`` whose every prompt plays ``steps`` as events (busy, each step's message and
-    step-finish, idle); records aborts."""
-
-    def __init__(self, steps: list[Step]) -> None:
-        self.steps = steps
-        self.subscribers: list[asyncio.Queue[Event]] = []
-        self.prompts: list[str] = []
-        self.aborted: list[str] = []
-        self.sessions_made = 0
-
-    async def create_session(self, directory: Path, title: str, parent_id: str | None = None) -> SessionInfo:
-        self.sessions_made += 1
-        return SessionInfo(id=f"ses_{self.sessions_made}", title=title, directory=str(directory))
-
-    async def prompt(self, session_id: str, directory: Path, text: str, model: ModelRef, *,
-                     system: str | None = None, agent: str | None = None,
-                     tools: dict[str, bool] | None = None) -> None:
-        self.prompts.append(text)
-        events: list[Event] = [SessionStatus(session_id=session_id, status="busy")]
-        for number, step in enumerate(self.steps, 1):
-            mid = f"msg_{session_id}_{len(self.prompts)}_{number}"
-            provider, model_id = step.model.split("/", 1)
-            info = AssistantInfo.model_validate({"id": mid, "sessionID": session_id, "providerID": provider,
-                                                 "modelID": model_id})
-            events += [MessageUpdated(session_id=session_id, info=info),
-                       StepFinished(session_id=session_id, part_id=f"p{mid}", message_id=mid, cost=step.cost,
-                                    tokens=Tokens(input=10, output=5), reason=step.reason)]
-        events.append(SessionIdle(session_id=session_id))
-        for queue in self.subscribers:
-            for event in events:
-                queue.put_nowait(event)
-
-    async def abort(self, session_id: str, directory: Path) -> None:
-        self.aborted.append(session_id)
-
-    async def messages(self, session_id: str, directory: Path) -> list[dict[str, Any]]:
-        return []
-
-    async def sessions(self, directory: Path) -> list[SessionInfo]:
-        return []
-
-    async def pending_permissions(self, directory: Path) -> list[dict[str, Any]]:
-        return []
-
-    async def reply_permission(self, request_id: str, directory: Path, reply: Literal["once", "reject"],
-                               message: str | None = None) -> bool:
-        return True
-
-    async def reject_question(self, request_id: str, directory: Path) -> None:
-        return None
-
-    async def events(self, directory: Path) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        self.subscribers.append(queue)
-        try:
-            yield ServerConnected()
-            while True:
-                yield await queue.get()
-        finally:
-            self.subscribers.remove(queue)
-
-
-class AllowAll:
-    """A permission gate that allows everything (no fake session here asks)."""
-
-    allowed = True
-    reason = ""
-    rule = "fake"
-
-    def judge(self, ask: PermissionAsked, directory: Path) -> AllowAll:
-        return self
