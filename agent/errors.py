@@ -26,12 +26,18 @@
     │   └── Interrupted                exit 130 Ctrl-C / SIGTERM (state saved, resumable)
 
 Session-level limits (``SessionLimit``) end one session; the build loop records them and goes
-on with the next session. Everything else under ``StopReason`` ends the build.
+on with the next session. Everything else under ``StopReason`` ends the build; raised while a
+session runs, it carries that session's result (``StopReason.result``), which the build records
+before it stops (as ``SessionCancelled.result`` after Ctrl-C).
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.session_types import SessionResult
 
 
 class ExitCode(IntEnum):
@@ -82,7 +88,10 @@ class FeatureListError(UsageError):
 
 
 class StopReason(AutocodeError):
+    """``result``: the session this stop cut short (set by the session runner), for the build to record."""
+
     kind = "stopped"
+    result: SessionResult | None = None
 
 
 class BuildComplete(StopReason):

@@ -22,7 +22,7 @@ import inspect
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -181,13 +181,14 @@ class Harness:
         before = _snapshot(directory)
         request = SessionRequest(directory=directory, title=title or "autocode harness run",
                                  prompt=full_prompt, system=system_prompt)
-        result = await runner.run(request)
+        result, halt = await _ran(runner.run(request))
         denied += self._egress_denied[egress_seen:]
         output, source = None, None
         if adapter is not None and result.stop == "idle":
-            result, output, source = await self._structured(runner, request, result, adapter, output_retries)
-        if result.halt is not None and not _resumable(result.halt):
-            raise result.halt
+            result, halt, output, source = await self._structured(runner, request, result, adapter,
+                                                                  output_retries)
+        if halt is not None and not _resumable(halt):
+            raise halt
         run = RunResult[Any](text=result.text, output=output, output_source=source, cost=ledger.total,
                              tokens=dict(ledger.tokens),
                              turns=result.turns, session_id=result.session_id, models=result.models,
@@ -200,17 +201,19 @@ class Harness:
         return run
 
     async def _structured(self, runner: SessionRunner, request: SessionRequest, result: SessionResult,
-                          adapter: TypeAdapter[Any], retries: int) -> tuple[SessionResult, Any, Source]:
+                          adapter: TypeAdapter[Any], retries: int
+                          ) -> tuple[SessionResult, StopReason | None, Any, Source]:
         """The answer from the file or the final text; re-prompt only when neither validates."""
         path = request.directory / OUTPUT_FILE
+        halt: StopReason | None = None
         for attempt in range(1, retries + 2):
             output, source, problem = read_output(path, result.text, adapter)
             if output is not None and source is not None:
-                return result, output, source
+                return result, halt, output, source
             if attempt > retries or result.stop != "idle":
                 break
             fix = request.model_copy(update={"prompt": fix_prompt(problem, OUTPUT_FILE, attempt, retries)})
-            result = await runner.drive(result.session_id, fix)
+            result, halt = await _ran(runner.drive(result.session_id, fix))
         raise StructuredOutputError(f"structured output invalid after {retries} re-prompts: {problem}")
 
     def run(self, prompt: str, **kwargs: Any) -> RunResult[Any]:
@@ -220,6 +223,16 @@ class Harness:
                 return await self.arun(prompt, **kwargs)
 
         return asyncio.run(once())
+
+
+async def _ran(session: Awaitable[SessionResult]) -> tuple[SessionResult, StopReason | None]:
+    """A session's result, and the stop reason it ended with (raised by the runner with the result)."""
+    try:
+        return await session, None
+    except StopReason as stop:
+        if stop.result is None:
+            raise
+        return stop.result, stop
 
 
 def _resumable(stop: StopReason) -> bool:

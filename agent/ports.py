@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -72,6 +73,8 @@ class Clock(Protocol):
 
     def wall(self) -> float: ...
 
+    async def sleep(self, seconds: float) -> None: ...
+
 
 class SystemClock:
     def monotonic(self) -> float:
@@ -79,6 +82,9 @@ class SystemClock:
 
     def wall(self) -> float:
         return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class NullReporter:

@@ -218,8 +218,8 @@ class SupervisedSessions:
             try:
                 result = await call(self.runner)
             except (ServerFailure, httpx.TransportError, OpenCodeHTTPError) as exc:
-                if self._healthy(exc):
-                    raise
+                if self._healthy(exc) or (isinstance(exc, ServerFailure) and exc.result is not None):
+                    raise  # (with a result: the session ran and gave up on the server; the build stops)
                 await self._restart(exc)
                 continue
             self.crashes = 0

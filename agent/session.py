@@ -114,7 +114,10 @@ class SessionRunner:
         return recovered
 
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
-        """Send ``request.prompt`` to an existing session and follow it until it is idle."""
+        """Send ``request.prompt`` to an existing session and follow it until it is idle.
+
+        A session-level limit ends only the session (its ``stop``); a stop reason that ends the
+        build is raised carrying the result (``StopReason.result``), Ctrl-C as ``SessionCancelled``."""
         track = _Track(session_id, request)
         self.reporter.emit("prompt", session=session_id, prompt=request.prompt)
         started = self.clock.monotonic()
@@ -145,7 +148,11 @@ class SessionRunner:
             stream.close()
         if track.aborting or track.reconnected or track.assistant - track.steps:
             halt = await self._reconcile(track, halt)  # only when events may have been missed
-        return self._result(track, started, halt)
+        result = self._result(track, started, halt)
+        if halt is not None and not isinstance(halt, SessionLimit):  # ends the build: raised with the result
+            halt.result = result
+            raise halt
+        return result
 
     async def _reconcile(self, track: _Track, halt: StopReason | None) -> StopReason | None:
         """Count what the events may have missed (a step cut short by an abort, a lost event)."""
@@ -314,11 +321,9 @@ class SessionRunner:
         if text:
             self.reporter.emit("text", session=track.root, text=text[-2000:])
         stop = halt.kind if halt is not None else ("error" if track.error else "idle")
-        session_level = isinstance(halt, SessionLimit)
         return SessionResult(
             session_id=track.root, text=text, turns=track.turns,
             cost=self.ledger.session_cost(track.root), models=sorted(set(track.models.values())),
             tools=track.tools, denied=track.denied, stop=stop,
             stop_message=str(halt) if halt else (track.error.message if track.error else ""),
-            error=track.error, duration_s=round(self.clock.monotonic() - started, 3),
-            halt=None if session_level else halt)
+            error=track.error, duration_s=round(self.clock.monotonic() - started, 3))

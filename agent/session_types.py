@@ -6,9 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from agent.errors import StopReason
 from agent.opencode.events import ErrorInfo
 
 
@@ -29,9 +28,7 @@ class ToolCall(BaseModel):
 
 
 class SessionResult(BaseModel):
-    """What one session did. ``halt`` is a build-level stop reason to raise after recording."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    """What one session did (a build-level stop raises it as ``StopReason.result``)."""
 
     session_id: str
     text: str = ""
@@ -44,7 +41,6 @@ class SessionResult(BaseModel):
     stop_message: str = ""
     error: ErrorInfo | None = None
     duration_s: float = 0.0
-    halt: StopReason | None = Field(default=None, exclude=True)
 
 
 class SessionCancelled(asyncio.CancelledError):

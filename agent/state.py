@@ -30,12 +30,15 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.errors import LockedError, UsageError
 from agent.features import FEATURE_FILE, Feature, dump_features, parse_features
+
+if TYPE_CHECKING:
+    from agent.ports import Clock
 
 STATE_VERSION = 1
 
@@ -255,3 +258,20 @@ class StateStore:
 
     def denied(self) -> list[dict[str, Any]]:
         return read_jsonl(self.denied_path)
+
+
+class StateSaver:
+    """Saves the state with the time spent so far (a killed run keeps all but the last stretch)."""
+
+    def __init__(self, store: StateStore, clock: Clock) -> None:
+        self.store, self.clock = store, clock
+        self._mark = 0.0  # clock.monotonic() when the elapsed time was last saved
+
+    def start(self) -> None:
+        self._mark = self.clock.monotonic()
+
+    def save(self, state: BuildState) -> None:
+        now = self.clock.monotonic()
+        state.elapsed_s = round(state.elapsed_s + now - self._mark, 3)
+        self._mark = now
+        self.store.save(state)

@@ -63,6 +63,9 @@ class LoopClock:
     def wall(self) -> float:
         return 1_800_000_000.0 + self.monotonic()
 
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
 
 @dataclass(frozen=True)
 class Pause:

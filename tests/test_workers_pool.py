@@ -13,7 +13,7 @@ import pytest
 
 from agent.build import BuildConfig, Builder
 from agent.cost import Ledger, Limits
-from agent.errors import BudgetExceeded, BuildComplete, Interrupted, IterationLimit
+from agent.errors import BudgetExceeded, BuildComplete, Interrupted, IterationLimit, NoProgress
 from agent.features import FEATURE_FILE, Feature, dump_features
 from agent.git import Git
 from agent.ports import NullReporter, SystemClock
@@ -189,6 +189,33 @@ def test_cancel_aborts_every_session_records_them_and_a_resume_reuses_the_trees(
     assert not (store.project_dir / "junk.txt").exists()
     assert sum("passes" in s for s in subjects(store.project_dir)) == 4
     assert not trees.exists()
+
+
+def test_a_claim_that_fails_on_the_integrated_tree_is_rejected_there_and_never_reaches_main(
+        tmp_path: Path) -> None:
+    store = setup_project(tmp_path / "p", 2)
+    ledger = Ledger(store.cost_path)
+    events = Events()
+    checked: list[Path] = []
+
+    def merge_check(command: str, cwd: Path, timeout: float) -> CheckResult:
+        checked.append(cwd)
+        good = not (cwd / "f1.txt").exists()  # feature 2's work breaks the suite
+        return CheckResult(command=command, ok=good, exit_code=0 if good else 1, output="boom", duration_s=0.0)
+
+    config = BuildConfig(project_dir=store.project_dir, model="p/m", workers=2, no_progress_limit=2)
+    build = Builder(config, FakeSessions(ledger), store, ledger, events, SystemClock(), ok, PromptBook(),
+                    merge_checker=merge_check)
+    with pytest.raises(NoProgress):
+        asyncio.run(build.run())
+    state = store.load()
+    assert state.passing == [0] and state.skipped == [1] and "$ true\nboom" in state.last_failure[1]
+    assert checked and store.project_dir not in checked  # judged on the integration tree only
+    assert not (store.project_dir / "f1.txt").exists() and (store.project_dir / "f0.txt").exists()
+    assert sum("passes" in s for s in subjects(store.project_dir)) == 1
+    rejected = [r for r in store.progress() if r.get("kind") == "verdict" and r["feature"] == 1]
+    assert [r["verdict"] for r in rejected] == ["rejected", "rejected"] and all("worker" in r for r in rejected)
+    assert [d["feature"] for n, d in events.seen if n == "merged"] == [1]
 
 
 def test_the_live_view_shows_one_line_per_worker_with_its_feature_turns_cost_and_tool() -> None:

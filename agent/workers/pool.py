@@ -18,32 +18,51 @@ the others, whose sessions are aborted and recorded before the build stops.
 from __future__ import annotations
 
 import asyncio
-import copy
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
 
+from agent.baseline import Baseline
 from agent.errors import StopReason
-from agent.evidence import Evidence
 from agent.features import FEATURE_FILE, check_integrity, dump_features, with_verdicts
-from agent.guard import Guard
+from agent.git import Git
+from agent.ports import Reporter
 from agent.projectfs import read_project_file
+from agent.reconcile import add_passing
 from agent.session_types import SessionResult
-from agent.state import BuildState, atomic_write
+from agent.state import BuildState, StateSaver, StateStore, atomic_write
+from agent.verdict import Judge
 from agent.workers.merge import Conflict, Work, commit_work, conflict_note, land, squash
 from agent.workers.scheduler import Scheduler
 from agent.workers.worktrees import Worktrees
-
-if TYPE_CHECKING:
-    from agent.build import Builder
 
 T = TypeVar("T")
 V = TypeVar("V")
 
 
+class Loop(Protocol):
+    """What the pool uses of the build loop (``build.Builder``)."""
+
+    iterations: int
+    store: StateStore
+    reporter: Reporter
+    baseline: Baseline
+    saver: StateSaver
+    judge: Judge  # the verdict on the project: attempts counted, a session that did not finish
+
+    def check_limits(self) -> None: ...
+
+    async def feature_session(self, index: int, state: BuildState, directory: Path, worker: int | None,
+                              recent_commits: list[str]) -> SessionResult: ...
+
+
+IntegrationJudge = Callable[[Git, Path], Judge]  # the verdict rooted at the integration tree
+
+
 class WorkerPool:
-    def __init__(self, builder: Builder, workers: int, trees: Worktrees) -> None:
-        self.builder, self.workers, self.trees = builder, workers, trees
-        self.scheduler = Scheduler(builder._baseline(), builder.config.no_progress_limit)
+    def __init__(self, loop: Loop, workers: int, trees: Worktrees, integration_judge: IntegrationJudge) -> None:
+        self.loop, self.workers, self.trees, self.integration_judge = loop, workers, trees, integration_judge
+        self.scheduler = Scheduler(loop.baseline.features(), loop.judge.settings.no_progress_limit)
         self.changed = asyncio.Condition()
         self.queue = asyncio.Lock()  # the merge queue: one integration at a time
 
@@ -88,31 +107,31 @@ class WorkerPool:
                 index = self.scheduler.claim(worker, set(state.passing), set(state.skipped))
                 if index is not None:
                     try:
-                        self.builder._check_limits()
+                        self.loop.check_limits()
                     except StopReason:
                         self.scheduler.release(index)
                         self.changed.notify_all()
                         while self.scheduler.held:  # the sessions and verdicts in flight end first
                             await self.changed.wait()
                         raise
-                    self.builder.iterations += 1
+                    self.loop.iterations += 1
                     return index
                 await self.changed.wait()
 
     async def _attempt(self, worker: int, index: int, state: BuildState) -> tuple[Work, SessionResult] | None:
         """One session on ``index`` in the worker's tree; its committed work if the agent marked
         the feature passing (for the merge queue), else None."""
-        builder = self.builder
-        listed = with_verdicts(builder._baseline(), set(state.passing))
+        loop = self.loop
+        listed = with_verdicts(loop.baseline.features(), set(state.passing))
         tree = await _finish(asyncio.to_thread(self.trees.tree, f"w{worker}"))
         base, recent = await _finish(asyncio.to_thread(lambda: (tree.head(), tree.log(3))))
-        result = await builder._feature_session(index, state, tree.tree, worker, recent)
+        result = await loop.feature_session(index, state, tree.tree, worker, recent)
         integrity = check_integrity(listed, read_project_file(tree.tree, FEATURE_FILE))
         if integrity.violations:  # reverted: the worker's list never reaches main (see merge.py)
-            builder.reporter.emit("integrity_violation", session=result.session_id,
-                                  violations=integrity.violations, worker=worker)
+            loop.reporter.emit("integrity_violation", session=result.session_id,
+                               violations=integrity.violations, worker=worker)
         if index not in integrity.claims:
-            self._not_done(worker, index, state, result)
+            loop.judge.not_done(index, state, result, worker)
             return None
         work = await _finish(asyncio.to_thread(commit_work, tree, base, worker, index + 1))
         return work, result
@@ -125,56 +144,36 @@ class WorkerPool:
                 trial = state.model_copy(deep=True)
                 await _finish(asyncio.to_thread(self._integrate, worker, index, trial, work, result))
             # back on the loop's thread: this feature's verdict joins the build state
-            state.passing = sorted(set(state.passing) | set(trial.passing))
+            add_passing(state, trial.passing)
             if index in trial.skipped:
                 state.skipped = sorted(set(state.skipped) | {index})
             _take(state.attempts, trial.attempts, index)
             _take(state.last_failure, trial.last_failure, index)
-            self.builder._save(state)
+            self.loop.saver.save(state)
         finally:
             await self._release(index)
-
-    def _not_done(self, worker: int, index: int, state: BuildState, result: SessionResult) -> None:
-        """The session ended without marking its feature passing: nothing to merge."""
-        builder = self.builder
-        if result.error is None:
-            builder._count_attempt(index, state, False)
-        builder.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
-                                       "verdict": "not_done", "accepted": [], "worker": worker})
-        builder._save(state)
-        builder.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
-                              verdict="not_done", accepted=[], passing=len(state.passing),
-                              total=len(builder._baseline()), violations=[], tests_refused=[],
-                              tests_changed=[], worker=worker)
 
     def _integrate(self, worker: int, index: int, trial: BuildState, work: Work,
                    result: SessionResult) -> None:
         """(In a thread, one at a time.) Squash, judge the integrated tree with ``trial`` (a copy
         of the build state), land on main or put the integration tree back."""
-        builder = self.builder
+        loop = self.loop
         merge = squash(self.trees, work)
         if isinstance(merge, Conflict):
             trial.last_failure[index] = conflict_note(merge)
-            builder.reporter.emit("merge_conflict", worker=worker, feature=index + 1, files=merge.files)
-            builder.store.record_progress({"kind": "conflict", "worker": worker, "feature": index,
-                                           "files": merge.files})
+            loop.reporter.emit("merge_conflict", worker=worker, feature=index + 1, files=merge.files)
+            loop.store.record_progress({"kind": "conflict", "worker": worker, "feature": index,
+                                        "files": merge.files})
             return
-        baseline = builder._baseline()
         atomic_write(merge.tree / FEATURE_FILE, dump_features(
-            with_verdicts(baseline, set(trial.passing) | {index})))
-        judge = copy.copy(builder)  # the build's verdict, rooted at the integrated tree
-        judge.project, judge.git, judge.checker = merge.tree, merge, builder.merge_checker
-        judge.evidence = Evidence(merge.tree, builder.store.root, merge.show)
-        judge.guard = Guard(merge.tree, builder.store.root, builder.merge_checker, builder.config.check_timeout,
-                            merge, judge.evidence, builder.reporter)
-        judge._judge(index, trial, result, count_attempt=result.error is None, worker=worker)
+            with_verdicts(loop.baseline.features(), set(trial.passing) | {index})))
+        judge = self.integration_judge(merge, merge.tree)
+        judge.judge(index, trial, result, count_attempt=result.error is None, worker=worker)
         if index in trial.passing:
             head = land(self.trees, merge)
-            builder.reporter.emit("merged", worker=worker, feature=index + 1, commit=head[:12])
+            loop.reporter.emit("merged", worker=worker, feature=index + 1, commit=head[:12])
         else:
             merge.reset_to(self.trees.main)
-        builder._features = judge._features
-
 
 
 def _take(mine: dict[int, V], theirs: dict[int, V], index: int) -> None:

@@ -149,11 +149,13 @@ def test_a_reply_from_another_model_aborts_the_session_at_once(
                                    EventLog(), SystemClock(), allowed_models=frozenset({"scripted/model-a"}))
             return await runner.run(SessionRequest(directory=project, title="t", prompt="work"))
 
-    result = asyncio.run(go())
-    assert isinstance(result.halt, ModelMismatch)
-    assert result.halt.exit_code == ExitCode.MODEL_MISMATCH == 4
-    assert "asked for scripted/model-b" in str(result.halt)  # names what was asked and what answered
-    assert "the server used scripted/model-b" in str(result.halt) or "model-b" in str(result.halt)
+    with pytest.raises(ModelMismatch) as raised:  # ends the build, carrying the session's result
+        asyncio.run(go())
+    halt = raised.value
+    assert halt.exit_code == ExitCode.MODEL_MISMATCH == 4
+    assert "asked for scripted/model-b" in str(halt)  # names what was asked and what answered
+    assert "the server used scripted/model-b" in str(halt) or "model-b" in str(halt)
+    assert halt.result is not None and halt.result.stop == "model_mismatch"
     assert len(scripted.requests()) <= 1  # stopped on the first step
     assert not (project / "0").exists()
 
