@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from pathlib import Path
 
 from agent.errors import AutocodeError
@@ -82,6 +83,9 @@ class Worktrees:
     def __init__(self, project: Path, base: Path, trust: Git, integration: Path) -> None:
         self.project, self.base, self.trust, self.integration = project, base, trust, integration
         self._main: str | None = None
+        # workers call in from threads: one git command on main's repository at a time (a
+        # ``worktree prune`` beside another worker's ``worktree add`` removed its half-made admin dir)
+        self._lock = threading.RLock()
 
     @property
     def main(self) -> str:
@@ -91,8 +95,9 @@ class Worktrees:
         return self._main
 
     def main_git(self, *args: str, check: bool = True) -> str:
-        self.trust.restore()
-        return run_git(self.project, checked_git_dir(self.project), *args, check=check)
+        with self._lock:
+            self.trust.restore()
+            return run_git(self.project, checked_git_dir(self.project), *args, check=check)
 
     def main_head(self) -> str:
         return self.main_git("rev-parse", self.main).strip()
@@ -103,6 +108,14 @@ class Worktrees:
     def tree(self, name: str) -> TreeGit:
         """The worktree ``name`` reset to main (created, or re-registered after a crash)."""
         path = self.path(name)
+        with self._lock:
+            admin = self._created(name, path)
+        git = TreeGit(path, admin, self.trust)
+        git.reset_to(self.main)
+        return git
+
+    def _created(self, name: str, path: Path) -> Path:
+        """The admin dir of worktree ``name``, made first if missing (under the lock)."""
         admin = self._admin(path)
         if admin is None:
             self.main_git("worktree", "prune")
@@ -113,9 +126,7 @@ class Worktrees:
             admin = self._admin(path)
             if admin is None:
                 raise AutocodeError(f"git worktree add {path} left no admin dir in .git/worktrees")
-        git = TreeGit(path, admin, self.trust)
-        git.reset_to(self.main)
-        return git
+        return admin
 
     def _admin(self, path: Path) -> Path | None:
         """The admin dir in ``.git/worktrees`` whose ``gitdir`` names ``path`` (from the main repo,
