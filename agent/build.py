@@ -15,6 +15,22 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from agent.build_events import (
+    CheckEvent,
+    FeatureListInvalid,
+    FeatureSkipped,
+    FeatureStarted,
+    FeatureVerdict,
+    Initialized,
+    IntegrityViolation,
+    Outcome,
+    ProviderBackoff,
+    Resumed,
+    SessionFinished,
+    Stopped,
+    TestsRefused,
+    WarningEvent,
+)
 from agent.cost import Ledger, Limits, check_limits
 from agent.errors import (
     BuildComplete,
@@ -160,7 +176,7 @@ class Builder:
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
         self.guard.baseline(state.test_cmd)
         self._save(state)
-        self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
+        self.reporter.emit(Initialized(features=len(features), test_cmd=state.test_cmd))
 
     async def _valid_features(self, state: BuildState, result: SessionResult) -> list[Feature]:
         attempts = self.config.init_retries + 1
@@ -171,7 +187,7 @@ class Builder:
                 if attempt == attempts:
                     raise FeatureListError(f"{str(problem).splitlines()[0]} (after {attempts} "
                                            "attempts); fix it by hand or re-run") from None
-                self.reporter.emit("feature_list_invalid", problems=str(problem), attempt=attempt)
+                self.reporter.emit(FeatureListInvalid(problems=str(problem), attempt=attempt))
                 prompt = self.prompts.render("initializer_fix", problems=str(problem), attempt=attempt,
                                              max_attempts=attempts - 1, project_dir=str(self.project))
                 result = await self._session(state, None, "autocode: initializer", prompt,
@@ -210,10 +226,10 @@ class Builder:
             and state.interrupted_sessions > 0 and self.git.dirty(), number=index + 1, feature=feature,
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
-        self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
-                           passing=len(state.passing), description=feature.description,
-                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit,
-                           **worker_field(worker))
+        self.reporter.emit(FeatureStarted(feature=index + 1, total=len(baseline), passing=len(state.passing),
+                                          description=feature.description,
+                                          attempt=state.attempts.get(index, 0) + 1,
+                                          attempts=self.config.no_progress_limit, worker=worker))
         return await self._session(state, index, title, prompt, directory=directory, worker=worker)
 
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
@@ -256,10 +272,11 @@ class Builder:
                                     "denied": result.denied, **worker_field(worker),
                                     **({} if worker is None else {"end": self.clock.wall()})})
         self._save(state)
-        self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
-                           else feature + 1, stop=result.stop, message=result.stop_message[:300],
-                           turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s,
-                           **worker_field(worker))
+        self.reporter.emit(SessionFinished(session=result.session_id, feature=None if feature is None
+                                           else feature + 1, stop=result.stop,
+                                           message=result.stop_message[:300], turns=result.turns,
+                                           cost_usd=round(result.cost, 6), duration_s=result.duration_s,
+                                           worker=worker))
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""
@@ -272,8 +289,8 @@ class Builder:
                                 f"{result.error.message[:200]}; check the provider, then re-run")
         backoff = min(self.config.provider_backoff_s * 2 ** (self.failures_in_row - 1), 600.0)
         delay = max(backoff, result.error.retry_after or 0.0)
-        self.reporter.emit("provider_backoff", seconds=round(delay, 2), failures=self.failures_in_row,
-                           message=result.error.message[:200])
+        self.reporter.emit(ProviderBackoff(seconds=round(delay, 2), failures=self.failures_in_row,
+                                           message=result.error.message[:200]))
         await asyncio.sleep(delay)
 
     # ---- the verdict ------------------------------------------------------------------------
@@ -284,8 +301,7 @@ class Builder:
         integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
                                     read_project_file(self.project, FEATURE_FILE))
         if integrity.violations:
-            self.reporter.emit("integrity_violation", session=result.session_id,
-                               violations=integrity.violations)
+            self.reporter.emit(IntegrityViolation(session=result.session_id, violations=integrity.violations))
         self.guard.begin()
         tampering = self._protect(index, state, bool(integrity.claims))
         refused = bool(tampering.refused) or (bool(integrity.claims) and not self.guard.kept(
@@ -301,7 +317,7 @@ class Builder:
         if accepted:
             self.evidence.record()
             self.guard.accept(accepted, tampering)
-        verdict = "accepted" if index in accepted else (
+        verdict: Outcome = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
         if count_attempt or verdict == "accepted":
             self._count_attempt(index, state, verdict == "accepted")
@@ -313,11 +329,11 @@ class Builder:
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6),
                                     **worker_field(worker)})
         self.store.save(state)
-        self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
-                           verdict=verdict, accepted=[i + 1 for i in accepted],
-                           passing=len(state.passing), total=len(baseline),
-                           violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed, **self.guard.summary(), **worker_field(worker))
+        self.reporter.emit(FeatureVerdict(session=result.session_id, feature=index + 1, verdict=verdict,
+                                          accepted=[i + 1 for i in accepted], passing=len(state.passing),
+                                          total=len(baseline), violations=integrity.violations,
+                                          tests_refused=tampering.refused, tests_changed=tampering.changed,
+                                          **self.guard.summary(), worker=worker))
 
     def _protect(self, index: int, state: BuildState, claimed: bool) -> Tampering:
         """Refuse deleted or emptied protected tests: restore them, tell the next session why."""
@@ -325,8 +341,8 @@ class Builder:
         if tampering.refused:
             restored = self.evidence.restore(tampering.refused)
             state.last_failure[index] = tampering.message()
-            self.reporter.emit("tests_refused", feature=index + 1, refused=tampering.refused,
-                               restored=restored, claimed=claimed)
+            self.reporter.emit(TestsRefused(feature=index + 1, refused=tampering.refused,
+                                            restored=restored, claimed=claimed))
         return tampering
 
     def _has_evidence(self, index: int, feature: Feature, tampering: Tampering, state: BuildState) -> bool:
@@ -339,8 +355,8 @@ class Builder:
         state.last_failure[index] = ("rejected: no test for this feature. A feature without its own "
                                      "`verify` is accepted only with a new or changed test that shows "
                                      "it works; write one, then mark it passing.")
-        self.reporter.emit("check", feature=index + 1, command=None, ok=False,
-                           output="no test for this feature")
+        self.reporter.emit(CheckEvent(feature=index + 1, command=None, ok=False,
+                                      output="no test for this feature"))
         return False
 
     def _not_weakened(self, index: int, tampering: Tampering, state: BuildState) -> bool:
@@ -359,8 +375,9 @@ class Builder:
         finally:
             self.evidence.swap_back()
         self.guard.note(check, gate=True)
-        self.reporter.emit("check", feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
-                           output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed)
+        self.reporter.emit(CheckEvent(feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
+                                      output=check.output[-1000:], duration_s=check.duration_s,
+                                      accepted_tests=changed))
         if check.ok:
             return True
         return self._refuse_weakened(index, changed, state,
@@ -371,8 +388,7 @@ class Builder:
         restored = self.evidence.restore(changed, remove_new=True)
         state.last_failure[index] = (f"rejected: weakened protected tests, {why}. They were restored "
                                      "from the last accepted commit; make the code pass them.")
-        self.reporter.emit("tests_refused", feature=index + 1, refused=changed, restored=restored,
-                           claimed=True)
+        self.reporter.emit(TestsRefused(feature=index + 1, refused=changed, restored=restored, claimed=True))
         return False
 
     def _verified(self, index: int, feature: Feature, state: BuildState) -> bool:
@@ -391,13 +407,13 @@ class Builder:
     def _check(self, index: int, command: str | None, state: BuildState, gate: bool = False) -> bool:
         """One check; the feature's own ``verify`` and then the full suite (the regression gate)."""
         if not command:
-            self.reporter.emit("check", feature=index + 1, command=None, ok=True,
-                               output="no check configured: the agent's mark is accepted")
+            self.reporter.emit(CheckEvent(feature=index + 1, command=None, ok=True,
+                                          output="no check configured: the agent's mark is accepted"))
             return True
         check = self.checker(command, self.project, self.config.check_timeout)
         self.guard.note(check, gate)
-        self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
-                           output=check.output[-1000:], duration_s=check.duration_s, gate=gate)
+        self.reporter.emit(CheckEvent(feature=index + 1, command=command, ok=check.ok,
+                                      output=check.output[-1000:], duration_s=check.duration_s, gate=gate))
         if check.ok:
             state.last_failure.pop(index, None)
         else:
@@ -414,16 +430,16 @@ class Builder:
         state.attempts[index] = state.attempts.get(index, 0) + 1
         if state.attempts[index] >= self.config.no_progress_limit:
             state.skipped = sorted(set(state.skipped) | {index})
-            self.reporter.emit("feature_skipped", feature=index + 1, attempts=state.attempts[index])
+            self.reporter.emit(FeatureSkipped(feature=index + 1, attempts=state.attempts[index]))
 
     # ---- resume and stop ------------------------------------------------------------------------
 
     async def _resume(self, state: BuildState) -> BuildState:
         for warning in state.warnings:
-            self.reporter.emit("warning", message=warning)
+            self.reporter.emit(WarningEvent(message=warning))
         state.warnings = []
         for path in self.evidence.swap_back():  # killed while the accepted tests were in place
-            self.reporter.emit("warning", message=f"put back the agent's {path} after an interrupted check")
+            self.reporter.emit(WarningEvent(message=f"put back the agent's {path} after an interrupted check"))
         spec = self.project / "app_spec.txt"
         if not spec.exists():
             raise SpecError(f"{spec} is missing: pass --spec FILE")
@@ -455,10 +471,11 @@ class Builder:
         state.stop_reason = None
         self._save(state)
         if state.sessions or state.initialized:
-            self.reporter.emit("resumed", passing=len(state.passing), total=len(self._baseline())
-                               if state.initialized else 0, spent_usd=round(self.ledger.total, 6),
-                               denied=len(self.store.denied()), sessions=state.sessions,
-                               interrupted=state.interrupted_sessions, recovered_usd=round(recovered, 6))
+            self.reporter.emit(Resumed(passing=len(state.passing), total=len(self._baseline())
+                                       if state.initialized else 0, spent_usd=round(self.ledger.total, 6),
+                                       denied=len(self.store.denied()), sessions=state.sessions,
+                                       interrupted=state.interrupted_sessions,
+                                       recovered_usd=round(recovered, 6)))
         return state
 
     def _stop(self, state: BuildState, stop: StopReason) -> None:
@@ -473,8 +490,8 @@ class Builder:
         state.stop_reason = stop.kind
         state.stop_message = str(stop)
         self._save(state)
-        self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
-                           passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
+        self.reporter.emit(Stopped(reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
+                                   passing=len(state.passing), cost_usd=round(self.ledger.total, 6)))
 
     def _save(self, state: BuildState) -> None:
         """Save the state with the time spent so far (a killed run keeps all but the last stretch)."""

@@ -21,6 +21,7 @@ import copy
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar
 
+from agent.build_events import FeatureVerdict, IntegrityViolation, MergeConflict, Merged
 from agent.errors import StopReason
 from agent.evidence import Evidence
 from agent.features import FEATURE_FILE, check_integrity, dump_features, with_verdicts
@@ -93,8 +94,8 @@ class WorkerPool:
         result = await builder._feature_session(index, state, tree.tree, worker, recent)
         integrity = check_integrity(listed, read_project_file(tree.tree, FEATURE_FILE))
         if integrity.violations:  # reverted: the worker's list never reaches main (see merge.py)
-            builder.reporter.emit("integrity_violation", session=result.session_id,
-                                  violations=integrity.violations, worker=worker)
+            builder.reporter.emit(IntegrityViolation(session=result.session_id,
+                                                     violations=integrity.violations, worker=worker))
         if index not in integrity.claims:
             self._not_done(worker, index, state, result)
             return
@@ -118,10 +119,10 @@ class WorkerPool:
         builder.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
                                        "verdict": "not_done", "accepted": [], "worker": worker})
         builder._save(state)
-        builder.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
-                              verdict="not_done", accepted=[], passing=len(state.passing),
-                              total=len(builder._baseline()), violations=[], tests_refused=[],
-                              tests_changed=[], worker=worker)
+        builder.reporter.emit(FeatureVerdict(session=result.session_id, feature=index + 1,
+                                             verdict="not_done", accepted=[], passing=len(state.passing),
+                                             total=len(builder._baseline()), violations=[], tests_refused=[],
+                                             tests_changed=[], worker=worker))
 
     def _integrate(self, worker: int, index: int, trial: BuildState, work: Work,
                    result: SessionResult) -> None:
@@ -131,7 +132,7 @@ class WorkerPool:
         merge = squash(self.trees, work)
         if isinstance(merge, Conflict):
             trial.last_failure[index] = conflict_note(merge)
-            builder.reporter.emit("merge_conflict", worker=worker, feature=index + 1, files=merge.files)
+            builder.reporter.emit(MergeConflict(worker=worker, feature=index + 1, files=merge.files))
             builder.store.record_progress({"kind": "conflict", "worker": worker, "feature": index,
                                            "files": merge.files})
             return
@@ -146,7 +147,7 @@ class WorkerPool:
         judge._judge(index, trial, result, count_attempt=result.error is None, worker=worker)
         if index in trial.passing:
             head = land(self.trees, merge)
-            builder.reporter.emit("merged", worker=worker, feature=index + 1, commit=head[:12])
+            builder.reporter.emit(Merged(worker=worker, feature=index + 1, commit=head[:12]))
         else:
             merge.reset_to(self.trees.main)
         builder._features = judge._features
