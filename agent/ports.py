@@ -1,6 +1,6 @@
 """The seams: small protocols passed in through constructors, so tests hand in fakes.
 
-``build.py`` and ``session.py`` depend only on these, never on httpx or rich.
+``build.py``, ``session.py`` and ``stream.py`` depend only on these, never on httpx or rich.
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from agent.build_events import BuildEvent
 from agent.opencode.events import Event, PermissionAsked, SessionInfo
+from agent.opencode.messages import Message
 from agent.providers import ModelRef
 
 
@@ -27,11 +28,11 @@ class OpenCodeAPI(Protocol):
 
     async def abort(self, session_id: str, directory: Path) -> None: ...
 
-    async def messages(self, session_id: str, directory: Path) -> list[dict[str, Any]]: ...
+    async def messages(self, session_id: str, directory: Path) -> list[Message]: ...
 
     async def sessions(self, directory: Path) -> list[SessionInfo]: ...
 
-    async def pending_permissions(self, directory: Path) -> list[dict[str, Any]]: ...
+    async def pending_permissions(self, directory: Path) -> list[PermissionAsked]: ...
 
     async def reply_permission(self, request_id: str, directory: Path,
                                reply: Literal["once", "reject"],

@@ -29,10 +29,9 @@ async def recover_costs(client: OpenCodeAPI, ledger: Ledger, directory: Path, si
         if info.created_ms < (since - 5) * 1000:
             continue
         for message in await client.messages(info.id, directory):
-            raw = message.get("info") or {}
-            if raw.get("role") != "assistant":
+            step = message.assistant
+            if step is None:
                 continue
-            step = AssistantInfo.from_raw(raw)
             ledger.observe(message_id=step.id, session_id=step.session_id,
                            root_session_id=info.parent_id or info.id,
                            cost=step.cost, tokens=step.tokens.model_dump(),

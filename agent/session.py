@@ -1,10 +1,10 @@
 """Run one OpenCode session to its end: prompt, follow events, answer permissions, guard.
 
-The runner subscribes to the event stream *before* prompting, then consumes events until the
-session goes idle. On the way it checks the model of every step (and of child sessions),
-counts every step's cost in the ledger, applies the limits, and answers each permission request
-with the security gate's verdict. A dropped stream is reconnected and caught up from the
-session's messages (the ledger ignores what it has already counted).
+The runner opens the session's :class:`~agent.stream.EventStream` *before* prompting, then acts on
+its events until the session goes idle. On the way it checks the model of every step (and of
+child sessions), counts every step's cost in the ledger, applies the limits, and answers each
+permission request with the security gate's verdict. Reconnecting, catching up and the idle and
+session timeouts are the stream's; the ledger ignores a replayed step it has already counted.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import TypeVar
 
 from agent.build_events import (
     ChildSession,
@@ -28,16 +27,7 @@ from agent.build_events import (
     Tool,
 )
 from agent.cost import Ledger, Limits, check_limits, check_step_limits
-from agent.errors import (
-    AuthError,
-    IdleTimeout,
-    Interrupted,
-    ModelMismatch,
-    ServerFailure,
-    SessionLimit,
-    SessionTimeout,
-    StopReason,
-)
+from agent.errors import AuthError, Interrupted, ModelMismatch, SessionLimit, StopReason
 from agent.opencode.events import (
     AssistantInfo,
     ErrorInfo,
@@ -45,7 +35,6 @@ from agent.opencode.events import (
     MessageUpdated,
     PermissionAsked,
     QuestionAsked,
-    ServerConnected,
     SessionCreated,
     SessionError,
     SessionIdle,
@@ -53,15 +42,15 @@ from agent.opencode.events import (
     StepFinished,
     TextUpdated,
     ToolUpdated,
-    parse_event,
 )
 from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
 from agent.security.models import Decision
 from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall
+from agent.stream import CaughtUp, EventStream, StreamDropped, StreamSettings
+from agent.stream import get_within as get_within  # importable here as before the stream moved out
 
-MAX_RECONNECTS = 8
 JUDGE_TIMEOUT_S = 5.0
 """Seconds the security gate may take for one permission request before it is refused."""
 
@@ -78,7 +67,6 @@ class _Track:
     def __init__(self, root: str, request: SessionRequest) -> None:
         self.root = root
         self.request = request
-        self.sessions = {root}
         self.steps: set[str] = set()
         self.models: dict[str, str] = {}
         self.texts: dict[str, str] = {}
@@ -97,22 +85,6 @@ class _Track:
     def turns(self) -> int:
         """Model steps so far (one assistant message each, child sessions included)."""
         return len(self.steps | self.assistant)
-
-
-T = TypeVar("T")
-
-
-async def get_within(queue: asyncio.Queue[T], timeout: float) -> T:
-    """``queue.get()`` within ``timeout`` s, never losing a cancellation (Ctrl-C).
-
-    Python 3.11's ``wait_for`` returns the item and drops the cancellation when both arrive in
-    the same loop turn; the task still counts the cancel request, so it is raised here.
-    """
-    item = await asyncio.wait_for(queue.get(), timeout=timeout)
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-    return item
 
 
 def _uncancel() -> None:
@@ -159,12 +131,13 @@ class SessionRunner:
         self.reporter.emit(Prompt(session=session_id, prompt=request.prompt))
         started = self.clock.monotonic()
         halt: StopReason | None = None
-        queue: asyncio.Queue[Event | Exception] = asyncio.Queue()
-        pump = await self._subscribe(request.directory, queue)
+        stream = EventStream(self.client, self.clock, StreamSettings.from_limits(self.limits))
+        await stream.open(request.directory, session_id)
         try:
             await self.client.prompt(session_id, request.directory, request.prompt, self.model,
                                      system=request.system)
-            await self._consume(track, queue, started)
+            async for event in stream:
+                await self._handle(track, event)
         except _Done:
             pass
         except _GiveUp:
@@ -174,14 +147,14 @@ class SessionRunner:
             await self._abort(track)
         except asyncio.CancelledError:  # Ctrl-C: abort, count what was spent, then go on cancelling
             await asyncio.shield(self._abort(track))
-            pump[0].cancel()
+            stream.close()
             _uncancel()  # the wrap-up below awaits; the cancellation goes on as SessionCancelled
             halt = await self._reconcile(track, Interrupted(
                 "interrupted (Ctrl-C or SIGTERM): the session was aborted and the state saved; run the "
                 "same command to resume"))
             raise SessionCancelled(self._result(track, started, halt)) from None
         finally:
-            pump[0].cancel()
+            stream.close()
         if track.aborting or track.reconnected or track.assistant - track.steps:
             halt = await self._reconcile(track, halt)  # only when events may have been missed
         return self._result(track, started, halt)
@@ -193,10 +166,9 @@ class SessionRunner:
         except Exception:  # the server may be gone; the ledger keeps what it saw
             return halt
         for message in messages:
-            info = message.get("info") or {}
-            if info.get("role") != "assistant":
+            step = message.assistant
+            if step is None:
                 continue
-            step = AssistantInfo.from_raw(info)
             try:
                 self._check_model(track, step)
                 estimated = cut_off(step)  # aborted mid-step: the ledger charges the worst step seen
@@ -207,102 +179,12 @@ class SessionRunner:
                 halt = halt or late
         return halt
 
-    # ---- event stream -----------------------------------------------------------------------
-
-    async def _subscribe(self, directory: Path,
-                         queue: asyncio.Queue[Event | Exception]) -> list[asyncio.Task[None]]:
-        connected = asyncio.Event()
-        task = asyncio.create_task(self._pump(directory, queue, connected))
-        try:
-            await asyncio.wait_for(connected.wait(), timeout=15)
-        except TimeoutError:
-            task.cancel()
-            raise ServerFailure("OpenCode event stream did not connect within 15 s") from None
-        return [task]
-
-    async def _pump(self, directory: Path, queue: asyncio.Queue[Event | Exception],
-                    connected: asyncio.Event) -> None:
-        try:
-            async for event in self.client.events(directory):
-                if isinstance(event, ServerConnected):
-                    connected.set()
-                await queue.put(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # surfaced to the consumer, which reconnects or stops
-            await queue.put(exc)
-            connected.set()
-
-    async def _consume(self, track: _Track, queue: asyncio.Queue[Event | Exception],
-                       started: float) -> None:
-        last_event = self.clock.monotonic()
-        reconnects = 0
-        pump: list[asyncio.Task[None]] = []
-        try:
-            while True:
-                item = await self._next(queue, started, last_event)
-                if isinstance(item, Exception):
-                    reconnects += 1
-                    if reconnects > MAX_RECONNECTS:
-                        raise ServerFailure(f"event stream lost {reconnects} times: {item}")
-                    track.reconnected = True
-                    self.reporter.emit(StreamReconnect(session=track.root, reason=str(item)))
-                    await asyncio.sleep(min(0.2 * reconnects, 2.0))
-                    pump = await self._subscribe(track.request.directory, queue)
-                    await self._catch_up(track)
-                    continue
-                relevant = item.session_id in track.sessions or isinstance(item, SessionCreated)
-                if relevant and await self._handle(track, item):
-                    last_event = self.clock.monotonic()
-        finally:
-            for task in pump:
-                task.cancel()
-
-    async def _next(self, queue: asyncio.Queue[Event | Exception], started: float,
-                    last_event: float) -> Event | Exception:
-        now = self.clock.monotonic()
-        waits: list[tuple[float, StopReason]] = []
-        if self.limits.idle_timeout:
-            waits.append((last_event + self.limits.idle_timeout - now, IdleTimeout(
-                f"no session event for {self.limits.idle_timeout:.0f}s (--idle-timeout)")))
-        if self.limits.session_timeout:
-            waits.append((started + self.limits.session_timeout - now, SessionTimeout(
-                f"session ran {self.limits.session_timeout:.0f}s (--session-timeout)")))
-        if not waits:
-            return await queue.get()
-        left, reason = min(waits, key=lambda w: w[0])
-        try:
-            return await get_within(queue, max(left, 0.0))
-        except TimeoutError:
-            raise reason from None
-
-    async def _catch_up(self, track: _Track) -> None:
-        """After a reconnect: replay the session's messages (counted once) and check for idle."""
-        messages = await self.client.messages(track.root, track.request.directory)
-        last: AssistantInfo | None = None
-        for message in messages:
-            info = message.get("info") or {}
-            if info.get("role") == "assistant":
-                last = AssistantInfo.from_raw(info)
-                await self._handle(track, MessageUpdated(session_id=track.root, info=last))
-            for part in message.get("parts") or []:
-                event = parse_event({"type": "message.part.updated", "properties": {"part": part}})
-                if event.session_id in track.sessions:
-                    await self._handle(track, event)
-        for pending in await self.client.pending_permissions(track.request.directory):
-            event = parse_event({"type": "permission.asked", "properties": pending})
-            if isinstance(event, PermissionAsked) and event.session_id in track.sessions:
-                await self._handle(track, event)
-        if last is not None and last.completed and last.finish not in (None, "tool-calls"):
-            raise _Done()
-
     # ---- one event --------------------------------------------------------------------------
 
-    async def _handle(self, track: _Track, event: Event) -> bool:
-        """Act on one event of a tracked session; True if it counts as session activity."""
+    async def _handle(self, track: _Track, event: Event) -> None:
+        """Act on one event of the session or of a child session."""
         match event:
-            case SessionCreated(info=info) if info.parent_id in track.sessions:
-                track.sessions.add(info.id)
+            case SessionCreated(info=info):
                 self.reporter.emit(ChildSession(session=track.root, child=info.id))
             case MessageUpdated(info=info):
                 self._check_model(track, info)
@@ -325,9 +207,11 @@ class SessionRunner:
                 raise _Done()
             case SessionError(error=error) if event.session_id == track.root:
                 self._error(track, error)
-            case _:
-                return False
-        return True
+            case StreamDropped(reason=reason):
+                track.reconnected = True
+                self.reporter.emit(StreamReconnect(session=track.root, reason=reason))
+            case CaughtUp(finished=True):
+                raise _Done()
 
     def _check_model(self, track: _Track, info: AssistantInfo) -> None:
         track.assistant.add(info.id)

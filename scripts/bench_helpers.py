@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+    from agent.opencode.messages import Message
+
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "scripted/bench-coder"
 JSON = dict[str, Any]
@@ -294,34 +296,23 @@ class SessionTiming:
         return self.end_ms - self.start_ms
 
 
-def session_timing(session_id: str, messages: list[JSON]) -> SessionTiming:
-    starts: list[float] = []
-    ends: list[float] = []
-    turns = 0
-    turn_ms = 0.0
+def session_timing(session_id: str, messages: list[Message]) -> SessionTiming:
+    from agent.opencode.events import ToolUpdated
+
+    turns = [step for message in messages if (step := message.assistant) is not None]
+    ends = [float(step.completed_ms) for step in turns if step.completed_ms is not None]
     tools: dict[str, list[float]] = {}
     tool_starts: dict[str, list[float]] = {}
-    for message in messages:
-        info = message.get("info") or {}
-        times = info.get("time") or {}
-        created = times.get("created")
-        if isinstance(created, int | float):
-            starts.append(float(created))
-        if info.get("role") == "assistant":
-            turns += 1
-            done = times.get("completed")
-            if isinstance(created, int | float) and isinstance(done, int | float):
-                turn_ms += float(done) - float(created)
-                ends.append(float(done))
-        for part in message.get("parts") or []:
-            state = (part.get("state") or {}) if part.get("type") == "tool" else {}
-            ptime = state.get("time") or {}
-            if isinstance(ptime.get("start"), int | float) and isinstance(ptime.get("end"), int | float):
-                tools.setdefault(str(part.get("tool")), []).append(float(ptime["end"] - ptime["start"]))
-                tool_starts.setdefault(str(part.get("tool")), []).append(float(ptime["start"]))
-    return SessionTiming(session_id=session_id, start_ms=min(starts, default=0.0),
-                         end_ms=max(ends, default=0.0), turns=turns, turn_ms=turn_ms, tool_ms=tools,
-                         tool_starts={k: sorted(v) for k, v in tool_starts.items()})
+    for part in (part for message in messages for part in message.parts):
+        if isinstance(part, ToolUpdated) and part.started_ms is not None and part.ended_ms is not None:
+            tools.setdefault(part.tool, []).append(float(part.ended_ms - part.started_ms))
+            tool_starts.setdefault(part.tool, []).append(float(part.started_ms))
+    return SessionTiming(session_id=session_id,
+                         start_ms=float(min((m.created_ms for m in messages if m.created_ms), default=0)),
+                         end_ms=max(ends, default=0.0), turns=len(turns),
+                         turn_ms=sum(float(s.completed_ms - s.created_ms) for s in turns
+                                     if s.completed_ms is not None and s.created_ms),
+                         tool_ms=tools, tool_starts={k: sorted(v) for k, v in tool_starts.items()})
 
 
 class OpenCodeReader:
@@ -331,11 +322,12 @@ class OpenCodeReader:
         self.http = http
         self.get_messages_s: list[float] = []  # how long each GET /session/{id}/message took
 
-    def messages(self, session_id: str, directory: Path) -> list[JSON]:
+    def messages(self, session_id: str, directory: Path) -> list[Message]:
         r = self.http.get(f"/session/{session_id}/message", params={"directory": str(directory)})
         r.raise_for_status()
-        data = r.json()
-        return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+        from agent.opencode.messages import parse_messages
+
+        return parse_messages(r.json())
 
     def sse_connect_s(self, directory: Path) -> float:
         """Seconds from opening ``GET /event`` to its first event (what each session waits for)."""

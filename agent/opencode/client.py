@@ -17,7 +17,8 @@ from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agent.errors import AutocodeError
-from agent.opencode.events import Event, SessionInfo, parse_event
+from agent.opencode.events import Event, PermissionAsked, SessionInfo, parse_event
+from agent.opencode.messages import Message, parse_messages
 from agent.providers import ModelRef
 
 
@@ -112,11 +113,9 @@ class OpenCodeClient:
     async def abort(self, session_id: str, directory: Path) -> None:
         await self._call("POST", f"/session/{session_id}/abort", directory)
 
-    async def messages(self, session_id: str, directory: Path) -> list[dict[str, Any]]:
-        """Every message of the session as ``{"info": ..., "parts": [...]}``."""
-        result: list[dict[str, Any]] = await self._call("GET", f"/session/{session_id}/message",
-                                                        directory)
-        return result
+    async def messages(self, session_id: str, directory: Path) -> list[Message]:
+        """Every message of the session, oldest first, typed (see ``messages.py``)."""
+        return parse_messages(await self._call("GET", f"/session/{session_id}/message", directory))
 
     async def sessions(self, directory: Path) -> list[SessionInfo]:
         """Every session the server stored for the directory."""
@@ -128,10 +127,12 @@ class OpenCodeClient:
         result: dict[str, Any] = await self._call("GET", "/config/providers", directory)
         return result
 
-    async def pending_permissions(self, directory: Path) -> list[dict[str, Any]]:
+    async def pending_permissions(self, directory: Path) -> list[PermissionAsked]:
         """Permission requests still waiting for an answer (``GET /permission``)."""
-        result: list[dict[str, Any]] = await self._call("GET", "/permission", directory) or []
-        return result
+        raw = await self._call("GET", "/permission", directory)
+        asks = [parse_event({"type": "permission.asked", "properties": item})
+                for item in (raw if isinstance(raw, list) else []) if isinstance(item, dict)]
+        return [ask for ask in asks if isinstance(ask, PermissionAsked)]
 
     async def reply_permission(self, request_id: str, directory: Path,
                                reply: Literal["once", "reject"], message: str | None = None) -> bool:

@@ -2,12 +2,14 @@
 
 Only the fields autocode acts on are modelled; everything else is ignored. :func:`parse_event`
 turns one ``data:`` payload into exactly one of the classes below (``Unknown`` for the rest), so
-consumers dispatch with ``match``/``isinstance`` instead of comparing strings.
+consumers dispatch with ``match``/``isinstance`` instead of comparing strings. A message's parts
+(:func:`parse_part`) are the same classes, whether they come from the stream or from the stored
+messages (``messages.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -71,6 +73,7 @@ class AssistantInfo(_Model):
 
     id: str
     session_id: str = Field(alias="sessionID")
+    role: Literal["assistant"] = "assistant"
     provider_id: str | None = Field(default=None, alias="providerID")
     model_id: str | None = Field(default=None, alias="modelID")
     cost: float = 0.0
@@ -91,6 +94,19 @@ class AssistantInfo(_Model):
             "completed": "completed" in time, "created_ms": int(time.get("created") or 0),
             "completed_ms": time.get("completed"),
             "error": ErrorInfo.from_raw(err) if isinstance(err, dict) else None})
+
+
+class UserInfo(_Model):
+    """A user message (a prompt autocode sent)."""
+
+    id: str
+    session_id: str = Field(alias="sessionID")
+    role: Literal["user"] = "user"
+    created_ms: int = 0
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> UserInfo:
+        return cls.model_validate({**raw, "created_ms": int((raw.get("time") or {}).get("created") or 0)})
 
 
 class SessionInfo(_Model):
@@ -152,6 +168,8 @@ class ToolUpdated(Event):
     input: dict[str, Any] = {}
     output: str = ""
     error: str = ""
+    started_ms: int | None = None
+    ended_ms: int | None = None
 
 
 class TextUpdated(Event):
@@ -185,6 +203,14 @@ class PermissionAsked(Event):
     patterns: list[str] = []
     metadata: dict[str, Any] = {}
     call_id: str | None = None
+
+    @classmethod
+    def from_raw(cls, props: dict[str, Any]) -> PermissionAsked:
+        """From the event's properties, or an item of ``GET /permission`` (the same shape)."""
+        tool = props.get("tool") or {}
+        return cls(session_id=str(props.get("sessionID") or ""), id=props["id"],
+                   permission=props["permission"], patterns=list(props.get("patterns") or []),
+                   metadata=dict(props.get("metadata") or {}), call_id=tool.get("callID"))
 
 
 class QuestionAsked(Event):
@@ -236,17 +262,25 @@ def _parse(kind: str, props: dict[str, Any]) -> Event | None:
         case "session.compacted":
             return SessionCompacted(session_id=sid)
         case "permission.asked":
-            tool = props.get("tool") or {}
-            return PermissionAsked(session_id=sid, id=props["id"], permission=props["permission"],
-                                   patterns=list(props.get("patterns") or []),
-                                   metadata=dict(props.get("metadata") or {}),
-                                   call_id=tool.get("callID"))
+            return PermissionAsked.from_raw(props)
         case "question.asked":
             return QuestionAsked(session_id=sid, id=props["id"])
     return None
 
 
-def _parse_part(part: dict[str, Any]) -> Event | None:
+Part = StepFinished | ToolUpdated | TextUpdated
+"""The parts autocode reads; the other types (``step-start``, ``reasoning``, ``patch``...) are dropped."""
+
+
+def parse_part(raw: dict[str, Any]) -> Part | None:
+    """One part of a message; ``None`` for a type autocode does not read, or a malformed part."""
+    try:
+        return _parse_part(raw)
+    except (ValidationError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _parse_part(part: dict[str, Any]) -> Part | None:
     common = {"session_id": part["sessionID"], "part_id": part["id"], "message_id": part["messageID"]}
     match part.get("type"):
         case "step-finish":
@@ -255,11 +289,13 @@ def _parse_part(part: dict[str, Any]) -> Event | None:
                                 reason=str(part.get("reason") or ""))
         case "tool":
             state = part.get("state") or {}
+            times = state.get("time") or {}
             return ToolUpdated(**common, call_id=part["callID"], tool=part["tool"],
                                status=str(state.get("status") or ""),
                                input=dict(state.get("input") or {}),
                                output=str(state.get("output") or ""),
-                               error=str(state.get("error") or ""))
+                               error=str(state.get("error") or ""),
+                               started_ms=times.get("start"), ended_ms=times.get("end"))
         case "text":
             return TextUpdated(**common, text=str(part.get("text") or ""))
     return None
