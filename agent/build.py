@@ -16,6 +16,14 @@ from typing import Protocol
 from pydantic import Field
 
 from agent.baseline import Baseline
+from agent.build_events import (
+    FeatureListInvalid,
+    FeatureStarted,
+    Initialized,
+    ProviderBackoff,
+    SessionFinished,
+    Stopped,
+)
 from agent.cost import Ledger, Limits, check_limits
 from agent.errors import (
     BuildComplete,
@@ -151,7 +159,7 @@ class Builder:
         state.test_cmd = self.config.test_cmd or detect_test_command(self.project)
         self.judge.guard.baseline(state.test_cmd)
         self.saver.save(state)
-        self.reporter.emit("initialized", features=len(features), test_cmd=state.test_cmd)
+        self.reporter.emit(Initialized(features=len(features), test_cmd=state.test_cmd))
 
     async def _valid_features(self, state: BuildState, result: SessionResult) -> list[Feature]:
         attempts = self.config.init_retries + 1
@@ -162,7 +170,7 @@ class Builder:
                 if attempt == attempts:
                     raise FeatureListError(f"{str(problem).splitlines()[0]} (after {attempts} "
                                            "attempts); fix it by hand or re-run") from None
-                self.reporter.emit("feature_list_invalid", problems=str(problem), attempt=attempt)
+                self.reporter.emit(FeatureListInvalid(problems=str(problem), attempt=attempt))
                 prompt = self.prompts.render("initializer_fix", problems=str(problem), attempt=attempt,
                                              max_attempts=attempts - 1, project_dir=str(self.project))
                 result = await self._session(state, None, "autocode: initializer", prompt,
@@ -202,10 +210,10 @@ class Builder:
             and state.interrupted_sessions > 0 and self.git.dirty(), number=index + 1, feature=feature,
             last_failure=state.last_failure.get(index, ""), test_cmd=state.test_cmd or "")
         title = f"autocode: feature {index + 1}/{len(baseline)}: {feature.description[:60]}"
-        self.reporter.emit("feature_started", feature=index + 1, total=len(baseline),
-                           passing=len(state.passing), description=feature.description,
-                           attempt=state.attempts.get(index, 0) + 1, attempts=self.config.no_progress_limit,
-                           **worker_field(worker))
+        self.reporter.emit(FeatureStarted(feature=index + 1, total=len(baseline), passing=len(state.passing),
+                                          description=feature.description,
+                                          attempt=state.attempts.get(index, 0) + 1,
+                                          attempts=self.config.no_progress_limit, worker=worker))
         return await self._session(state, index, title, prompt, directory=directory, worker=worker)
 
     async def _session(self, state: BuildState, feature: int | None, title: str, prompt: str,
@@ -248,10 +256,10 @@ class Builder:
                                     "denied": result.denied, **worker_field(worker),
                                     **({} if worker is None else {"end": self.clock.wall()})})
         self.saver.save(state)
-        self.reporter.emit("session_finished", session=result.session_id, feature=None if feature is None
+        self.reporter.emit(SessionFinished(session=result.session_id, feature=None if feature is None
                            else feature + 1, stop=result.stop, message=result.stop_message[:300],
                            turns=result.turns, cost_usd=round(result.cost, 6), duration_s=result.duration_s,
-                           **worker_field(worker))
+                           worker=worker))
 
     async def _provider_health(self, result: SessionResult) -> None:
         """Back off after a failed session (honouring retry-after); stop after too many in a row."""
@@ -264,8 +272,8 @@ class Builder:
                                 f"{result.error.message[:200]}; check the provider, then re-run")
         backoff = min(self.config.provider_backoff_s * 2 ** (self.failures_in_row - 1), 600.0)
         delay = max(backoff, result.error.retry_after or 0.0)
-        self.reporter.emit("provider_backoff", seconds=round(delay, 2), failures=self.failures_in_row,
-                           message=result.error.message[:200])
+        self.reporter.emit(ProviderBackoff(seconds=round(delay, 2), failures=self.failures_in_row,
+                           message=result.error.message[:200]))
         await self.clock.sleep(delay)
 
     # ---- stop ----------------------------------------------------------------------------------
@@ -275,8 +283,8 @@ class Builder:
         state.stop_reason = stop.kind
         state.stop_message = str(stop)
         self.saver.save(state)
-        self.reporter.emit("stopped", reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
-                           passing=len(state.passing), cost_usd=round(self.ledger.total, 6))
+        self.reporter.emit(Stopped(reason=stop.kind, message=str(stop), exit_code=int(stop.exit_code),
+                           passing=len(state.passing), cost_usd=round(self.ledger.total, 6)))
 
     def _integration_judge(self, tree: Git, directory: Path) -> Judge:
         """(``--workers``) The build's verdict rooted at the integration tree, with its checker."""

@@ -180,6 +180,7 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
 
     ``overrides`` update the server options; ``watch`` wraps the reporter (replay's divergences).
     """
+    from agent.build_events import ErrorEvent, WarningEvent
     from agent.config import load_settings
     from agent.project import prepare_project
     from agent.runtime import plan_build, run_build
@@ -194,7 +195,7 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
         config, options = plan_build(settings, project_dir)
         options = options.model_copy(update={"server_password": server_password} | (overrides or {}))
         for warning in prepare_project(project_dir, spec):
-            sink.emit("warning", message=warning)
+            sink.emit(WarningEvent(message=warning))
         security = load_security_config(project_dir)
         run_interruptible(run_build(config, options, security, sink, settings.prompts_dir))
     except StopReason as stop:
@@ -202,7 +203,7 @@ def run_build_command(project_dir: Path, flags: dict[str, Any], spec: Path | Non
             typer.echo(f"autocode: {stop}", err=True)
         return int(stop.exit_code)
     except AutocodeError as exc:
-        reporter.emit("error", kind=exc.kind, message=str(exc), exit_code=int(exc.exit_code))
+        reporter.emit(ErrorEvent(kind=exc.kind, message=str(exc), exit_code=int(exc.exit_code)))
         typer.echo(f"autocode: {exc}", err=True)
         return int(exc.exit_code)
     except OSError as exc:  # disk full, permissions: what was recorded before is intact
@@ -319,6 +320,14 @@ def report(
         typer.echo(str(write_report(project_dir, output)))
     except AutocodeError as exc:
         raise fail(exc) from None
+
+
+@app.command("events-schema")
+def events_schema() -> None:
+    """Print the JSON Schema of `build --json` lines: one model per event, keyed on `event`."""
+    from agent.build_events import events_schema as schema
+
+    typer.echo(json.dumps(schema(), indent=2))
 
 
 @app.command()

@@ -21,6 +21,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agent.build_events import (
+    BudgetWarning,
+    BuildEvent,
+    BuildStarted,
+    FeatureVerdict,
+    Forecast,
+    Initialized,
+    ModelInfoEvent,
+    Resumed,
+)
 from agent.cost import Ledger
 from agent.errors import AutocodeError, UsageError
 from agent.forecast import (
@@ -213,22 +223,23 @@ class ForecastWatch:
         self.prior: float | None = None
         self.above = False  # the likely total is over the budget (warned once per crossing)
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.inner.emit(event, **data)
+    def emit(self, event: BuildEvent) -> None:
+        self.inner.emit(event)
         match event:
-            case "build_started":
-                self.budget = float(data.get("budget_usd") or 0.0)
-            case "model_info":
-                self._prices(data)
-            case "initialized" | "resumed" | "feature_verdict":
-                self._update(int(data.get("total") or data.get("features") or 0), int(data.get("passing") or 0))
+            case BuildStarted():
+                self.budget = event.budget_usd
+            case ModelInfoEvent():
+                self._prices(event)
+            case Initialized():
+                self._update(event.features, 0)
+            case Resumed() | FeatureVerdict():
+                self._update(event.total, event.passing)
 
-    def _prices(self, data: dict[str, Any]) -> None:
-        price_in, price_out = data.get("price_in"), data.get("price_out")
-        priced = price_in is not None and price_out is not None
-        self.prior = prior_feature_cost(float(price_in or 0), float(price_out or 0)) if priced else None
+    def _prices(self, info: ModelInfoEvent) -> None:
+        priced = info.price_in is not None and info.price_out is not None
+        self.prior = prior_feature_cost(info.price_in or 0.0, info.price_out or 0.0) if priced else None
         atomic_write(self.store.root / MODEL_FILE, json.dumps(
-            {"model": data.get("model"), "price_in": price_in, "price_out": price_out}) + "\n")
+            {"model": info.model, "price_in": info.price_in, "price_out": info.price_out}) + "\n")
 
     def _update(self, total: int, passing: int) -> None:
         if not total:
@@ -237,14 +248,14 @@ class ForecastWatch:
         fc = forecast(self.store.progress(), total, passing, spent, self.prior)
         if fc is None:
             return
-        self.inner.emit("forecast", passing=passing, total=total, spent_usd=round(spent, 6),
-                        budget_usd=self.budget, **fc)
+        self.inner.emit(Forecast(passing=passing, total=total, spent_usd=round(spent, 6),
+                                 budget_usd=self.budget, **fc))
         above = 0 < self.budget < fc["total_usd"] and fc["features_left"] > 0
         if above and not self.above:
-            self.inner.emit("budget_warning", forecast_usd=fc["total_usd"],
-                            high_usd=fc["total_high_usd"], budget_usd=self.budget,
-                            spent_usd=round(spent, 6), features_left=fc["features_left"],
-                            message=budget_message(fc, spent, self.budget))
+            self.inner.emit(BudgetWarning(forecast_usd=fc["total_usd"], high_usd=fc["total_high_usd"],
+                                          budget_usd=self.budget, spent_usd=round(spent, 6),
+                                          features_left=fc["features_left"],
+                                          message=budget_message(fc, spent, self.budget)))
         self.above = above
 
 

@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from agent.build_events import Regression, TestsCollected, TestsRefused
 from agent.evidence import Evidence, Tampering, is_test_config, is_test_file
 from agent.features import FEATURE_FILE, Feature
 from agent.git import Git
@@ -100,9 +101,9 @@ class Guard:
         self.session_files()  # before anything is restored
         self.test_cmd = test_cmd
         self.now = now = collect(self.check, self.project, test_cmd, self.timeout)
-        self.reporter.emit("tests_collected", feature=index + 1, runner=now.runner, command=now.command,
-                           ok=now.ok, count=now.count, before=None if self.before is None
-                           else self.before.count, duration_s=now.duration_s)
+        self.reporter.emit(TestsCollected(feature=index + 1, runner=now.runner, command=now.command,
+                                          ok=now.ok, count=now.count, before=None if self.before is None
+                                          else self.before.count, duration_s=now.duration_s))
         before = self.before
         gone = removed(before, now)
         if before is None or (not gone and (now.ok or not before.ids)):
@@ -111,8 +112,8 @@ class Guard:
         restored = self.evidence.restore(files_of(gone, candidates), remove_new=True)
         failures[index] = refusal(before, now, gone, restored)
         self.ids_refused = gone or [f"(the listing failed: {now.command})"]
-        self.reporter.emit("tests_refused", feature=index + 1, refused=gone, restored=restored,
-                           claimed=True, ids=True)
+        self.reporter.emit(TestsRefused(feature=index + 1, refused=gone, restored=restored,
+                                        claimed=True, ids=True))
         return False
 
     # ---- ownership ------------------------------------------------------------------------------
@@ -168,8 +169,8 @@ class Guard:
         restored = self.evidence.restore([p for p in self.session_files() if p in owned], remove_new=True)
         self.owned_by, self.restored = owners_of, restored
         names = ", ".join(f"feature {i + 1}" for i in owners_of)
-        self.reporter.emit("regression", feature=index + 1, owners=[i + 1 for i in owners_of],
-                           restored=restored)
+        self.reporter.emit(Regression(feature=index + 1, owners=[i + 1 for i in owners_of],
+                                      restored=restored))
         back = (f" Your changes to {', '.join(restored)} (written by {names}) were undone: they are "
                 "restored from the last accepted commit; the rest of your work is kept.") if restored else ""
         return f"The failure belongs to the accepted {names}: you broke it.{back}\n"

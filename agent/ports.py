@@ -9,8 +9,9 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
+from agent.build_events import BuildEvent
 from agent.opencode.events import Event, PermissionAsked, SessionInfo
 from agent.opencode.messages import Message
 from agent.providers import ModelRef
@@ -44,9 +45,10 @@ class OpenCodeAPI(Protocol):
 
 
 class Reporter(Protocol):
-    """Receives every build event (live view, ``--json`` lines, transcript, or nothing)."""
+    """Receives every build event (live view, ``--json`` lines, transcript, or nothing); the
+    events are the models of ``build_events.py``."""
 
-    def emit(self, event: str, **data: Any) -> None: ...
+    def emit(self, event: BuildEvent) -> None: ...
 
 
 class Verdict(Protocol):
@@ -88,7 +90,7 @@ class SystemClock:
 
 
 class NullReporter:
-    def emit(self, event: str, **data: Any) -> None:
+    def emit(self, event: BuildEvent) -> None:
         return None
 
 
@@ -98,6 +100,6 @@ class FanoutReporter:
     def __init__(self, *reporters: Reporter) -> None:
         self.reporters = list(reporters)
 
-    def emit(self, event: str, **data: Any) -> None:
+    def emit(self, event: BuildEvent) -> None:
         for reporter in self.reporters:
-            reporter.emit(event, **data)
+            reporter.emit(event)

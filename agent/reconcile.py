@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agent.baseline import Baseline
+from agent.build_events import Resumed, WarningEvent
 from agent.cost import Ledger
 from agent.errors import SpecError
 from agent.evidence import Evidence
@@ -49,10 +50,10 @@ class Reconciler:
     async def resume(self, state: BuildState) -> BuildState:
         """The saved state made true to the project again (after a clean stop or a kill)."""
         for warning in state.warnings:
-            self.reporter.emit("warning", message=warning)
+            self.reporter.emit(WarningEvent(message=warning))
         state.warnings = []
         for path in self.evidence.swap_back():  # killed while the accepted tests were in place
-            self.reporter.emit("warning", message=f"put back the agent's {path} after an interrupted check")
+            self.reporter.emit(WarningEvent(message=f"put back the agent's {path} after an interrupted check"))
         spec = self.project / "app_spec.txt"
         if not spec.exists():
             raise SpecError(f"{spec} is missing: pass --spec FILE")
@@ -66,10 +67,10 @@ class Reconciler:
         state.stop_reason = None
         self.saver.save(state)
         if state.sessions or state.initialized:
-            self.reporter.emit("resumed", passing=len(state.passing), total=len(self.baseline.features())
+            self.reporter.emit(Resumed(passing=len(state.passing), total=len(self.baseline.features())
                                if state.initialized else 0, spent_usd=round(self.ledger.total, 6),
                                denied=len(self.store.denied()), sessions=state.sessions,
-                               interrupted=state.interrupted_sessions, recovered_usd=round(recovered, 6))
+                               interrupted=state.interrupted_sessions, recovered_usd=round(recovered, 6)))
         return state
 
     def stopped(self, state: BuildState) -> None:

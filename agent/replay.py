@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
 
+from agent.build_events import BuildEvent, ReplayDivergence, SessionErrorEvent
 from agent.errors import ReplayDiverged
 from agent.ports import Reporter
 from agent.providers import api_key_vars, parse_model
@@ -214,13 +215,13 @@ class DivergenceWatch:
         self.inner = inner
         self._reported = 0
 
-    def emit(self, event: str, **data: Any) -> None:
-        for divergence in self.server.divergences[self._reported:]:
+    def emit(self, event: BuildEvent) -> None:
+        for found in self.server.divergences[self._reported:]:
             self._reported += 1
-            self.inner.emit("replay_divergence", session=divergence.session, step=divergence.step,
-                            seq=divergence.seq, served=divergence.served, diff=divergence.diff)
-        self.inner.emit(event, **data)
-        if event == "session_error" and (stop := self.server.stop_reason()) is not None:
+            self.inner.emit(ReplayDivergence(session=found.session, step=found.step, seq=found.seq,
+                                             served=found.served, diff=found.diff))
+        self.inner.emit(event)
+        if isinstance(event, SessionErrorEvent) and (stop := self.server.stop_reason()) is not None:
             raise stop
 
 

@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from agent.build import BuildConfig, Builder, LoopSettings
+from agent.build_events import BuildStarted, ModelInfoEvent, ServerReady, ServerRestart, WarningEvent
 from agent.config import Endpoint, Settings
 from agent.contain import CommandSandbox, Record, SandboxConfig
 from agent.cost import Ledger, Limits
@@ -190,8 +191,8 @@ class SupervisedSessions:
 
     def _announce(self) -> None:
         pid = self.server.pid if isinstance(self.server, OpenCodeServer) else None
-        self.reporter.emit("server_ready", url=self.server.url, version=self.server.version, pid=pid,
-                           restarts=self.server.restarts)
+        self.reporter.emit(ServerReady(url=self.server.url, version=self.server.version, pid=pid,
+                                       restarts=self.server.restarts))
 
     async def __aexit__(self, *exc: object) -> None:
         if self.client is not None:
@@ -236,7 +237,7 @@ class SupervisedSessions:
         if self.crashes > self.max_restarts:
             raise ServerFailure(f"the OpenCode server failed {self.crashes} times in a row ({exc}); "
                                 f"see {self.server.log_path}") from None
-        self.reporter.emit("server_restart", attempt=self.crashes, reason=str(exc)[:200])
+        self.reporter.emit(ServerRestart(attempt=self.crashes, reason=str(exc)[:200]))
         if self.client is not None:
             await self.client.aclose()
         await asyncio.to_thread(self.server.restart)
@@ -310,8 +311,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
     with store.locked(), recorded(options, config.project_dir) as options:
         Git(config.project_dir).init()  # before the sandbox starts: its .git is bound read-only
         if store.migrate_server_dir():  # an older autocode kept the server's HOME in the project
-            reporter.emit("warning", message=f"moved the server's state out of {store.old_server_dir} "
-                          f"to {store.server_dir} (its auth.json copy removed)")
+            reporter.emit(WarningEvent(message=f"moved the server's state out of {store.old_server_dir} "
+                                       f"to {store.server_dir} (its auth.json copy removed)"))
         trees = worktrees_dir(config)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box, \
@@ -325,11 +326,11 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
             server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box,
                                  trees)
             for gap in uncontained(options, box):
-                reporter.emit("warning", message=gap)
-            reporter.emit("build_started", project=str(config.project_dir), model=options.model,
-                          sandbox=config.sandbox,
-                          server=options.server_url or "supervised", pid=os.getpid(),
-                          budget_usd=config.limits.max_budget_usd, spent_usd=round(ledger.total, 6))
+                reporter.emit(WarningEvent(message=gap))
+            reporter.emit(BuildStarted(project=str(config.project_dir), model=options.model,
+                                       sandbox=config.sandbox, server=options.server_url or "supervised",
+                                       pid=os.getpid(), budget_usd=config.limits.max_budget_usd,
+                                       spent_usd=round(ledger.total, 6)))
             def make_runner(client: OpenCodeClient) -> SessionRunner:
                 return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
                                      SystemClock(), options.allowed_models())
@@ -337,10 +338,10 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
             async with SupervisedSessions(server, make_runner, reporter) as sessions:
                 assert sessions.client is not None
                 info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
-                reporter.emit("model_info", model=info.model, price_in=info.price_in, price_out=info.price_out,
-                              priced=info.priced)
+                reporter.emit(ModelInfoEvent(model=info.model, price_in=info.price_in, price_out=info.price_out,
+                                             priced=info.priced))
                 for warning in budget_warnings(config.limits, info):
-                    reporter.emit("warning", message=warning)
+                    reporter.emit(WarningEvent(message=warning))
                 config = config.model_copy(update={"priced": info.priced or info.free})
                 await warm_worker_dirs(sessions.client, config)
                 # serial: the agent's leftover processes are stopped before each check of a verdict;

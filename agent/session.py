@@ -13,6 +13,19 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from agent.build_events import (
+    ChildSession,
+    CostRecovered,
+    Permission,
+    Prompt,
+    ProviderRetry,
+    SessionErrorEvent,
+    SessionStarted,
+    Step,
+    StreamReconnect,
+    TextEvent,
+    Tool,
+)
 from agent.cost import Ledger, Limits, check_limits, check_step_limits
 from agent.errors import AuthError, Interrupted, ModelMismatch, SessionLimit, StopReason
 from agent.opencode.events import (
@@ -34,7 +47,7 @@ from agent.ports import Clock, OpenCodeAPI, PermissionGate, Reporter, Verdict
 from agent.providers import ModelRef
 from agent.recovery import cut_off, recover_costs
 from agent.security.models import Decision
-from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall, worker_field
+from agent.session_types import SessionCancelled, SessionRequest, SessionResult, ToolCall
 from agent.stream import CaughtUp, EventStream, StreamDropped, StreamSettings
 from agent.stream import get_within as get_within  # importable here as before the stream moved out
 
@@ -102,15 +115,14 @@ class SessionRunner:
     async def run(self, request: SessionRequest) -> SessionResult:
         """Create a fresh titled session and drive it with ``request.prompt``."""
         info = await self.client.create_session(request.directory, request.title)
-        self.reporter.emit("session_started", session=info.id, title=request.title,
-                           feature=request.feature, model=str(self.model), prompt=request.prompt,
-                           **worker_field(request.worker))
+        self.reporter.emit(SessionStarted(session=info.id, title=request.title, feature=request.feature,
+                                          model=str(self.model), prompt=request.prompt, worker=request.worker))
         return await self.drive(info.id, request)
 
     async def recover(self, directory: Path, since: float, feature: int | None) -> float:
         """After a crash: count what the sessions started since ``since`` spent (see recovery.py)."""
         recovered = await recover_costs(self.client, self.ledger, directory, since, feature, self.clock.wall())
-        self.reporter.emit("cost_recovered", usd=round(recovered, 6), since=since)
+        self.reporter.emit(CostRecovered(usd=round(recovered, 6), since=since))
         return recovered
 
     async def drive(self, session_id: str, request: SessionRequest) -> SessionResult:
@@ -119,7 +131,7 @@ class SessionRunner:
         A session-level limit ends only the session (its ``stop``); a stop reason that ends the
         build is raised carrying the result (``StopReason.result``), Ctrl-C as ``SessionCancelled``."""
         track = _Track(session_id, request)
-        self.reporter.emit("prompt", session=session_id, prompt=request.prompt)
+        self.reporter.emit(Prompt(session=session_id, prompt=request.prompt))
         started = self.clock.monotonic()
         halt: StopReason | None = None
         stream = EventStream(self.client, self.clock, StreamSettings.from_limits(self.limits))
@@ -180,7 +192,7 @@ class SessionRunner:
         """Act on one event of the session or of a child session."""
         match event:
             case SessionCreated(info=info):
-                self.reporter.emit("child_session", session=track.root, child=info.id)
+                self.reporter.emit(ChildSession(session=track.root, child=info.id))
             case MessageUpdated(info=info):
                 self._check_model(track, info)
                 if info.cost or info.tokens.input or info.tokens.output:
@@ -204,7 +216,7 @@ class SessionRunner:
                 self._error(track, error)
             case StreamDropped(reason=reason):
                 track.reconnected = True
-                self.reporter.emit("stream_reconnect", session=track.root, reason=reason)
+                self.reporter.emit(StreamReconnect(session=track.root, reason=reason))
             case CaughtUp(finished=True):
                 raise _Done()
 
@@ -231,9 +243,9 @@ class SessionRunner:
             tokens=tokens, model=track.models.get(message_id, ""),
             feature=track.request.feature, now=self.clock.wall(), estimated=estimated)
         if delta or loop_goes_on:
-            self.reporter.emit("step", session=session_id, cost=delta, total_usd=self.ledger.total,
-                               session_usd=self.ledger.session_cost(track.root),
-                               turns=track.turns, tokens=tokens)
+            self.reporter.emit(Step(session=session_id, cost=delta, total_usd=self.ledger.total,
+                                    session_usd=self.ledger.session_cost(track.root), turns=track.turns,
+                                    tokens=tokens))
         check_step_limits(self.limits, self.ledger, track.root, track.turns, delta, loop_goes_on)
 
     def _tool(self, track: _Track, event: ToolUpdated) -> None:
@@ -241,9 +253,8 @@ class SessionRunner:
             return
         track.tool_states[event.part_id] = event.status
         if event.status in ("running", "completed", "error"):
-            self.reporter.emit("tool", session=event.session_id, tool=event.tool,
-                               status=event.status, input=event.input,
-                               output=(event.output or event.error)[-2000:])
+            self.reporter.emit(Tool(session=event.session_id, tool=event.tool, status=event.status,
+                                    input=event.input, output=(event.output or event.error)[-2000:]))
         if event.status in ("completed", "error"):
             track.tools.append(ToolCall(tool=event.tool, status=event.status, input=event.input,
                                         output=(event.output or event.error)[-2000:]))
@@ -265,9 +276,9 @@ class SessionRunner:
             track.denied += 1
             await self.client.reply_permission(ask.id, track.request.directory, "reject",
                                                refusal(decision.reason))
-        self.reporter.emit("permission", session=ask.session_id, permission=ask.permission,  # after the reply:
-                           patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
-                           reason=decision.reason, rule=decision.rule)
+        self.reporter.emit(Permission(session=ask.session_id, permission=ask.permission,  # after the reply:
+                                      patterns=ask.patterns, allowed=decision.allowed,  # the agent waits for it
+                                      reason=decision.reason, rule=decision.rule))
 
     async def _judge(self, ask: PermissionAsked, directory: Path) -> Verdict:
         """The gate's verdict, computed off the event loop (a slow decision cannot freeze the
@@ -290,8 +301,7 @@ class SessionRunner:
         if status in ("busy", "retry"):
             track.busy = True
         if status == "retry":
-            self.reporter.emit("provider_retry", session=track.root, attempt=event.attempt,
-                               message=event.message)
+            self.reporter.emit(ProviderRetry(session=track.root, attempt=event.attempt, message=event.message))
             limit = self.limits.max_provider_retries
             if 0 < limit < event.attempt:
                 track.error = ErrorInfo(name="APIError", retryable=True,
@@ -307,8 +317,8 @@ class SessionRunner:
             raise AuthError(f"the provider refused the request ({error.status_code or 'auth'}): "
                             f"check your API key for {provider}")
         track.error = error
-        self.reporter.emit("session_error", session=track.root, name=error.name,
-                           message=error.message, status=error.status_code)
+        self.reporter.emit(SessionErrorEvent(session=track.root, name=error.name, message=error.message,
+                                             status=error.status_code))
 
     async def _abort(self, track: _Track) -> None:
         track.aborting = True
@@ -319,7 +329,7 @@ class SessionRunner:
         texts = [t for mid, t in track.texts.items() if mid in track.assistant and t.strip()]
         text = texts[-1] if texts else ""
         if text:
-            self.reporter.emit("text", session=track.root, text=text[-2000:])
+            self.reporter.emit(TextEvent(session=track.root, text=text[-2000:]))
         stop = halt.kind if halt is not None else ("error" if track.error else "idle")
         return SessionResult(
             session_id=track.root, text=text, turns=track.turns,

@@ -16,6 +16,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agent.baseline import Baseline
+from agent.build_events import (
+    CheckEvent,
+    FeatureSkipped,
+    FeatureVerdict,
+    IntegrityViolation,
+    Outcome,
+    TestsRefused,
+)
 from agent.cost import Ledger
 from agent.evidence import Evidence, Tampering, is_test_config, is_test_file
 from agent.features import FEATURE_FILE, Feature, check_integrity, with_verdicts
@@ -66,8 +74,8 @@ class Judge:
         integrity = check_integrity(with_verdicts(baseline, set(state.passing)),
                                     read_project_file(self.project, FEATURE_FILE))
         if integrity.violations:
-            self.reporter.emit("integrity_violation", session=result.session_id,
-                               violations=integrity.violations)
+            self.reporter.emit(IntegrityViolation(session=result.session_id,
+                               violations=integrity.violations))
         self.guard.begin()
         tampering = self._protect(index, state, bool(integrity.claims))
         refused = bool(tampering.refused) or (bool(integrity.claims) and not self.guard.kept(
@@ -83,7 +91,7 @@ class Judge:
         if accepted:
             self.evidence.record()
             self.guard.accept(accepted, tampering)
-        verdict = "accepted" if index in accepted else (
+        verdict: Outcome = "accepted" if index in accepted else (
             "rejected" if index in integrity.claims else "not_done")
         if count_attempt or verdict == "accepted":
             self.count_attempt(index, state, verdict == "accepted")
@@ -95,11 +103,11 @@ class Judge:
                                     "cost": round(self.ledger.by_feature.get(index, 0.0), 6),
                                     **worker_field(worker)})
         self.store.save(state)
-        self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
+        self.reporter.emit(FeatureVerdict(session=result.session_id, feature=index + 1,
                            verdict=verdict, accepted=[i + 1 for i in accepted],
                            passing=len(state.passing), total=len(baseline),
                            violations=integrity.violations, tests_refused=tampering.refused,
-                           tests_changed=tampering.changed, **self.guard.summary(), **worker_field(worker))
+                           tests_changed=tampering.changed, **self.guard.summary(), worker=worker))
 
     def not_done(self, index: int, state: BuildState, result: SessionResult, worker: int) -> None:
         """(``--workers``) The session ended without marking its feature passing: nothing to merge."""
@@ -108,10 +116,10 @@ class Judge:
         self.store.record_progress({"kind": "verdict", "session": result.session_id, "feature": index,
                                     "verdict": "not_done", "accepted": [], "worker": worker})
         self.store.save(state)
-        self.reporter.emit("feature_verdict", session=result.session_id, feature=index + 1,
+        self.reporter.emit(FeatureVerdict(session=result.session_id, feature=index + 1,
                            verdict="not_done", accepted=[], passing=len(state.passing),
                            total=len(self.baseline.features()), violations=[], tests_refused=[],
-                           tests_changed=[], worker=worker)
+                           tests_changed=[], worker=worker))
 
     def count_attempt(self, index: int, state: BuildState, accepted: bool) -> None:
         """An accepted feature starts over; ``no_progress_limit`` failed sessions skip it this run."""
@@ -121,7 +129,7 @@ class Judge:
         state.attempts[index] = state.attempts.get(index, 0) + 1
         if state.attempts[index] >= self.settings.no_progress_limit:
             state.skipped = sorted(set(state.skipped) | {index})
-            self.reporter.emit("feature_skipped", feature=index + 1, attempts=state.attempts[index])
+            self.reporter.emit(FeatureSkipped(feature=index + 1, attempts=state.attempts[index]))
 
     # ---- the steps of a verdict ---------------------------------------------------------------
 
@@ -131,8 +139,8 @@ class Judge:
         if tampering.refused:
             restored = self.evidence.restore(tampering.refused)
             state.last_failure[index] = tampering.message()
-            self.reporter.emit("tests_refused", feature=index + 1, refused=tampering.refused,
-                               restored=restored, claimed=claimed)
+            self.reporter.emit(TestsRefused(feature=index + 1, refused=tampering.refused,
+                               restored=restored, claimed=claimed))
         return tampering
 
     def _has_evidence(self, index: int, feature: Feature, tampering: Tampering, state: BuildState) -> bool:
@@ -145,8 +153,8 @@ class Judge:
         state.last_failure[index] = ("rejected: no test for this feature. A feature without its own "
                                      "`verify` is accepted only with a new or changed test that shows "
                                      "it works; write one, then mark it passing.")
-        self.reporter.emit("check", feature=index + 1, command=None, ok=False,
-                           output="no test for this feature")
+        self.reporter.emit(CheckEvent(feature=index + 1, command=None, ok=False,
+                           output="no test for this feature"))
         return False
 
     def _not_weakened(self, index: int, tampering: Tampering, state: BuildState) -> bool:
@@ -165,8 +173,8 @@ class Judge:
         finally:
             self.evidence.swap_back()
         self.guard.note(check, gate=True)
-        self.reporter.emit("check", feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
-                           output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed)
+        self.reporter.emit(CheckEvent(feature=index + 1, command=state.test_cmd, ok=check.ok, gate=True,
+                           output=check.output[-1000:], duration_s=check.duration_s, accepted_tests=changed))
         if check.ok:
             return True
         return self._refuse_weakened(index, changed, state,
@@ -177,8 +185,8 @@ class Judge:
         restored = self.evidence.restore(changed, remove_new=True)
         state.last_failure[index] = (f"rejected: weakened protected tests, {why}. They were restored "
                                      "from the last accepted commit; make the code pass them.")
-        self.reporter.emit("tests_refused", feature=index + 1, refused=changed, restored=restored,
-                           claimed=True)
+        self.reporter.emit(TestsRefused(feature=index + 1, refused=changed, restored=restored,
+                           claimed=True))
         return False
 
     def _verified(self, index: int, feature: Feature, state: BuildState) -> bool:
@@ -197,13 +205,13 @@ class Judge:
     def _check(self, index: int, command: str | None, state: BuildState, gate: bool = False) -> bool:
         """One check; the feature's own ``verify`` and then the full suite (the regression gate)."""
         if not command:
-            self.reporter.emit("check", feature=index + 1, command=None, ok=True,
-                               output="no check configured: the agent's mark is accepted")
+            self.reporter.emit(CheckEvent(feature=index + 1, command=None, ok=True,
+                               output="no check configured: the agent's mark is accepted"))
             return True
         check = self.checker(command, self.project, self.settings.check_timeout)
         self.guard.note(check, gate)
-        self.reporter.emit("check", feature=index + 1, command=command, ok=check.ok,
-                           output=check.output[-1000:], duration_s=check.duration_s, gate=gate)
+        self.reporter.emit(CheckEvent(feature=index + 1, command=command, ok=check.ok,
+                           output=check.output[-1000:], duration_s=check.duration_s, gate=gate))
         if check.ok:
             state.last_failure.pop(index, None)
         else:

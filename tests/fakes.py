@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.baseline import Baseline
+from agent.build_events import BuildEvent
 from agent.cost import Ledger
 from agent.errors import StopReason
 from agent.features import FEATURE_FILE, parse_features
@@ -51,8 +52,8 @@ class RecordingReporter:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.events.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.events.append((event.event, event.fields()))
 
     def names(self) -> list[str]:
         return [name for name, _ in self.events]

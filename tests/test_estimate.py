@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from agent.build_events import BuildEvent, BuildStarted, FeatureVerdict, Initialized, ModelInfoEvent
 from agent.cli import app
 from agent.cost import Ledger
 from agent.errors import UsageError
@@ -16,6 +17,7 @@ from agent.estimate import ForecastWatch, estimate_project, resolve_prices
 from agent.features import Feature
 from agent.forecast import PRIOR_FADE, PRIOR_SECONDS, PRIOR_WEIGHT, prior_feature_cost, prior_weight
 from agent.state import BuildState, StateStore
+from tests.event_samples import sample
 
 
 def _project(root: Path, total: int = 10) -> StateStore:
@@ -102,13 +104,17 @@ def test_observed_features_outweigh_the_prior_until_it_is_gone(tmp_path: Path) -
 
 class _Events:
     def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.events: list[BuildEvent] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.events.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.events.append(event)
 
     def named(self, name: str) -> list[dict[str, Any]]:
-        return [d for e, d in self.events if e == name]
+        return [e.fields() for e in self.events if e.event == name]
+
+
+def _verdict(feature: int, total: int = 10) -> FeatureVerdict:
+    return sample(FeatureVerdict, feature=feature, passing=feature, total=total)
 
 
 def test_budget_warning_once_per_crossing_not_every_session(tmp_path: Path) -> None:
@@ -116,14 +122,14 @@ def test_budget_warning_once_per_crossing_not_every_session(tmp_path: Path) -> N
     ledger = Ledger(store.cost_path)
     inner = _Events()
     watch = ForecastWatch(inner, store)
-    watch.emit("build_started", budget_usd=1.0)
-    watch.emit("model_info", model="x/y", price_in=None, price_out=None, priced=False)
-    watch.emit("initialized", features=10)
+    watch.emit(sample(BuildStarted, budget_usd=1.0))
+    watch.emit(ModelInfoEvent(model="x/y", price_in=None, price_out=None, priced=False))
+    watch.emit(sample(Initialized, features=10))
     assert inner.named("forecast") == []  # unpriced and no data: nothing to forecast yet
     costs = [0.05, 0.06, 0.30, 0.30, 0.01, 0.01, 0.01, 0.01, 0.01]
     for feature, cost in enumerate(costs):
         _accept(store, ledger, feature, cost)
-        watch.emit("feature_verdict", feature=feature + 1, passing=feature + 1, total=10)
+        watch.emit(_verdict(feature + 1))
     forecasts = inner.named("forecast")
     assert len(forecasts) == len(costs)
     over = [f["total_usd"] > 1.0 for f in forecasts]
@@ -133,7 +139,7 @@ def test_budget_warning_once_per_crossing_not_every_session(tmp_path: Path) -> N
     assert warnings[0]["forecast_usd"] == forecasts[2]["total_usd"]
     assert "--max-budget-usd" in warnings[0]["message"]
     _accept(store, ledger, 9, 2.0)  # crosses again: a second warning would come only now, but
-    watch.emit("feature_verdict", feature=10, passing=10, total=10)  # nothing is left to warn about
+    watch.emit(_verdict(10))  # nothing is left to warn about
     assert len(inner.named("budget_warning")) == 1
 
 
@@ -142,12 +148,12 @@ def test_a_second_crossing_warns_again_and_the_prices_are_kept_for_estimate(tmp_
     ledger = Ledger(store.cost_path)
     inner = _Events()
     watch = ForecastWatch(inner, store)
-    watch.emit("build_started", budget_usd=0.5)
-    watch.emit("model_info", model="x/y", price_in=0.0, price_out=0.0, priced=True)
+    watch.emit(sample(BuildStarted, budget_usd=0.5))
+    watch.emit(ModelInfoEvent(model="x/y", price_in=0.0, price_out=0.0, priced=True))
     assert resolve_prices(tmp_path).source == "build"
     for feature, cost in enumerate([0.2, 0.001, 0.001, 0.001, 0.001, 0.001, 0.3]):
         _accept(store, ledger, feature, cost)
-        watch.emit("feature_verdict", feature=feature + 1, passing=feature + 1, total=10)
+        watch.emit(_verdict(feature + 1))
     over = [f["total_usd"] > 0.5 for f in inner.named("forecast")]
     assert over[0] and not all(over) and over[-1]
     assert len(inner.named("budget_warning")) == 2

@@ -6,14 +6,15 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
+from agent.build_events import BudgetWarning, BuildEvent, BuildStarted, Forecast
 from agent.cost import Ledger
 from agent.report import render_report, report_data
 from agent.status import build_status, render_status
 from agent.ui.live import LiveView
+from tests.event_samples import sample
 from tests.test_estimate import _accept, _project
 
 FORECAST = {"passing": 3, "total": 10, "spent_usd": 0.3, "budget_usd": 1.0, "features_left": 7,
@@ -22,11 +23,11 @@ FORECAST = {"passing": 3, "total": 10, "spent_usd": 0.3, "budget_usd": 1.0, "fea
             "prior_usd": None, "remaining_s": {"likely": 600.0, "low": 300.0, "high": 900.0, "samples": 3}}
 
 
-def _live(events: list[tuple[str, dict[str, Any]]]) -> tuple[LiveView, str]:
+def _live(events: list[BuildEvent]) -> tuple[LiveView, str]:
     buffer = io.StringIO()
     view = LiveView(Console(file=buffer, force_terminal=True, width=200))
-    for event, data in events:
-        view.emit(event, **data)
+    for event in events:
+        view.emit(event)
     return view, buffer.getvalue()
 
 
@@ -37,18 +38,18 @@ def _text(view: LiveView) -> str:
 
 
 def test_live_view_shows_the_forecast_with_its_interval_and_the_budget_warning() -> None:
-    start = ("build_started", {"project": "p", "model": "m/x", "budget_usd": 2.0, "spent_usd": 0.0})
-    view, _ = _live([start, ("forecast", FORECAST)])
+    start = sample(BuildStarted, project="p", model="m/x", budget_usd=2.0, spent_usd=0.0)
+    view, _ = _live([start, Forecast(**FORECAST)])
     panel = _text(view)
     assert "forecast" in panel and "$0.7000 more for 7 features (90%: $0.5000-$0.9000)" in panel
     assert "total ~$1.0000" in panel and "~10m left (5m-15m)" in panel and "OVER BUDGET" not in panel
     over = FORECAST | {"total_usd": 2.5}
     warning = {"forecast_usd": 2.5, "high_usd": 3.0, "budget_usd": 2.0, "spent_usd": 0.3,
                "features_left": 7, "message": "the forecast total ~$2.5000 passes --max-budget-usd $2.0000"}
-    view, scrolled = _live([start, ("forecast", over), ("budget_warning", warning)])
+    view, scrolled = _live([start, Forecast(**over), BudgetWarning(**warning)])
     assert "OVER BUDGET" in _text(view)
     assert scrolled.count("BUDGET WARNING: the forecast total ~$2.5000") == 1
-    done, _ = _live([start, ("forecast", FORECAST | {"features_left": 0})])
+    done, _ = _live([start, Forecast(**FORECAST | {"features_left": 0})])
     assert "forecast" not in _text(done)  # nothing left to forecast
 
 

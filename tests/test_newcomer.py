@@ -7,10 +7,25 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agent.build_events import (
+    BuildEvent,
+    BuildStarted,
+    CheckEvent,
+    FeatureSkipped,
+    FeatureStarted,
+    ProviderBackoff,
+    Resumed,
+    ServerRestart,
+    SessionFinished,
+    Step,
+    Stopped,
+    WarningEvent,
+)
 from agent.cli import app
 from agent.features import Feature, stalled_message
 from agent.session import refusal
 from agent.status import render_status
+from tests.event_samples import sample
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -66,7 +81,7 @@ def test_json_help_describes_the_commands_own_output(command: list[str]) -> None
     assert code == 0 and "one JSON document" in words and "events" not in words.split("--json")[1][:80]
 
 
-def _live_output(events: list[tuple[str, dict[str, object]]]) -> str:
+def _live_output(events: list[BuildEvent]) -> str:
     import io
 
     from rich.console import Console
@@ -75,23 +90,20 @@ def _live_output(events: list[tuple[str, dict[str, object]]]) -> str:
 
     buffer = io.StringIO()
     view = LiveView(Console(file=buffer, force_terminal=True, width=120))
-    for event, data in events:
-        view.emit(event, **data)
+    for event in events:
+        view.emit(event)
     view.close()
     return buffer.getvalue()
 
 
 def test_the_live_view_ends_with_one_summary_panel_with_the_final_cost() -> None:
     out = _live_output([
-        ("build_started", {"project": "p", "model": "m/x", "budget_usd": 1.0, "spent_usd": 0.5}),
-        ("resumed", {"passing": 1, "total": 3, "spent_usd": 0.5, "denied": 2, "sessions": 3,
-                     "interrupted": 1, "recovered_usd": 0.01}),
-        ("feature_started", {"feature": 2, "total": 3, "passing": 1, "description": "Two",
-                             "attempt": 2, "attempts": 3}),
-        ("step", {"session": "s", "cost": 0.1, "total_usd": 0.6}),
-        ("stopped", {"reason": "budget", "message": "budget reached", "exit_code": 3, "passing": 1,
-                     "cost_usd": 0.7}),
-        ("step", {"session": "s", "cost": 0.1, "total_usd": 0.8}),  # nothing after the end
+        sample(BuildStarted, project="p", model="m/x", budget_usd=1.0, spent_usd=0.5),
+        Resumed(passing=1, total=3, spent_usd=0.5, denied=2, sessions=3, interrupted=1, recovered_usd=0.01),
+        FeatureStarted(feature=2, total=3, passing=1, description="Two", attempt=2, attempts=3),
+        sample(Step, session="s", cost=0.1, total_usd=0.6),
+        Stopped(reason="budget", message="budget reached", exit_code=3, passing=1, cost_usd=0.7),
+        sample(Step, session="s", cost=0.1, total_usd=0.8),  # nothing after the end
     ])
     assert out.count("autocode stopped (exit 3)") == 1 and "$0.7000" in out.split("autocode stopped")[1]
     assert "resuming: 1/3 passing, $0.5000 spent" in out and "attempt 2/3" in out
@@ -101,13 +113,12 @@ def test_the_live_view_ends_with_one_summary_panel_with_the_final_cost() -> None
 def test_failed_check_shows_its_output_and_incidents_read_as_sentences() -> None:
     from agent.ui.reporters import describe
 
-    line = describe("check", {"command": "pytest", "ok": False, "output": "a\nE assert 1 == 2\n1 failed"})
+    line = describe(CheckEvent(feature=1, command="pytest", ok=False, output="a\nE assert 1 == 2\n1 failed"))
     assert line is not None and "FAILED" in line and "| E assert 1 == 2" in line and "| 1 failed" in line
-    for event, data in [("provider_backoff", {"seconds": 15.0, "failures": 1, "message": "503"}),
-                        ("server_restart", {"attempt": 1, "reason": "died"}),
-                        ("feature_skipped", {"feature": 1, "attempts": 3}),
-                        ("warning", {"message": "careful"})]:
-        text = describe(event, data)
+    for event in [ProviderBackoff(seconds=15.0, failures=1, message="503"),
+                  ServerRestart(attempt=1, reason="died"), FeatureSkipped(feature=1, attempts=3),
+                  WarningEvent(message="careful")]:
+        text = describe(event)
         assert text is not None and "=" not in text, text
 
 
@@ -138,8 +149,8 @@ def test_piped_lines_carry_the_time_and_each_session_its_cost_and_cause() -> Non
 
     stream = io.StringIO()
     reporter = PlainReporter(stream)
-    reporter.emit("session_finished", session="s", feature=2, stop="max_turns",
-                  message="--max-turns 30 reached", turns=30, cost_usd=0.25, duration_s=61.2)
+    reporter.emit(SessionFinished(session="s", feature=2, stop="max_turns", message="--max-turns 30 reached",
+                                  turns=30, cost_usd=0.25, duration_s=61.2))
     line = stream.getvalue().strip()
     assert re.match(r"\d\d:\d\d:\d\d   session cut short \(max turns: --max-turns 30 reached\)", line), line
     assert line.endswith("30 turns, $0.2500, 61s")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agent.build_events import BuildEvent
 from agent.cost import Ledger, Limits
 from agent.errors import IdleTimeout, ServerFailure, SessionTimeout
 from agent.opencode.events import (
@@ -176,8 +177,8 @@ class _Reporter:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.events.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.events.append((event.event, event.fields()))
 
 
 class _NoGate:

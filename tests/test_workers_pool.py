@@ -12,6 +12,16 @@ from typing import Any
 import pytest
 
 from agent.build import BuildConfig, Builder
+from agent.build_events import (
+    BuildEvent,
+    ChildSession,
+    FeatureStarted,
+    MergeConflict,
+    Merged,
+    SessionStarted,
+    Step,
+    Tool,
+)
 from agent.cost import Ledger, Limits
 from agent.errors import BudgetExceeded, BuildComplete, Interrupted, IterationLimit, NoProgress
 from agent.features import FEATURE_FILE, Feature, dump_features
@@ -24,6 +34,7 @@ from agent.state import BuildState, StateStore
 from agent.status import build_status, render_status
 from agent.verify import CheckResult
 from agent.workers.worktrees import worktrees_base
+from tests.event_samples import sample
 
 
 class FakeSessions:
@@ -110,8 +121,8 @@ class Events:
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.seen.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.seen.append((event.event, event.fields()))
 
 
 def builder(store: StateStore, sessions: FakeSessions, ledger: Ledger, workers: int = 3,
@@ -224,19 +235,19 @@ def test_the_live_view_shows_one_line_per_worker_with_its_feature_turns_cost_and
     from agent.ui.live import LiveView
 
     view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=160))
-    events: list[tuple[str, dict[str, object]]] = [
-        ("feature_started", {"feature": 1, "total": 2, "passing": 0, "description": "Login", "worker": 1}),
-        ("session_started", {"session": "s1", "title": "t", "feature": 0, "worker": 1}),
-        ("feature_started", {"feature": 2, "total": 2, "passing": 0, "description": "Search", "worker": 2}),
-        ("session_started", {"session": "s2", "title": "t", "feature": 1, "worker": 2}),
-        ("child_session", {"session": "s2", "child": "c2"}),
-        ("step", {"session": "s1", "cost": 0.25, "total_usd": 0.25}),
-        ("step", {"session": "c2", "cost": 0.5, "total_usd": 0.75}),
-        ("step", {"session": "s2", "cost": 0.5, "total_usd": 1.25}),
-        ("tool", {"session": "s2", "tool": "bash", "status": "running", "input": {"command": "pytest -q"}}),
+    events: list[BuildEvent] = [
+        sample(FeatureStarted, feature=1, total=2, passing=0, description="Login", worker=1),
+        sample(SessionStarted, session="s1", title="t", feature=0, worker=1),
+        sample(FeatureStarted, feature=2, total=2, passing=0, description="Search", worker=2),
+        sample(SessionStarted, session="s2", title="t", feature=1, worker=2),
+        ChildSession(session="s2", child="c2"),
+        sample(Step, session="s1", cost=0.25, total_usd=0.25),
+        sample(Step, session="c2", cost=0.5, total_usd=0.75),
+        sample(Step, session="s2", cost=0.5, total_usd=1.25),
+        sample(Tool, session="s2", tool="bash", status="running", input={"command": "pytest -q"}),
     ]
-    for event, data in events:
-        view.emit(event, **data)
+    for event in events:
+        view.emit(event)
     out = io.StringIO()
     Console(file=out, width=160).print(view.render())
     lines = out.getvalue().splitlines()
@@ -266,13 +277,13 @@ def test_a_worker_that_rewrites_the_feature_list_is_judged_on_its_own_feature_on
 def test_merges_and_conflicts_read_as_sentences_naming_the_worker() -> None:
     from agent.ui.reporters import describe
 
-    merged = describe("merged", {"worker": 2, "feature": 5, "commit": "abc123"})
-    conflict = describe("merge_conflict", {"worker": 1, "feature": 3, "files": ["app.py"]})
-    started = describe("feature_started", {"worker": 4, "feature": 1, "total": 8, "description": "Login"})
+    merged = describe(Merged(worker=2, feature=5, commit="abc123"))
+    conflict = describe(MergeConflict(worker=1, feature=3, files=["app.py"]))
+    started = describe(sample(FeatureStarted, worker=4, feature=1, total=8, description="Login", attempt=1))
     assert merged == "worker 2: feature 5 merged into main (abc123)"
     assert conflict is not None and conflict.startswith("worker 1: feature 3 conflicts with main in app.py")
     assert started == "worker 4: feature 1/8: Login"
-    serial = describe("feature_started", {"feature": 1, "total": 8, "description": "Login"})
+    serial = describe(sample(FeatureStarted, feature=1, total=8, description="Login", attempt=1))
     assert serial == "feature 1/8: Login"
 
 

@@ -13,6 +13,27 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from agent.build_events import (
+    BuildEvent,
+    BuildStarted,
+    ChildSession,
+    FeatureStarted,
+    FeatureVerdict,
+    Forecast,
+    Initialized,
+    IntegrityViolation,
+    MergeConflict,
+    Merged,
+    ModelInfoEvent,
+    Permission,
+    Resumed,
+    SessionEvent,
+    SessionFinished,
+    SessionStarted,
+    Step,
+    Stopped,
+    Tool,
+)
 from agent.features import plural
 from agent.forecast import describe_forecast
 from agent.ui.reporters import _tool_summary, describe
@@ -53,89 +74,96 @@ class LiveView:
         self.session_worker: dict[str, int] = {}  # session (and child session) id -> worker
         self.forecast: dict[str, Any] | None = None  # the last `forecast` event
 
-    def emit(self, event: str, **data: Any) -> None:
+    def emit(self, event: BuildEvent) -> None:
         if self.finished:
             return
-        self._update(event, data)
-        if event == "stopped":  # the moving panel goes; one summary panel stays
-            self.cost = float(data.get("cost_usd") or self.cost)
-            self.passing = int(data.get("passing", self.passing))
-            self._finish(data)
+        self._update(event)
+        if isinstance(event, Stopped):  # the moving panel goes; one summary panel stays
+            self.cost = event.cost_usd or self.cost
+            self.passing = event.passing
+            self._finish(event)
             return
-        line = describe(event, data)
-        if line and event not in ("tool", "session_started"):
+        line = describe(event)
+        if line and not isinstance(event, Tool | SessionStarted):
             self.console.print(line, highlight=False)
         if self.live is None:
             self.live = Live(self.render(), console=self.console, refresh_per_second=8, transient=True)
             self.live.start()
         self.live.update(self.render())
 
-    def _finish(self, data: dict[str, Any]) -> None:
+    def _finish(self, stopped: Stopped) -> None:
         self.finished = True
         if self.live is not None:
             self.live.stop()
             self.live = None
-        ok = int(data.get("exit_code") or 0) == 0
-        body = Group(Text(str(data.get("message", "")), style="bold"), self._numbers())
+        ok = stopped.exit_code == 0
+        body = Group(Text(stopped.message, style="bold"), self._numbers())
         self.console.print(Panel(body, title=f"autocode {'finished' if ok else 'stopped'} "
-                                 f"(exit {data.get('exit_code')})", border_style="green" if ok else "yellow",
+                                 f"(exit {stopped.exit_code})", border_style="green" if ok else "yellow",
                                  expand=False))
 
-    def _update(self, event: str, data: dict[str, Any]) -> None:
-        if "worker" in data or data.get("session") in self.session_worker:
-            self._worker(event, data)
-            if event in ("step", "tool", "session_started", "child_session"):
-                self.cost = float(data.get("total_usd") or self.cost)
-                return
+    def _update(self, event: BuildEvent) -> None:
+        worker = _worker_of(event)
+        if worker or (isinstance(event, SessionEvent) and event.session in self.session_worker):
+            self._worker(event, worker)
+            match event:
+                case Step():
+                    self.cost = event.total_usd or self.cost
+                    return
+                case Tool() | SessionStarted() | ChildSession():
+                    return
         match event:
-            case "build_started":
-                self.model = str(data.get("model", ""))
-                self.budget = float(data.get("budget_usd") or 0.0)
-                self.cost = float(data.get("spent_usd") or 0.0)
-            case "resumed":
-                self.total, self.passing = int(data["total"]), int(data["passing"])
-                self.cost, self.denied = float(data["spent_usd"]), int(data["denied"])
-            case "model_info":
-                self.priced = bool(data.get("priced"))
-            case "feature_started":
-                self.total, self.passing = int(data["total"]), int(data["passing"])
-                self.feature = f"#{data['feature']} {data['description']}"
-                self.attempt = f"{data.get('attempt') or 1}/{data.get('attempts') or '?'}"
+            case BuildStarted():
+                self.model = event.model
+                self.budget = event.budget_usd
+                self.cost = event.spent_usd
+            case Resumed():
+                self.total, self.passing = event.total, event.passing
+                self.cost, self.denied = event.spent_usd, event.denied
+            case ModelInfoEvent():
+                self.priced = event.priced
+            case FeatureStarted():
+                self.total, self.passing = event.total, event.passing
+                self.feature = f"#{event.feature} {event.description}"
+                self.attempt = f"{event.attempt or 1}/{event.attempts or '?'}"
                 self.feature_started, self.feature_cost0, self.turns = time.monotonic(), self.cost, 0
                 self.tools.clear()
-            case "feature_verdict" | "initialized":
-                self.total = int(data.get("total") or data.get("features") or self.total)
-                self.passing = int(data.get("passing", self.passing))
-            case "forecast":
-                self.forecast = data
-            case "step":
-                self.cost = float(data.get("total_usd") or self.cost)
+            case FeatureVerdict():
+                self.total = event.total or self.total
+                self.passing = event.passing
+            case Initialized():
+                self.total = event.features or self.total
+            case Forecast():
+                self.forecast = event.fields()
+            case Step():
+                self.cost = event.total_usd or self.cost
                 self.turns += 1
-            case "tool" if data.get("status") == "running":
-                self.tools.append(f"{data['tool']}: {_tool_summary(data.get('input') or {})}")
-            case "permission" if not data.get("allowed"):
+            case Tool(status="running"):
+                self.tools.append(f"{event.tool}: {_tool_summary(event.input)}")
+            case Permission(allowed=False):
                 self.denied += 1
-                self.tools.append(f"[denied] {' '.join(data.get('patterns') or [])[:80]}")
+                self.tools.append(f"[denied] {' '.join(event.patterns)[:80]}")
 
-    def _worker(self, event: str, data: dict[str, Any]) -> None:
+    def _worker(self, event: BuildEvent, worker: int | None) -> None:
         """Keep the line of the worker this event belongs to."""
-        worker = int(data.get("worker") or self.session_worker.get(str(data.get("session")), 0))
+        if not worker:
+            worker = self.session_worker.get(event.session, 0) if isinstance(event, SessionEvent) else 0
         line = self.workers.setdefault(worker, WorkerLine())
         match event:
-            case "feature_started":
-                line.feature, line.turns, line.cost, line.tool = (f"#{data['feature']} {data['description']}",
-                                                                  0, 0.0, "")
-            case "session_started":
-                self.session_worker[str(data["session"])] = worker
-            case "child_session":
-                self.session_worker[str(data["child"])] = worker
-            case "step":
+            case FeatureStarted():
+                line.feature, line.turns, line.cost = f"#{event.feature} {event.description}", 0, 0.0
+                line.tool = ""
+            case SessionStarted():
+                self.session_worker[event.session] = worker
+            case ChildSession():
+                self.session_worker[event.child] = worker
+            case Step():
                 line.turns += 1
-                line.cost += float(data.get("cost") or 0.0)
-            case "tool" if data.get("status") == "running":
-                line.tool = f"{data['tool']}: {_tool_summary(data.get('input') or {})}"
-            case "feature_verdict":
-                line.feature, line.tool = "", f"last: #{data['feature']} {data['verdict']}"
+                line.cost += event.cost
+            case Tool(status="running"):
+                line.tool = f"{event.tool}: {_tool_summary(event.input)}"
+            case FeatureVerdict():
+                line.feature, line.tool = "", f"last: #{event.feature} {event.verdict}"
 
     def _numbers(self) -> Table:
         elapsed = int(time.monotonic() - self.started)
@@ -178,3 +206,13 @@ class LiveView:
             self.live.stop()
             self.live = None
             self.console.print(self._numbers())
+
+
+def _worker_of(event: BuildEvent) -> int | None:
+    """The worker an event names (``--workers``), if it names one."""
+    match event:
+        case FeatureStarted() | SessionStarted() | SessionFinished() | FeatureVerdict() | IntegrityViolation():
+            return event.worker
+        case MergeConflict() | Merged():
+            return event.worker
+    return None

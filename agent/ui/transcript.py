@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.build_events import BuildEvent, CheckEvent, ChildSession, SessionEvent, SessionStarted
 from agent.cost import Ledger
 from agent.errors import UsageError
 from agent.guard import evidence_lines
@@ -22,16 +23,19 @@ class TranscriptWriter:
         self.root_of: dict[str, str] = {}
         self.last = ""  # the latest session: autocode's checks after it belong to its transcript
 
-    def emit(self, event: str, **data: Any) -> None:
-        session = data.get("session") or (self.last if event == "check" else "")
+    def emit(self, event: BuildEvent) -> None:
+        session = event.session if isinstance(event, SessionEvent) else ""
+        if not session and isinstance(event, CheckEvent):
+            session = self.last
         if not session:
             return
-        if event == "session_started":
-            self.last = str(session)
-        if event == "child_session":
-            self.root_of[str(data["child"])] = str(session)
-        root = self.root_of.get(str(session), str(session))
-        append_jsonl(self.dir / f"{root}.jsonl", {"event": event, **data}, durable=False)
+        match event:
+            case SessionStarted():
+                self.last = session
+            case ChildSession():
+                self.root_of[event.child] = session
+        root = self.root_of.get(session, session)
+        append_jsonl(self.dir / f"{root}.jsonl", {"event": event.event, **event.fields()}, durable=False)
 
     def close(self) -> None:
         return None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from agent.baseline import Baseline
+from agent.build_events import IntegrityViolation, MergeConflict, Merged
 from agent.errors import StopReason
 from agent.features import FEATURE_FILE, check_integrity, dump_features, with_verdicts
 from agent.git import Git
@@ -128,8 +129,8 @@ class WorkerPool:
         result = await loop.feature_session(index, state, tree.tree, worker, recent)
         integrity = check_integrity(listed, read_project_file(tree.tree, FEATURE_FILE))
         if integrity.violations:  # reverted: the worker's list never reaches main (see merge.py)
-            loop.reporter.emit("integrity_violation", session=result.session_id,
-                               violations=integrity.violations, worker=worker)
+            loop.reporter.emit(IntegrityViolation(session=result.session_id,
+                               violations=integrity.violations, worker=worker))
         if index not in integrity.claims:
             loop.judge.not_done(index, state, result, worker)
             return None
@@ -161,7 +162,7 @@ class WorkerPool:
         merge = squash(self.trees, work)
         if isinstance(merge, Conflict):
             trial.last_failure[index] = conflict_note(merge)
-            loop.reporter.emit("merge_conflict", worker=worker, feature=index + 1, files=merge.files)
+            loop.reporter.emit(MergeConflict(worker=worker, feature=index + 1, files=merge.files))
             loop.store.record_progress({"kind": "conflict", "worker": worker, "feature": index,
                                         "files": merge.files})
             return
@@ -171,7 +172,7 @@ class WorkerPool:
         judge.judge(index, trial, result, count_attempt=result.error is None, worker=worker)
         if index in trial.passing:
             head = land(self.trees, merge)
-            loop.reporter.emit("merged", worker=worker, feature=index + 1, commit=head[:12])
+            loop.reporter.emit(Merged(worker=worker, feature=index + 1, commit=head[:12]))
         else:
             merge.reset_to(self.trees.main)
 

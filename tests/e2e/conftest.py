@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent.build_events import BuildEvent
 from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import OpenCodeServer, ServerSettings
@@ -102,8 +103,8 @@ class EventLog:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.events.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.events.append((event.event, event.fields()))
 
     def named(self, name: str) -> list[dict[str, Any]]:
         return [data for event, data in self.events if event == name]

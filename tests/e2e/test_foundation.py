@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent.build_events import BuildEvent
 from agent.cost import Ledger, Limits
 from agent.opencode.client import OpenCodeClient
 from agent.opencode.events import PermissionAsked
@@ -59,8 +60,8 @@ class ListReporter:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def emit(self, event: str, **data: Any) -> None:
-        self.events.append((event, data))
+    def emit(self, event: BuildEvent) -> None:
+        self.events.append((event.event, event.fields()))
 
 
 async def _run_session(url: str, password: str, project: Path, prompt: str, model: str,
