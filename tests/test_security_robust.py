@@ -18,6 +18,7 @@ from agent.cli import app
 from agent.opencode.events import PermissionAsked
 from agent.security import Decision, PolicyContext, decide, decide_path
 from agent.security.bash import parse_script
+from agent.security.commands import Budget
 from tests.security_support import assert_decision
 
 PROPERTY = settings(max_examples=120, deadline=None,
@@ -248,3 +249,29 @@ def test_code_points_that_crash_the_parser_are_refused_before_it(char: str, ctx:
 def test_emoji_and_accents_are_still_judged(ctx: PolicyContext) -> None:
     assert_decision(decide("git commit -m 'feat: 🎉 café ✨'", ctx), True, "allow")
     assert_decision(decide("echo {🎉,é}", ctx), True, "allow")
+
+
+# ---- the CPU budget (commands over 1 KB) -----------------------------------------------------------
+
+def test_the_cpu_budget_halts_the_parser_itself(ctx: PolicyContext) -> None:
+    """A pipeline with a syntax error keeps tree-sitter busy for most of a second at 8 KB; the
+    budget stops the parse (through its progress callback) and the verdict is a denial."""
+    assert_decision(decide(":|" * 4000, ctx, cpu_budget_s=0.0), False, "deny.too_complex")
+    assert parse_script(":|" * 4000, Budget(cpu_s=0.0)).too_complex == "it took too long to parse"
+
+
+def test_long_input_past_the_cpu_budget_is_denied_not_allowed(ctx: PolicyContext) -> None:
+    command = "; ".join(f"ls src/f{i}" for i in range(300))  # each part allowed
+    assert_decision(decide(command[:60], ctx), True, "allow")
+    assert_decision(decide(command, ctx, cpu_budget_s=0.0), False, "deny.too_complex")
+
+
+def test_short_commands_have_no_cpu_budget(ctx: PolicyContext) -> None:
+    """Under 1 KB only the wall-clock backstop applies: a loaded machine cannot flip the verdict."""
+    assert_decision(decide("cd src && ls && cd .. && cat a.txt", ctx, cpu_budget_s=0.0), True, "allow")
+
+
+def test_more_than_sixteen_working_directories_is_too_complex(ctx: PolicyContext) -> None:
+    assert_decision(decide("cd src || cd .; " * 15 + "ls", ctx), True, "allow")
+    assert_decision(decide("cd src || cd .; " * 17 + "ls", ctx), False, "deny.too_complex")
+

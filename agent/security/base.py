@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.security.bash import SimpleCommand, Word
-from agent.security.models import Decision, PolicyContext, SecurityConfig
-from agent.security.paths import DECISION_CACHE
+from agent.security.commands import Budget
+from agent.security.models import DECISION_CACHE, Decision, PolicyContext, SecurityConfig
 from agent.security.rules import (
     DANGEROUS_VAR_PREFIXES,
     DANGEROUS_VARS,
@@ -24,6 +24,7 @@ _VERSIONED = (
     (re.compile(r"^mkfs(\..+)?$"), "mkfs"),
     (re.compile(r"^(g\+\+|gcc|clang|clang\+\+)-\d+$"), "gcc"),
 )
+_VERSIONED_STARTS = ("python", "pip", "mkfs", "g++", "gcc", "clang")
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,11 @@ class Env:
     depth: int  # nesting of bash -c / find -exec / wrappers
     inner: Callable[[SimpleCommand, Env], Decision]  # full check of a wrapped command
     nested: Callable[[str, Env], Decision]  # parse and check a bash string (bash -c STR)
-    deadline: float = float("inf")  # time.monotonic() past which the decision is "too complex"
+    budget: Budget = field(default_factory=Budget)  # past it the decision is "too complex"
     assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
     feeds: tuple[tuple[tuple[Word, ...], SimpleCommand | None], ...] = ()  # xargs args -> stage before
+    data_vars: frozenset[str] = frozenset()  # variables filled from command output or input
 
     @property
     def config(self) -> SecurityConfig:
@@ -91,6 +93,8 @@ def command_name(cmd: SimpleCommand) -> str:
 
 def canonical(name: str) -> str:
     """Fold versioned names (python3.12, pip3, mkfs.ext4) onto their family name."""
+    if not name.startswith(_VERSIONED_STARTS):
+        return name
     for pattern, family in _VERSIONED:
         if pattern.match(name):
             return family

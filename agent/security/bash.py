@@ -14,7 +14,6 @@ import functools
 import itertools
 import posixpath
 import re
-import time
 from dataclasses import dataclass, field, replace
 
 import tree_sitter
@@ -35,13 +34,14 @@ from agent.security.commands import (
     COMMAND_NAME,
     START,
     Assignment,
+    Budget,
     FunctionDef,
     Redirect,
     Script,
     SimpleCommand,
     State,
 )
-from agent.security.words import Word, chars_of, make_word, words
+from agent.security.words import SOURCE, Word, chars_of, make_word, node_bytes, words
 
 __all__ = [
     "START",
@@ -57,7 +57,7 @@ __all__ = [
 
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 _LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement", "until_statement"})
-MAX_HISTORIES = 64
+MAX_HISTORIES = 16
 """``cd`` histories tracked at once; each if/||/&& may double them, so past this: too complex."""
 MAX_DEPTH = 150
 """Syntax-tree nesting walked; deeper input is denied rather than risking the recursion limit."""
@@ -82,7 +82,7 @@ class _Acc:
     cd_unmodelled: bool = False
     hazard: str | None = None
     fed: list[SimpleCommand] = field(default_factory=list)
-    deadline: float = float("inf")  # time.monotonic() past which the walk gives up
+    budget: Budget = field(default_factory=Budget)  # past it the walk gives up
     depth: int = 0
     arithmetic: set[str] = field(default_factory=set)
     rescanned: int = 0  # end byte of the last expansion scanned for hidden substitutions
@@ -90,6 +90,14 @@ class _Acc:
     loop_vars: list[tuple[str, bool]] = field(default_factory=list)
     loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     loop_words: list[Word] = field(default_factory=list)
+    loop_sources: list[tuple[str, tuple[Word, ...]]] = field(default_factory=list)
+    last_state: State | None = None  # the state last added to ``states`` (most nodes repeat it)
+
+    def note(self, state: State) -> None:
+        """Remember ``state`` among the cd histories seen (function bodies run in any of them)."""
+        if state is not self.last_state:
+            self.states |= state
+            self.last_state = state
 
     def enter(self, state: State) -> None:
         """Check the budget before walking one more node."""
@@ -97,7 +105,7 @@ class _Acc:
             raise TooComplex(f"more than {MAX_HISTORIES} possible working directories (`cd` in branches)")
         if self.depth > MAX_DEPTH:
             raise TooComplex(f"nested more than {MAX_DEPTH} levels deep")
-        if time.monotonic() > self.deadline:
+        if self.budget.spent():
             raise TooComplex("it took too long to take apart")
 
 
@@ -108,9 +116,11 @@ def _language() -> tree_sitter.Language:
     return tree_sitter.Language(tree_sitter_bash.language())
 
 
-def parse_script(source: str, deadline: float = float("inf")) -> Script:
+def parse_script(source: str, budget: Budget | None = None) -> Script:
     """Parse ``source``; ``Script.error`` is set when the tree has ERROR or MISSING nodes, and
-    ``Script.too_complex`` when walking it would pass the budget (histories, depth, ``deadline``)."""
+    ``Script.too_complex`` when parsing or walking it would pass the budget (histories, depth,
+    ``budget``)."""
+    budget = budget if budget is not None else Budget()
     try:
         data = source.encode()
     except UnicodeEncodeError:
@@ -118,16 +128,25 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
     if any(ord(ch) > MAX_CODE_POINT for ch in source):
         return Script(error=f"the command holds a character above U+{MAX_CODE_POINT:X} (rare CJK, tags or "
                             "private use), which the bash parser cannot take apart safely")
-    parser = tree_sitter.Parser(_language())
-    root = parser.parse(data).root_node
+    tree = _parse(data, budget)
+    if tree is None:
+        return Script(too_complex="it took too long to parse")
+    token = SOURCE.set(data)
+    try:
+        return _script(tree.root_node, data, budget)
+    finally:
+        SOURCE.reset(token)
+
+
+def _script(root: tree_sitter.Node, data: bytes, budget: Budget) -> Script:
     if root.has_error:
         return Script(error=_error_text(root))
-    acc = _Acc(deadline=deadline)
+    acc = _Acc(budget=budget)
     try:
         _walk(root, acc, False, START)  # first: the budget stops branchy or deep input early
-        if b"\\" in data and stray_backslash(root, data, deadline):
+        if b"\\" in data and stray_backslash(root, data, budget):
             return Script(error="a backslash between words means something else to bash than to the parser")
-        if b"<<" in data and dropped_word(root, data, deadline):
+        if b"<<" in data and dropped_word(root, data, budget):
             return Script(error="a word before a here-doc that the parser drops (bash passes it)")
     except (TooComplex, RecursionError) as exc:
         return Script(too_complex=str(exc) or "nested too deeply")
@@ -151,7 +170,19 @@ def parse_script(source: str, deadline: float = float("inf")) -> Script:
         loop_vars=tuple(acc.loop_vars),
         loop_values=tuple(acc.loop_values),
         loop_words=tuple(acc.loop_words),
+        loop_sources=tuple(acc.loop_sources),
     )
+
+
+def _parse(data: bytes, budget: Budget) -> tree_sitter.Tree | None:
+    """tree-sitter's parse, halted when the budget is spent (``None``): the parser itself takes
+    quadratic time on some input (a long pipeline with a syntax error: 8 KB, most of a second)."""
+    parser = tree_sitter.Parser(_language())
+    try:
+        return parser.parse(lambda at, _point: data[at : at + 1024],
+                            progress_callback=lambda _at, _error: budget.spent())
+    except ValueError:  # "Parsing failed": halted by the callback
+        return None
 
 
 def _error_text(root: tree_sitter.Node) -> str:
@@ -166,6 +197,9 @@ def _error_text(root: tree_sitter.Node) -> str:
 
 def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     """Collect what ``node`` runs; return the cd histories after it succeeds / fails."""
+    if not node.child_count:  # a token (word, operator, name): nothing in it runs or nests
+        acc.note(state)
+        return state, state
     acc.enter(state)
     acc.depth += 1
     try:
@@ -176,8 +210,9 @@ def _walk(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple
 
 def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
     kind = node.type
-    _note_arithmetic(node, acc)
-    acc.states |= state
+    if kind in _ARITHMETIC_KINDS:
+        _note_arithmetic(node, acc)
+    acc.note(state)
     if kind == "list":
         return _walk_list(node, acc, state)
     if kind == "pipeline":
@@ -187,10 +222,16 @@ def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> 
         return failure, success
     elif kind == "redirected_statement":
         body = node.child_by_field_name("body")
-        result = (state, state)
+        result, where = (state, state), state
         for child in node.children:
-            outcome = _walk(child, acc, piped and child == body, state)
-            result = outcome if child == body else result
+            if child != body:
+                _walk(child, acc, False, where)
+                continue
+            start = len(acc.commands)
+            result = _walk(child, acc, piped, state)
+            # `cd d && echo x > f`: the parser hangs `> f` on the whole list, bash on `echo` (which
+            # runs in d): the redirection is checked in every directory a command of the body ran in
+            where = frozenset(state.union(*(cmd.dirs for cmd in acc.commands[start:])))
         return result
     elif kind == "process_substitution" and text(node.children[0]) == ">(":
         _walk_feed(node, acc, state)
@@ -236,7 +277,7 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
     elif node.type in REDIRECT_NODES:
         if acc.functions_open:
             acc.in_body_redirects.append(len(acc.redirects))
-        acc.redirects.append(replace(redirect(node), dirs=state))
+        acc.redirects.append(redirect(node, state))
     if node.type == "for_statement":
         _note_loop(node, acc)
     loop = node.type in _LOOPS
@@ -250,6 +291,9 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
 
 
 _ARITH_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+_ARITHMETIC_KINDS = frozenset({"arithmetic_expansion", "compound_statement", "c_style_for_statement",
+                               "expansion", "subscript", "binary_expression", "unary_expression"})
+"""The node kinds :func:`_arithmetic_region` can find arithmetic in (the others are skipped fast)."""
 _NAME_TESTS = frozenset({"-v", "-R"})
 _IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*|(?<=\$)[0-9@*]|(?<=\$\{)[0-9@*])")
 _NUMERIC_OUTPUT = frozenset({"wc", "nproc", "date", "getconf"})
@@ -327,7 +371,7 @@ def _hidden_substitution(node: tree_sitter.Node) -> bool:
     """Parser trust: inside ``${…}`` (operator words, quotes that bash does not treat as quotes
     there) tree-sitter can show plain text where bash runs code. Every opener in the raw text must
     lie inside a substitution node that the walk visits; anything else is a hidden command."""
-    data = node.text or b""
+    data = node_bytes(node)
     inner = list(descendants(node))
     walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
               for d in inner if d.type in _SUBSTITUTIONS]
@@ -351,7 +395,9 @@ def _note_loop(node: tree_sitter.Node, acc: _Acc) -> None:
     literal = all(c.type in ("word", "number", "raw_string") and not any(ch in text(c) for ch in "*?[$`\\")
                   for c in values) and bool(values)
     acc.loop_vars.append((text(variable), not literal))
-    acc.loop_words.extend(word for value in values for word in words(value))
+    looped = tuple(word for value in values for word in words(value))
+    acc.loop_words.extend(looped)
+    acc.loop_sources.append((text(variable), looped))
     if literal:
         acc.loop_values.append((text(variable), tuple(text(c).strip("'") for c in values)))
 
@@ -396,11 +442,12 @@ def _walk_list(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State, 
         else:
             success, right_failure = _walk(right, acc, False, success)
             failure = failure | right_failure
+        acc.enter(success | failure)  # `cd a || cd b || …`: the side not walked grows too
     return success, failure
 
 
 def _walk_command(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> tuple[State, State]:
-    cmd = replace(_simple(node, piped), dirs=state)
+    cmd = _simple(node, piped, state, acc.budget)
     _add_command(acc, cmd)
     if any(r.op == "<" and r.process for r in cmd.redirects):  # `cmd < <(producer)`
         acc.fed.append(cmd)
@@ -462,7 +509,7 @@ def _stage_command(stage: tree_sitter.Node, walked: SimpleCommand | None) -> Sim
     body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
     if body is None or body.type != "command" or walked is None:
         return None
-    return replace(walked, piped=False, dirs=START)
+    return SimpleCommand(walked.name, walked.args, walked.assignments, walked.redirects)
 
 
 def _is_statement(node: tree_sitter.Node) -> bool:
@@ -470,14 +517,16 @@ def _is_statement(node: tree_sitter.Node) -> bool:
     return parent is None or parent.type not in ("command", "variable_assignments", "declaration_command")
 
 
-def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
+def _simple(node: tree_sitter.Node, piped: bool, state: State, budget: Budget) -> SimpleCommand:
     if node.type in ("declaration_command", "unset_command"):
-        return _declaration(node, piped)
+        return _declaration(node, piped, state)
     name: Word | None = None
     args: list[Word] = []
     assignments: list[Assignment] = []
     redirects: list[Redirect] = []
     for index, child in enumerate(node.children):
+        if index % 256 == 255 and budget.spent():  # thousands of words or redirections
+            raise TooComplex("it took too long to take apart")
         role = node.field_name_for_child(index)
         if role == "name":
             name = _command_name(child)
@@ -488,13 +537,13 @@ def _simple(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
         elif child.type in REDIRECT_NODES:
             redirects.append(redirect(child))
     parent = node.parent
-    redirects.extend(outer_redirects(parent))
+    redirects.extend(outer_redirects(parent, budget))
     if dropped_dash(node, parent):
         args.append(Word("-", "-"))
-    return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped)
+    return SimpleCommand(name, tuple(args), tuple(assignments), tuple(redirects), piped, state)
 
 
-def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
+def _declaration(node: tree_sitter.Node, piped: bool, state: State) -> SimpleCommand:
     keyword = text(node.children[0]) if node.children else ""
     args: list[Word] = []
     assignments: list[Assignment] = []
@@ -505,7 +554,7 @@ def _declaration(node: tree_sitter.Node, piped: bool) -> SimpleCommand:
             args.append(Word(text(child), text(child)))
         elif child.is_named:
             args.extend(words(child))
-    return SimpleCommand(Word(keyword, keyword), tuple(args), tuple(assignments), (), piped)
+    return SimpleCommand(Word(keyword, keyword), tuple(args), tuple(assignments), (), piped, state)
 
 
 def _command_name(node: tree_sitter.Node) -> Word:

@@ -5,13 +5,12 @@ source: words it drops (a lone ``-`` before a here-doc, a stray backslash), here
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 
 import tree_sitter
 
-from agent.security.commands import Redirect
-from agent.security.words import Word, words
+from agent.security.commands import START, Budget, Redirect, State
+from agent.security.words import SOURCE, Word, node_bytes, node_text, words
 
 REDIRECT_NODES = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 _OPAQUE = frozenset({"string", "raw_string", "ansi_c_string", "translated_string", "heredoc_body", "comment"})
@@ -21,14 +20,14 @@ class TooComplex(Exception):
     """The command is past the decision budget; ``str()`` says which part."""
 
 
-def stray_backslash(root: tree_sitter.Node, data: bytes, deadline: float = float("inf")) -> bool:
+def stray_backslash(root: tree_sitter.Node, data: bytes, budget: Budget) -> bool:
     """True when a backslash between tokens would change the words bash sees.
 
     tree-sitter drops a lone ``\\ `` (bash: a one-space argument) and splits ``r\\<newline>m``
     (bash: ``rm``); either way the parser's words would not be bash's words.
     """
     for count, node in enumerate(descendants(root)):
-        if count % 512 == 0 and time.monotonic() > deadline:
+        if count % 512 == 0 and budget.spent():
             raise TooComplex("it took too long to take apart")
         if node.type in _OPAQUE:
             continue
@@ -40,11 +39,11 @@ def stray_backslash(root: tree_sitter.Node, data: bytes, deadline: float = float
     return False
 
 
-def dropped_word(root: tree_sitter.Node, data: bytes, deadline: float = float("inf")) -> bool:
+def dropped_word(root: tree_sitter.Node, data: bytes, budget: Budget) -> bool:
     """True when text between a command's parts belongs to no node: tree-sitter drops a lone
     ``-`` just before a here-doc (``make -f - <<X``, ``cd - <<X``), which bash passes on."""
     for count, node in enumerate(descendants(root)):
-        if count % 512 == 0 and time.monotonic() > deadline:
+        if count % 512 == 0 and budget.spent():
             raise TooComplex("it took too long to take apart")
         if node.type not in ("command", "redirected_statement"):
             continue
@@ -60,9 +59,9 @@ def dropped_dash(node: tree_sitter.Node, parent: tree_sitter.Node | None) -> boo
     if parent is None or parent.type != "redirected_statement":
         return False
     after = node.next_sibling
-    if after is None or parent.text is None:
+    if after is None:
         return False
-    gap = parent.text[node.end_byte - parent.start_byte : after.start_byte - parent.start_byte]
+    gap = SOURCE.get()[node.end_byte : after.start_byte]
     return gap.replace(b"\\\n", b"").strip() == b"-"
 
 
@@ -75,38 +74,45 @@ def descendants(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 
 def text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode(errors="replace")
+    return node_text(node)
 
 
-def outer_redirects(parent: tree_sitter.Node | None) -> list[Redirect]:
+def outer_redirects(parent: tree_sitter.Node | None, budget: Budget) -> list[Redirect]:
     if parent is None or parent.type != "redirected_statement":
         return []
-    return [redirect(c) for c in parent.children if c.type in REDIRECT_NODES]
+    found: list[Redirect] = []
+    for index, child in enumerate(parent.children):
+        if index % 256 == 255 and budget.spent():  # thousands of redirections
+            raise TooComplex("it took too long to take apart")
+        if child.type in REDIRECT_NODES:
+            found.append(redirect(child))
+    return found
 
 
-def redirect(node: tree_sitter.Node) -> Redirect:
+def redirect(node: tree_sitter.Node, dirs: State = START) -> Redirect:
+    """The redirection ``node``, made where the cd histories ``dirs`` may have led."""
     if node.type == "herestring_redirect":
         fed = node.named_children[-1] if node.named_children else None
         found = words(fed) if fed is not None else []
         number = node.child_by_field_name("descriptor")
-        return Redirect("<<<", fd=text(number) if number is not None else None,
+        return Redirect("<<<", fd=text(number) if number is not None else None, dirs=dirs,
                         body=found[0] if len(found) == 1 else Word(text(fed) if fed is not None else ""))
     if node.type != "file_redirect":
-        return heredoc(node)
+        return heredoc(node, dirs)
     fd_node = node.child_by_field_name("descriptor")
     ops = [text(c) for c in node.children if not c.is_named]
     target = node.child_by_field_name("destination")
     fd = text(fd_node) if fd_node is not None else None
     op = ops[0] if ops else ">"
     if target is None:
-        return Redirect(op, None, fd)
+        return Redirect(op, None, fd, dirs=dirs)
     if target.type == "process_substitution":
-        return Redirect(op, Word(text(target)), fd, process=True)
+        return Redirect(op, Word(text(target)), fd, process=True, dirs=dirs)
     found = words(target)
-    return Redirect(op, found[0] if len(found) == 1 else Word(text(target)), fd)
+    return Redirect(op, found[0] if len(found) == 1 else Word(text(target)), fd, dirs=dirs)
 
 
-def heredoc(node: tree_sitter.Node) -> Redirect:
+def heredoc(node: tree_sitter.Node, dirs: State = START) -> Redirect:
     """``<<X`` / ``<<'X'``: the body is literal when the delimiter is quoted, or when it holds no
     ``$``, backtick or backslash (bash expands those in an unquoted here-doc)."""
     start = next((c for c in node.children if c.type == "heredoc_start"), None)
@@ -115,14 +121,14 @@ def heredoc(node: tree_sitter.Node) -> Redirect:
     quoted = start is not None and any(q in text(start) for q in "'\"\\")
     literal = quoted or not any(char in body for char in "$`\\")
     fd = node.child_by_field_name("descriptor")
-    return Redirect("<<", fd=text(fd) if fd is not None else None,
+    return Redirect("<<", fd=text(fd) if fd is not None else None, dirs=dirs,
                     body=Word(body, body if literal else None))
 
 
 def heredoc_text(node: tree_sitter.Node, start: tree_sitter.Node | None, end: tree_sitter.Node | None) -> str:
     """The body as bash reads it: the lines after the ``<<X`` line up to the delimiter, from the
     source (tree-sitter turns a body that starts with a backslash into words and an empty body)."""
-    data = node.text or b""
+    data = node_bytes(node)
     begin = data.find(b"\n", (start.end_byte if start is not None else node.start_byte) - node.start_byte)
     stop = (end.start_byte if end is not None else node.end_byte) - node.start_byte
     body = data[begin + 1 : stop].decode(errors="replace") if begin >= 0 else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 
 from agent.security.words import Word
@@ -14,6 +15,36 @@ State = frozenset[tuple[Word, ...]]
 """The possible `cd` histories (literal targets, in order) before a command runs."""
 
 START: State = frozenset({()})
+
+
+class Budget:
+    """The time one decision may take: wall-clock (the harness must not stall) and the CPU time of
+    the deciding thread (so a loaded machine does not turn a verdict into "too complex").
+
+    :meth:`spent` is called per syntax node and per command, so it reads the cheap monotonic clock;
+    the thread's CPU clock (a system call) is read only once the wall clock shows that the CPU
+    budget could be used up (a thread never gets more CPU time than wall time)."""
+
+    __slots__ = ("_cpu_left_at", "_cpu_start", "cpu_s", "wall")
+
+    def __init__(self, wall_s: float = float("inf"), cpu_s: float = float("inf")) -> None:
+        now = time.monotonic()
+        self.wall = now + wall_s
+        self.cpu_s = cpu_s
+        self._cpu_start = time.thread_time() if cpu_s != float("inf") else 0.0
+        self._cpu_left_at = now + cpu_s  # before this wall time the CPU budget cannot be spent
+
+    def spent(self) -> bool:
+        now = time.monotonic()
+        if now > self.wall:
+            return True
+        if now < self._cpu_left_at:
+            return False
+        left = self.cpu_s - (time.thread_time() - self._cpu_start)
+        if left < 0:
+            return True
+        self._cpu_left_at = now + left
+        return False
 
 
 @dataclass(frozen=True)
@@ -90,3 +121,4 @@ class Script:
     loop_vars: tuple[tuple[str, bool], ...] = ()  # `for NAME in …`: (NAME, from data (not literals))
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `for NAME in a b`: (NAME, (a, b))
     loop_words: tuple[Word, ...] = ()  # every word a `for` loops over (read like arguments)
+    loop_sources: tuple[tuple[str, tuple[Word, ...]], ...] = ()  # `for NAME in WORDS`: (NAME, WORDS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +44,25 @@ class SecurityConfig(BaseModel):
     """Process names `pkill`/`killall` may target."""
 
 
+@dataclass
+class DecisionMemo:
+    """What one decision has already resolved: credential roots per home, real paths."""
+
+    roots: dict[Path, list[tuple[str, Path]]] = field(default_factory=dict)
+    real: dict[str, Path] = field(default_factory=dict)
+    reads: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    writes: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
+    verdicts: dict[tuple[bool, str, str], Decision] = field(default_factory=dict)
+    places: dict[tuple[Path, tuple[object, ...]], Path | None] = field(default_factory=dict)  # cd histories
+    links: dict[str, bool] = field(default_factory=dict)  # is this path a symlink
+
+
+DECISION_CACHE: ContextVar[DecisionMemo | None] = ContextVar("autocode_policy_memo", default=None)
+"""Per-decision memo (``decide`` sets a fresh one and resets it after): one decision resolves each
+path once, and a link changed later is seen by the next decision."""
+
+
+
 class PolicyContext(BaseModel):
     """Where a command runs: the project, the working directory, the home and started pids."""
 
@@ -76,12 +97,24 @@ class PolicyContext(BaseModel):
         """The directory relative paths are resolved against."""
         if self.cwd is None:
             return self.project_dir
-        return Path(os.path.realpath(self.project_dir / self.cwd.expanduser()))
+        return _resolved(self.project_dir / self.cwd.expanduser())
 
     @property
     def effective_home(self) -> Path:
         """The directory `~` stands for."""
-        return Path(os.path.realpath(self.home if self.home is not None else Path.home()))
+        return _resolved(self.home if self.home is not None else Path.home())
+
+
+def _resolved(path: Path) -> Path:
+    """``os.path.realpath``, once per decision (a decision asks for the home per word)."""
+    memo = DECISION_CACHE.get()
+    key = str(path)
+    if memo is not None and key in memo.real:
+        return memo.real[key]
+    found = Path(os.path.realpath(path))
+    if memo is not None:
+        memo.real[key] = found
+    return found
 
 
 class Decision(BaseModel):

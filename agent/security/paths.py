@@ -14,34 +14,17 @@
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 import re
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
 
 from agent.security.bash import Word
-from agent.security.models import Decision, PolicyContext
-
-
-@dataclass
-class DecisionMemo:
-    """What one decision has already resolved: credential roots per home, real paths."""
-
-    roots: dict[Path, list[tuple[str, Path]]] = field(default_factory=dict)
-    real: dict[str, Path] = field(default_factory=dict)
-    reads: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
-    writes: dict[tuple[object, ...], Decision | None] = field(default_factory=dict)
-    verdicts: dict[tuple[bool, str, str], Decision] = field(default_factory=dict)
-
-
-DECISION_CACHE: ContextVar[DecisionMemo | None] = ContextVar("autocode_policy_memo", default=None)
-"""Per-decision memo (``decide`` sets a fresh one and resets it after): one decision resolves each
-path once, and a link changed later is seen by the next decision."""
-
+from agent.security.models import DECISION_CACHE, Decision, PolicyContext
 
 PROTECTED_ROOT_NAMES: tuple[str, ...] = (
     ".git", ".autocode", ".opencode", "opencode.json", "opencode.jsonc", "autocode.toml",
@@ -277,6 +260,14 @@ def _check_glob(raw: str, expanded: str, cwd: Path, context: PolicyContext, verb
             )
     if any(glob_matches(name, p) for p in patterns[1:] for name in PROTECTED_ANYWHERE):
         return _deny("path.protected", f"the pattern `{raw}` can match a `.git` directory.")
+    targets = _glob_targets(lexical(expanded, cwd))  # links among the files it matches
+    if targets is None:
+        return _deny("path.too_many", f"the pattern `{raw}` matches more than {MAX_GLOB_MATCHES} files, too "
+                                      "many to check each for a symlink out of the project; name fewer.")
+    for target in targets:
+        problem = check_target(raw, str(target), cwd, context, verb)
+        if problem is not None:
+            return problem
     return None
 
 
@@ -285,8 +276,8 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     text = word.value
     if text is None:
         return _dynamic_read(word.raw)
-    if not ("/" in text or word.tilde or text.startswith(".")):
-        return None
+    if not ("/" in text or word.tilde or text.startswith(".") or word.glob) and not _is_link(f"{cwd}/{text}"):
+        return None  # a plain name in the working directory that is not a symlink
     memo = DECISION_CACHE.get()
     if memo is None:
         return _check_read(word, text, cwd, context)
@@ -305,13 +296,24 @@ def _check_read(word: Word, text: str, cwd: Path, context: PolicyContext) -> Dec
             f"`{word.raw}` names another user's home (or a directory stack entry); write the path out.",
         )
     paths = [lexical(expanded, cwd)] if word.glob else [lexical(expanded, cwd), physical(expanded, cwd)]
+    if word.glob and is_inside(paths[0], context.project_dir):  # links in the project it matches
+        matched = _glob_targets(paths[0])
+        if matched is None:
+            return _deny("path.too_many", f"`{word.raw}` matches more than {MAX_GLOB_MATCHES} files, too many "
+                                          "to check each for a symlink out of the project; name fewer.")
+        paths += matched
+    if not word.glob and (paths[1] != paths[0] or _is_link(paths[0])) and _loops(paths[0]):
+        return _deny("path.symlink", f"`{word.raw}` is a symlink loop or a chain of links too long to "
+                                     "follow; it cannot be checked.")
     if _reads_system_secret(word, [p for p in paths if not is_inside(p, context.project_dir)]):
         return _deny(
             "path.credentials",
             f"`{word.raw}` is a password file, another process's environment, memory or files, "
             "or an open file descriptor (code on stdin): it must not be read as a path.",
         )
-    hit = _glob_credential(paths[0], home) if word.glob else _credential_hit(paths, _credential_roots(home))
+    roots = _credential_roots(home)
+    hit = (_glob_credential(paths[0], home) or _credential_hit(paths[1:], roots)) if word.glob else \
+        _credential_hit(paths, roots)
     if hit is None:
         return None
     return _deny(
@@ -342,6 +344,44 @@ def _dynamic_read(raw: str) -> Decision | None:
         "path.credentials",
         f"`{raw}` names a credential store or system secret through a variable; it must not be read.",
     )
+
+
+MAX_GLOB_MATCHES = 1000
+"""Files a pattern read by a command may match; each is resolved (a symlink among them that leads
+to a credential store or system secret is refused), so past this the read is refused."""
+
+
+def _is_link(path: Path | str) -> bool:
+    """``os.path.islink``, once per path and decision (a plain word is asked about per command)."""
+    memo = DECISION_CACHE.get()
+    key = str(path)
+    if memo is None:
+        return os.path.islink(key)
+    if key not in memo.links:
+        memo.links[key] = os.path.islink(key)
+    return memo.links[key]
+
+
+def _loops(path: Path) -> bool:
+    """``path`` runs into a symlink loop, or a chain longer than the kernel follows (ELOOP)."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
+
+
+def _glob_targets(pattern: Path) -> list[Path] | None:
+    """Where the files bash would match for ``pattern`` really lead (the links among them, and
+    anything below a linked directory); ``None`` past :data:`MAX_GLOB_MATCHES`."""
+    found: list[Path] = []
+    for count, match in enumerate(glob.iglob(str(pattern))):
+        if count >= MAX_GLOB_MATCHES:
+            return None
+        target = real(match)
+        if str(target) != os.path.normpath(match):
+            found.append(target)
+    return found
 
 
 def _reads_system_secret(word: Word, paths: list[Path]) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -45,19 +44,17 @@ from agent.security.base import (
     too_complex,
 )
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
-from agent.security.commands import COMMAND_NAME
-from agent.security.models import Decision, PolicyContext, SecurityConfig
+from agent.security.commands import COMMAND_NAME, Budget
+from agent.security.models import DECISION_CACHE, Decision, DecisionMemo, PolicyContext, SecurityConfig
 from agent.security.paths import (
     CREDENTIAL_PATHS,
-    DECISION_CACHE,
     PROTECTED_ANYWHERE,
     PROTECTED_ROOT_NAMES,
-    DecisionMemo,
     check_read,
     check_write,
     decide_path,
 )
-from agent.security.reads import argument_problems
+from agent.security.reads import argument_problems, data_names, data_path_denial, uses
 from agent.security.resources import WRITE_OPS, unbounded_writer
 from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NEVER, names
 from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
@@ -93,17 +90,28 @@ _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas ex
 _MAX_LENGTH = 100_000
 DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
+DECISION_CPU_BUDGET_S = 0.025
+"""CPU-time budget of one decision (the deciding thread's) on a command longer than
+:data:`CPU_BUDGET_FROM_CHARS`: past it the command is denied as too complex to judge. 10 KB of
+distinct commands, or a pipeline the parser struggles with, would otherwise take up to a second."""
+CPU_BUDGET_FROM_CHARS = 1024
+"""Shorter commands have only the wall-clock backstop: their cost is bounded by their size (at most
+about 25 ms of CPU for the worst 1 KB found), and a loaded machine, which inflates even CPU time
+(caches), must not flip an ordinary command's verdict."""
 _log = logging.getLogger(__name__)
 
 
-def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDGET_S) -> Decision:
+def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDGET_S,
+           cpu_budget_s: float = DECISION_CPU_BUDGET_S) -> Decision:
     """Decide whether OpenCode may run the bash ``command`` in ``context``.
 
-    Never raises: input that cannot be judged within ``budget_s`` seconds (or at all) is denied.
+    Never raises: input that cannot be judged within ``budget_s`` seconds of wall-clock time and
+    (past :data:`CPU_BUDGET_FROM_CHARS`) ``cpu_budget_s`` of CPU time, or at all, is denied.
     """
     memo = DECISION_CACHE.set(DecisionMemo())
     try:
-        return _decide(command, context, budget_s)
+        long = isinstance(command, str) and len(command) > CPU_BUDGET_FROM_CHARS
+        return _decide(command, context, Budget(budget_s, cpu_budget_s if long else float("inf")))
     except RecursionError:
         return too_complex("it nests too deeply")
     except Exception:  # fail closed; the property tests assert this branch is never taken
@@ -114,7 +122,7 @@ def decide(command: str, context: PolicyContext, budget_s: float = DECISION_BUDG
         DECISION_CACHE.reset(memo)
 
 
-def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
+def _decide(command: str, context: PolicyContext, budget: Budget) -> Decision:
     if not isinstance(command, str):
         return deny("parse.error", "The command is not text.")
     if not command.strip():
@@ -127,9 +135,9 @@ def _decide(command: str, context: PolicyContext, budget_s: float) -> Decision:
         return deny("parse.encoding", "The command is not valid UTF-8 text (a lone surrogate or an "
                                       "undecodable byte); write it as plain text.")
     env = Env(context, (context.effective_cwd,), frozenset(), 0, check_command, _check_script,
-              deadline=time.monotonic() + budget_s)
+              budget=budget)
     decision = _check_script(command, env)
-    if decision.allowed and time.monotonic() > env.deadline:
+    if decision.allowed and budget.spent():
         return too_complex("it took too long to check")
     return decision
 
@@ -145,7 +153,7 @@ def _is_utf8(text: str) -> bool:
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
-    script = parse_script(source, env.deadline)
+    script = parse_script(source, env.budget)
     if script.too_complex is not None:
         return too_complex(script.too_complex)
     if script.error is not None:
@@ -156,7 +164,8 @@ def _check_script(source: str, env: Env) -> Decision:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
     assigned, loops = assigned_names(script)
     env = replace(env, functions=env.functions | {f.name for f in script.functions},
-                  assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script))
+                  assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script),
+                  data_vars=env.data_vars | data_names(script, env.budget))
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)
         if problem is not None:
@@ -172,15 +181,28 @@ def _at(dirs: State, env: Env) -> Env:
     """``env`` with the directories a command runs in after the ``cd`` histories ``dirs``."""
     if dirs == START:
         return env
-    found: list[Path] = []
+    found: dict[Path, None] = {}
     for base in env.cwds:
         for history in dirs:
-            path: Path | None = base
-            for target in history:
-                path = validators_fs.resolve_word(target, path, env) if path is not None else None
-            if path is not None and path not in found:
-                found.append(path)
+            path = _after(base, history, env)
+            if path is not None:
+                found[path] = None
     return replace(env, cwds=tuple(found) or env.cwds)
+
+
+def _after(base: Path, history: tuple[Word, ...], env: Env) -> Path | None:
+    """Where the ``cd`` steps ``history`` lead from ``base``; each step resolved once per decision
+    (histories share their beginnings: without this, checking every command in every directory
+    cost the square of the number of `cd`s)."""
+    if not history:
+        return base
+    memo = DECISION_CACHE.get()
+    places = memo.places if memo is not None else {}
+    key = (base, history)
+    if key not in places:
+        before = _after(base, history[:-1], env)
+        places[key] = validators_fs.resolve_word(history[-1], before, env) if before is not None else None
+    return places[key]
 
 
 def _check_functions(script: Script, env: Env) -> Decision | None:
@@ -291,10 +313,13 @@ def _effective_names(cmd: SimpleCommand) -> frozenset[str]:
 
 
 def _check_redirects(script: Script, env: Env) -> Decision | None:
+    places: dict[State, Env] = {}
     for redirect in script.redirects:
-        if time.monotonic() > env.deadline:
+        if env.budget.spent():
             return too_complex("it took too long to check")
-        for cwd in _at(redirect.dirs, env).cwds:
+        if redirect.dirs not in places:
+            places[redirect.dirs] = _at(redirect.dirs, env)
+        for cwd in places[redirect.dirs].cwds:
             problem = _redirect_problem(redirect, cwd, env)
             if problem is not None:
                 return problem
@@ -306,7 +331,8 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
     if target is None or redirect.process:
         return None
     if redirect.op == "<":
-        return check_read(target, cwd, env.context)
+        held = uses(target.raw, env.data_vars) if target.value is None else None
+        return data_path_denial("<", target.raw, held) if held else check_read(target, cwd, env.context)
     if redirect.op not in WRITE_OPS:
         return None
     if target.value is not None and (target.value.isdigit() or target.value == "-"):
@@ -315,12 +341,19 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
 
 
 def _check_commands(script: Script, env: Env) -> Decision | None:
+    judged: set[SimpleCommand] = set()  # `ls; ls`: the same words in the same directories, once
+    places: dict[State, Env] = {}  # the directories after the same `cd`s, resolved once
     for cmd in script.commands:
-        if time.monotonic() > env.deadline:
+        if cmd in judged:
+            continue
+        if env.budget.spent():
             return too_complex("it took too long to check")
-        decision = check_command(cmd, _at(cmd.dirs, env))
+        if cmd.dirs not in places:
+            places[cmd.dirs] = _at(cmd.dirs, env)
+        decision = check_command(cmd, places[cmd.dirs])
         if not decision.allowed:
             return decision
+        judged.add(cmd)
     return None
 
 

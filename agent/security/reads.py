@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import time
+import re
 
 from agent.security.base import Env, deny, too_complex
-from agent.security.bash import SimpleCommand, Word, parse_script
+from agent.security.bash import Script, SimpleCommand, Word, parse_script
+from agent.security.commands import Budget
 from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_feed import lists_paths
+from agent.security.variables import SETTERS
 
 
 def argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
     """Reads of credential stores, by any command: arguments, ``--opt=~/.ssh/key``, short values
     attached (``-T/root/.ssh/id_rsa``) and values assigned for later use (``F=~/.ssh/id_rsa``)."""
     values = [a.value for a in cmd.assignments if a.value is not None]
-    opens = cmd.name is not None and (cmd.name.value or "").rsplit("/", 1)[-1] in FILE_READERS
+    base = (cmd.name.value or "").rsplit("/", 1)[-1] if cmd.name is not None else ""
+    opens = base in FILE_READERS
     for word in (*cmd.args, *values):
-        if time.monotonic() > env.deadline:
+        if env.budget.spent():
             return too_complex("it took too long to check")
+        if word.value is None and env.data_vars and base in PATH_READERS and \
+                (held := uses(word.raw, env.data_vars)) is not None:
+            return data_path_denial(base, word.raw, held)
         if opens and word.value is None and not _substituted_paths_listed(word.raw):
             return deny(
                 "path.unchecked_read",
@@ -42,13 +48,77 @@ FILE_READERS = names(
 """Commands that open every operand as a file (so a path built at run time is a read)."""
 
 
-def _substituted_paths_listed(raw: str) -> bool:
-    """A word with no command substitution, or whose substitutions only list paths."""
+def _substituted_paths_listed(raw: str, budget: Budget | None = None) -> bool:
+    """A word with no command substitution, or whose substitutions only list paths (a lister, then
+    only line filters reading the pipe: ``$(ls src | head -1)``)."""
     if "$(" not in raw and "`" not in raw:
         return True
-    script = parse_script(f": {raw}")
+    script = parse_script(f": {raw}", budget)
     inner = script.commands[1:]
-    return script.error is None and bool(inner) and all(lists_paths(cmd) for cmd in inner)
+    return script.error is None and script.too_complex is None and bool(inner) and all(
+        lists_paths(cmd) or (cmd.piped and _filters_lines(cmd)) for cmd in inner) and lists_paths(inner[0])
+
+
+_LINE_FILTERS = names("head tail sort uniq")
+
+
+def _filters_lines(cmd: SimpleCommand) -> bool:
+    """``head -1``, ``sort -u``: keeps some of the lines it is piped, opens no file."""
+    name = cmd.name.value if cmd.name is not None else None
+    return name in _LINE_FILTERS and all((w.value or "x").startswith("-") for w in cmd.args)
+
+
+PATH_READERS = FILE_READERS | names(
+    "grep egrep fgrep rg sed awk gawk mawk cp sort uniq diff comm tar zip rsync scp source . python python3 "
+    "node bash sh less vi vim nano"
+)
+"""Commands that open their operands as files: an operand whose value came from command output or
+input (``f=$(cat list); cat "$f"``) cannot be checked, so it is refused."""
+_REFERENCE = re.compile(r"\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def uses(raw: str, held: frozenset[str]) -> str | None:
+    """The first variable in ``held`` that the source text ``raw`` expands."""
+    return next((m.group(1) for m in _REFERENCE.finditer(raw) if m.group(1) in held), None)
+
+
+def data_path_denial(command: str, raw: str, name: str) -> Decision:
+    return deny(
+        "path.unchecked_read",
+        f"`{command} {raw[:40]}` opens a file named by `${name}`, which holds command output or input "
+        "(read, mapfile, $(…), a loop over them) that cannot be checked for credential paths; fill "
+        "it from find, ls, git ls-files or grep -l, or name the files directly.",
+    )
+
+
+def data_names(script: Script, budget: Budget) -> frozenset[str]:
+    """Variables ``script`` fills from command output or input (``read``, ``mapfile``,
+    ``printf -v``, ``x=$(cmd)``, ``for x in $(cmd)``, copies of those), except values that only
+    list paths (``f=$(ls src)``, ``for f in $(git ls-files)``): those are names the listing
+    command found, and its own arguments are checked."""
+    found: set[str] = set()
+    sources: list[tuple[str, Word]] = []
+    for cmd in script.commands:
+        name = cmd.name.value if cmd.name is not None else None
+        if name in SETTERS:
+            found.update(w.value.split("[", 1)[0] for w in cmd.args if w.value and not w.value.startswith("-"))
+        if name == "printf":
+            found.update(b.value for a, b in zip(cmd.args, cmd.args[1:], strict=False)
+                         if a.value == "-v" and b.value)
+        sources += [(a.name, a.value) for a in cmd.assignments if a.value is not None and a.value.value is None]
+        sources += [(w.raw.partition("=")[0], Word(w.raw.partition("=")[2])) for w in cmd.args
+                    if name in _DECLARES and w.value is None and "=" in w.raw]
+    sources += [(name, word) for name, looped in script.loop_sources for word in looped if word.value is None]
+    listed = {id(word): _substituted_paths_listed(word.raw, budget) for _, word in sources}
+    for _ in range(len(sources) + 1):  # copies of copies: `a=$(cat l); b=$a; cat $b`
+        before = len(found)
+        found.update(name for name, word in sources if not listed[id(word)] or uses(word.raw, frozenset(found)))
+        if len(found) == before:
+            break
+    return frozenset(found)
+
+
+_DECLARES = names("declare typeset local export readonly")
 
 
 def _read_candidates(word: Word) -> list[Word]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import tree_sitter
@@ -17,6 +18,9 @@ Chars = tuple[tuple[str, bool], ...]
 """Characters of a word after quote removal, each with "was quoted"."""
 
 MAX_BRACE_WORDS = 256
+MAX_WORD_PARTS = 1024
+"""Parts of one word taken apart (``{a,b}{a,b}…`` over 10 KB has 6,000): a longer word's value
+counts as unknown, like an expansion's, instead of costing the decision's budget in one step."""
 _GLOB_CHARS = frozenset("*?[")
 _ANSI_SIMPLE = {
     "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
@@ -40,13 +44,27 @@ class Word:
         return self.value is not None
 
 
+SOURCE: ContextVar[bytes] = ContextVar("autocode_bash_source", default=b"")
+"""The bytes of the command line whose syntax tree is being walked (set by ``parse_script``): the
+tree is parsed through a read callback (so a slow parse can be halted), and such a tree does not
+keep its source, so a node's text is cut from these bytes."""
+
+
+def node_bytes(node: tree_sitter.Node) -> bytes:
+    return SOURCE.get()[node.start_byte : node.end_byte]
+
+
 def node_text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode(errors="replace")
+    return SOURCE.get()[node.start_byte : node.end_byte].decode(errors="replace")
 
 
 def words(node: tree_sitter.Node) -> list[Word]:
     """The words bash would produce for one argument node (brace expansion applied)."""
     raw = node_text(node)
+    if node.type == "word" and "\\" not in raw and "{" not in raw:  # the common case, fast
+        return [Word(raw, raw, not _GLOB_CHARS.isdisjoint(raw), raw[:1] == "~")]
+    if node.child_count > MAX_WORD_PARTS:
+        return [Word(raw)]  # its value counts as unknown, as for an expansion
     chars = chars_of(node)
     if chars is None:
         return [Word(raw)]

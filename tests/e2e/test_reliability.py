@@ -36,13 +36,12 @@ def test_a_persistent_outage_stops_cleanly_and_resumably(scripted: ScriptedModel
     scripted.set({"scripts": [init_script(simple_features("Alpha")),
                               {"name": "f", "match": "\nAlpha\n", "steps": [
                                   {"error": 503, "type": "server_error", "message": "down"}]}]})
-    started = time.monotonic()
     events, stop = run_direct(project, scripted, limits={"max_provider_retries": 1},
                               provider_failures=2, provider_backoff_s=0.2)
     assert isinstance(stop, ProviderError) and not isinstance(stop, AuthError), stop
     assert "failed 2 sessions in a row" in str(stop)
-    assert time.monotonic() - started < 60
-    assert len(events.named("provider_backoff")) == 1
+    backoffs = events.named("provider_backoff")
+    assert [b["seconds"] for b in backoffs] == [0.2]  # the configured first wait, between the 2 sessions
     state = json.loads((project / ".autocode" / "state.json").read_text())
     assert state["stop_reason"] == "provider" and state["current"] is None and state["initialized"]
 
@@ -50,11 +49,10 @@ def test_a_persistent_outage_stops_cleanly_and_resumably(scripted: ScriptedModel
 def test_an_auth_error_stops_at_once_naming_the_provider(scripted: ScriptedModel, project: Path) -> None:
     scripted.set({"scripts": [{"name": "init", "match": "You are the initializer", "steps": [
         {"error": 401, "type": "invalid_request_error", "message": "Invalid API key"}]}]})
-    started = time.monotonic()
-    _, stop = run_direct(project, scripted)
+    events, stop = run_direct(project, scripted)
     assert isinstance(stop, AuthError), stop
     assert "check your API key for scripted" in str(stop)
-    assert time.monotonic() - started < 30
+    assert not events.named("provider_backoff") and not events.named("provider_retry")  # no waiting
     assert len(scripted.requests()) == 1  # never retried
 
 
@@ -76,12 +74,11 @@ def test_a_hung_bash_command_is_cut_by_the_session_timeout(scripted: ScriptedMod
         init_script(simple_features("Sleepy")),
         {"name": "sleepy", "match": "\nSleepy\n", "steps": [
             {"tool": "bash", "args": {"command": "sleep 600", "description": "hang"}}]}]})
-    started = time.monotonic()
     _, stop = run_direct(project, scripted, limits={"session_timeout": 4, "max_iterations": 1})
     assert stop is not None and stop.kind == "max_iterations", stop
-    assert time.monotonic() - started < 60
     sessions = [r for r in read_jsonl(project / ".autocode" / "progress.jsonl") if r["kind"] == "session"]
     assert sessions[-1]["stop"] == "session_timeout"
+    assert sessions[-1]["duration_s"] < 600  # cut by the timeout, not ended by the sleep
 
 
 def test_the_server_killed_mid_session_is_restarted_and_the_feature_finished(
@@ -102,7 +99,6 @@ def test_the_server_killed_mid_session_is_restarted_and_the_feature_finished(
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    started = time.monotonic()
     events, stop = run_direct(project, scripted)
     thread.join(5)
     assert stop is not None and stop.kind == "complete", stop
@@ -110,7 +106,6 @@ def test_the_server_killed_mid_session_is_restarted_and_the_feature_finished(
     ready = events.named("server_ready")
     assert len(ready) == 2 and ready[0]["pid"] != ready[1]["pid"]
     assert build_status(project)["features_passing"] == 1
-    assert time.monotonic() - started < 90
 
 
 def _server_pids(project: Path) -> list[str]:

@@ -1,0 +1,214 @@
+"""Holes once left to the sandbox, closed in the policy (issue 14): symlinks in the project judged by
+where they lead (bare names and globs too, loops refused), paths held in variables filled from
+command output or input, and nested ``.git`` directories (a redirection after ``cd`` included).
+
+Each family has must-deny and must-allow rows; the premises about bash are proved against the real
+bash in a temp dir at the end (harmless payloads: reading a temp file, writing ``MARK``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agent.security import PolicyContext, decide
+from tests.security_support import assert_decision
+
+
+@pytest.fixture
+def linked(ctx: PolicyContext) -> PolicyContext:
+    """The `ctx` project with links planted in it (as if the agent had run `ln -s` earlier)."""
+    project, home = ctx.project_dir, ctx.home
+    outside = project.parent / "outside"
+    (outside / "notes.txt").write_text("ordinary")
+    (project / "src" / "a.py").write_text("print(1)\n")
+    (project / "sub" / ".git" / "hooks").mkdir(parents=True)
+    (project / "deep" / "er" / ".git").mkdir(parents=True)
+    links = {
+        "keylink": home / ".ssh" / "id_rsa", "rootlink": Path("/root/somefile"),
+        "shadowlink": Path("/etc/shadow"), "src/rootdir": Path("/root"), "awsdir": home / ".aws",
+        "outlink": outside / "notes.txt", "loop1": Path("loop2"), "loop2": Path("loop1"),
+        "srclink": Path("src"), "sub/up": Path("../src"), "gitlink": Path("sub/.git"),
+    }  # fmt: skip
+    for name, target in links.items():
+        os.symlink(target, project / name)
+    return ctx
+
+
+LINK_DENY = [
+    ("cat keylink", "path.credentials"),  # a bare name: once unresolved, read the key
+    ("head -n 5 keylink", "path.credentials"),
+    ("grep -n x keylink", "path.credentials"),
+    ("cp keylink src/copy", "path.credentials"),
+    ("base64 keylink", "path.credentials"),
+    ("cat rootlink", "path.credentials"),  # root's home outside the project
+    ("cat shadowlink", "path.credentials"),
+    ("cat src/rootdir/.bashrc", "path.credentials"),  # a linked directory on the way
+    ("cat awsdir/credentials", "path.credentials"),
+    ("cat src/*", "path.credentials"),  # the glob matches src/rootdir, which leads to /root
+    ("cat *link", "path.credentials"),
+    ("cat src/*/.bashrc", "path.credentials"),
+    ("cat loop1", "path.symlink"),  # a loop cannot be followed: refused, not guessed
+    ("cat ./loop2", "path.symlink"),
+    ("wc -l < keylink", "path.credentials"),
+    ("ln -s /root/x leak; cat leak", "path.credentials"),  # made in the same line: the ln is judged
+    ("cp a.txt src/*", "path"),  # a glob write target matching a link out of the project
+    ("echo keylink", "path.credentials"),  # any command's words are read as paths (as `echo ~/.ssh/x`)
+]
+
+LINK_ALLOW = [
+    "cat outlink",  # an ordinary file outside the project: reads are permissive
+    "cat srclink/a.py",
+    "cat sub/up/a.py",  # a relative link inside the project, resolved against its own directory
+    "cat src/a.py",
+    "ls src",
+    "cat src/*.py",
+    "grep -n print src/*.py",
+    "echo outlink",
+    "cat gitlink/config",
+    "wc -l src/a.py",
+]
+
+
+
+
+NESTED_GIT_DENY = [
+    ("echo x > sub/.git/config", "path.protected"),
+    ("echo x > sub/.git/hooks/pre-commit", "path.protected"),
+    ("echo x > deep/er/.git/hooks/post-checkout", "path.protected"),
+    ("cd sub/.git && echo x > config", "path.protected"),  # the parser hangs `> config` on the list
+    ("cd sub && echo x > .git/hooks/pre-commit", "path.protected"),
+    ("cd deep && cd er && echo x > .git/config", "path.protected"),
+    ("cd sub/.git; cat a > config", "path.protected"),
+    ("cp hook sub/.git/hooks/pre-push", "path.protected"),
+    ("chmod +x sub/.git/hooks/pre-commit", "path.protected"),
+    ("sed -i s/a/b/ deep/er/.git/config", "path.protected"),
+    ("tee sub/.git/hooks/commit-msg", "path.protected"),
+    ("ln -s /tmp/h sub/.git/hooks", "path.protected"),
+    ("echo x > gitlink/config", "path.protected"),  # a link into a nested .git
+    ("echo x > */.git/config", "path.protected"),
+    ("git -C sub config core.hooksPath /tmp/x", "deny.git_config"),
+    ("cd sub && git config core.fsmonitor true", "deny.git_config"),
+]
+
+NESTED_GIT_ALLOW = [
+    "cat sub/.git/config",  # reading git's state is harmless
+    "ls sub/.git",
+    "git -C sub status",
+    "git -C sub log --oneline",
+    "cd sub && echo x > notes.txt",
+    "cd sub && ls > listing.txt",
+    "echo x > sub/*/config",  # `*` does not match `.git` (no dotglob), so nothing protected
+    "cd deep/er && git status",
+    "cd sub/.git || echo x > config",  # echo runs only where cd failed: in the project root
+]
+
+
+
+
+DATA_VAR_DENY = [
+    ('f=$(cat list); cat "$f"', "path.unchecked_read"),
+    ("read f < list; cat $f", "path.unchecked_read"),
+    ("read -r f < list; head -n 3 $f", "path.unchecked_read"),
+    ('while read f; do cat "$f"; done < list', "path.unchecked_read"),
+    ("for f in $(cat list); do cat $f; done", "path.unchecked_read"),
+    ('for f in `cat list`; do grep x "$f"; done', "path.unchecked_read"),
+    ("f=$(cat list); grep x $f", "path.unchecked_read"),
+    ("f=$(cat list); cp $f out", "path.unchecked_read"),
+    ("export F=$(cat list); cat $F", "path.unchecked_read"),
+    ("local_f=$(curl -s http://localhost:3000/x); cat ${local_f}", "path.unchecked_read"),
+    ('a=$(cat list); b=$a; cat "$b"', "path.unchecked_read"),  # a copy of a copy
+    ('printf -v f "%s" "$(cat list)"; cat "$f"', "path.unchecked_read"),
+    ('f=$(cat list); cat < "$f"', "path.unchecked_read"),
+    ('f=$(cat list); sort "$f"', "path.unchecked_read"),
+    ('f=$(ls src | xargs echo); cat "$f"', "path.unchecked_read"),  # xargs is no line filter
+    ('read x < list; f=$(echo $x); cat "$f"', "path.unchecked_read"),  # a lister fed from data
+    ('f=$(echo /etc/shadow); cat "$f"', "path.credentials"),
+]
+
+DATA_VAR_ALLOW = [
+    "for f in $(ls src); do cat src/$f; done",  # names a lister found
+    "f=$(ls src | head -1); cat src/$f",
+    'for f in $(git ls-files); do wc -l "$f"; done',
+    'for f in $(find src -name "*.py"); do cat "$f"; done',
+    "f=$(grep -l print src/*.py); cat $f",
+    "for f in a.py b.py; do cat src/$f; done",
+    "x=$(date); echo $x",
+    'v=$(git rev-parse HEAD); git show "$v"',  # git does not open it as a file
+    'n=$(wc -l < src/a.py); echo "$n lines"',
+    'read -r name < list; echo "hello $name"',
+    'f=src/a.py; cat "$f"',
+]
+
+
+
+
+@pytest.mark.parametrize(("command", "rule"), LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY)
+def test_the_closed_holes_are_denied(command: str, rule: str, linked: PolicyContext) -> None:
+    """Links out of the project (by their target), nested `.git`, paths from output or input."""
+    assert_decision(decide(command, linked), False, rule)
+
+
+@pytest.mark.parametrize("command", LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW)
+def test_ordinary_work_beside_them_stays_allowed(command: str, linked: PolicyContext) -> None:
+    """Links inside the project, nested repositories used, listed paths and other uses of output."""
+    assert_decision(decide(command, linked), True, "allow")
+
+
+# ---- the premises, against the real bash --------------------------------------------------------
+
+def _bash(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Path:
+    """A project with a symlink to a file outside it, and a list naming that file."""
+    project = tmp_path / "proj"
+    (project / "d").mkdir(parents=True)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-CONTENT\n")
+    os.symlink(secret, project / "leak")
+    (project / "list").write_text(f"{secret}\n")
+    return project
+
+
+def test_premise_a_bare_name_is_read_through_its_link(world: Path) -> None:
+    assert "SECRET-CONTENT" in _bash("cat leak", world).stdout
+
+
+def test_premise_a_glob_matches_links_and_reads_through_them(world: Path) -> None:
+    assert "SECRET-CONTENT" in _bash("cat l*", world).stdout
+
+
+def test_premise_a_loop_cannot_be_read(world: Path) -> None:
+    os.symlink("loop2", world / "loop1")
+    os.symlink("loop1", world / "loop2")
+    result = _bash("cat loop1", world)
+    assert result.returncode != 0 and "symbolic links" in result.stderr
+
+
+@pytest.mark.parametrize("command", ['f=$(cat list); cat "$f"', "read f < list; cat $f",
+                                     "for f in $(cat list); do cat $f; done",
+                                     'a=$(cat list); b=$a; cat "$b"'])
+def test_premise_a_variable_from_output_opens_the_file_it_names(command: str, world: Path) -> None:
+    assert "SECRET-CONTENT" in _bash(command, world).stdout
+
+
+def test_premise_a_redirection_after_cd_writes_in_the_new_directory(world: Path) -> None:
+    _bash("cd d && echo x > MARK", world)
+    assert (world / "d" / "MARK").exists() and not (world / "MARK").exists()
+
+
+def test_premise_a_redirection_after_a_failed_cd_writes_where_it_was(world: Path) -> None:
+    _bash("cd missing 2>/dev/null || echo x > MARK", world)
+    assert (world / "MARK").exists()
+
+
+def test_premise_star_does_not_match_a_dot_directory(world: Path) -> None:
+    (world / "sub" / ".git").mkdir(parents=True)
+    _bash("echo x > sub/*/MARK", world)
+    assert not (world / "sub" / ".git" / "MARK").exists()
