@@ -6,9 +6,9 @@ daemon (:mod:`agent.shellwrap`); autocode's checks connect to it directly (:meth
 
 - the project writable, its ``.git`` read-only, its ``.autocode/`` and every server-side and
   runtime dir hidden; a private ``/tmp``; the real home an empty tmpfs; the rest read-only
-  (``--workers N``: the workers' worktrees writable too and, once they start, the project
-  read-only; the merge queue's checks run in a second sandbox rooted at the integration tree,
-  which this one cannot write);
+  (``--workers N``: once the workers start, the project read-only; each worker's commands run
+  in a sandbox of its own where only its tree is writable, routed by their working directory
+  (:meth:`route`); the merge queue's checks run in another one rooted at the integration tree);
 - its own PID, IPC, UTS, user and (unless ``network = "open"``) network namespace: the server,
   autocode and other builds are invisible, all capabilities dropped, only loopback;
 - an environment rebuilt from an allowlist (:func:`command_env`): never a provider key or the
@@ -97,15 +97,21 @@ def user_state_dirs(environ: dict[str, str] | None = None) -> list[Path]:
 
 
 def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path], egress_dir: Path | None,
-                  writable: list[Path] | None = None, project_writable: bool = True) -> list[str]:
+                  writable: list[Path] | None = None, project_writable: bool = True,
+                  covered: list[Path] | None = None, readable: list[Path] | None = None) -> list[str]:
     """The bwrap prefix of the command sandbox (also printed by ``doctor --sandbox``); ``writable``
-    adds dirs bound writable after everything hidden (the workers' worktrees), and with
-    ``project_writable`` False the project itself is read-only (the workers' main checkout)."""
+    adds dirs bound writable after everything hidden, and with ``project_writable`` False the
+    project itself is read-only (the workers' main checkout). A worker's own sandbox: ``covered``
+    dirs are empty and read-only, even when they hold the project (autocode's state dir with every
+    sibling worker's tree; main's checkout), and ``readable`` dirs are bound read-only (main's
+    ``.git``, which the worktree's git needs, inside the covered checkout)."""
     home = Path.home()
     cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--tmpfs", "/tmp", "--dir", INNER_TMP, "--tmpfs", str(home), "--tmpfs", "/run"]  # no host sockets
     if config.network == "open" and Path("/run/systemd/resolve").is_dir():  # resolv.conf may live there
         cmd += ["--ro-bind", "/run/systemd/resolve", "/run/systemd/resolve"]
+    for path in covered or []:
+        cmd += ["--tmpfs", str(path)]
     cmd += ["--bind" if project_writable else "--ro-bind", str(project), str(project)]
     git = project / ".git"
     if git.exists() and not git.is_symlink():  # a repository, or a worktree's `gitdir:` file
@@ -117,6 +123,10 @@ def command_bwrap(config: SandboxConfig, project: Path, hidden: list[Path], egre
         cmd += ["--bind", str(path), str(path)]
     for path in sorted({p.resolve() for p in readable_roots()}, key=lambda p: len(p.parts)):
         cmd += ["--ro-bind", str(path), str(path)]  # autocode's Python, wherever the above hid it
+    for path in readable or []:
+        cmd += ["--ro-bind", str(path), str(path)]
+    for path in covered or []:
+        cmd += ["--remount-ro", str(path)]  # now that everything is bound inside: no writes there
     if egress_dir is not None:
         cmd += ["--ro-bind", str(egress_dir), EGRESS_MOUNT]
     cmd += ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -148,12 +158,16 @@ class CommandSandbox:
 
     def __init__(self, config: SandboxConfig, project: Path, record: Record,
                  hidden: list[Path] | None = None, runtime_base: Path | None = None,
-                 writable: list[Path] | None = None) -> None:
+                 writable: list[Path] | None = None, covered: list[Path] | None = None,
+                 readable: list[Path] | None = None) -> None:
         self.config = config
         self.project = project.resolve()
         self.record = record
         self.hidden = [p.resolve() for p in hidden or []]
         self.writable = [p.resolve() for p in writable or []]
+        self.covered = [p.resolve() for p in covered or []]
+        self.readable = [p.resolve() for p in readable or []]
+        self.routes: dict[str, str] = {}  # dir -> the socket of the sandbox its commands run in
         self.project_writable = True
         self.runtime_base = runtime_base
         self.runtime: Path | None = None
@@ -218,7 +232,7 @@ class CommandSandbox:
         args += ["--pid-ns", "1"]  # bwrap --unshare-pid: quiesce may kill all but the daemon
         hidden = [*self.hidden, *([self.runtime] if self.runtime else [])]
         return [*command_bwrap(self.config, self.project, hidden, egress_dir, self.writable,
-                               self.project_writable), *args]
+                               self.project_writable, self.covered, self.readable), *args]
 
     def protect_project(self) -> None:
         """From now on the project is read-only to commands (``--workers``: agents work in their
@@ -228,10 +242,16 @@ class CommandSandbox:
             self._kill_daemon()
             self._start_daemon()
 
+    def route(self, directory: Path, box: CommandSandbox) -> None:
+        """Commands whose working directory is ``directory`` or below it run in ``box`` (``--workers``:
+        each worker's own sandbox, where only its tree is writable and its siblings are hidden)."""
+        self.routes[str(directory.resolve())] = str(box.socket_path)
+        self._write_shell()
+
     def _write_shell(self) -> None:
         source = Path(shellwrap.__file__).read_text(encoding="utf-8")
         text = (f"#!{sys.executable} -IS\n{source}\n\n"
-                f"raise SystemExit(main({str(self.socket_path)!r}))\n")
+                f"raise SystemExit(main({str(self.socket_path)!r}, {self.routes!r}))\n")
         self.shell.write_text(text, encoding="utf-8")
         self.shell.chmod(0o755)
 

@@ -213,10 +213,15 @@ def demo_spec() -> str:
     return (DATA / "demo_spec.txt").read_text(encoding="utf-8")
 
 
-def parallel_scenario(count: int, latency_s: float = 0.0, shared: bool = False) -> dict[str, Any]:
+def parallel_scenario(count: int, latency_s: float = 0.0, shared: bool = False,
+                      steps: int = 3) -> dict[str, Any]:
     """``count`` independent features for ``--workers`` (tests, bench): feature i writes
     ``feat_i.py``, appends its notes line and marks itself passing. With ``shared`` every feature
-    also appends its line to ``shared.py``: the same lines of one file, so parallel work conflicts."""
+    also appends its line to ``shared.py``: the same lines of one file, so parallel work conflicts.
+    ``steps`` model steps per feature (at least 3): the extra ones first look around the tree, as a
+    real session reads before it writes."""
+    if steps < 3:
+        raise ValueError("a parallel feature takes at least 3 model steps")
     features = [{"category": "functional", "description": f"parallel feature {i + 1}", "steps": ["works"],
                  "verify": f"grep -q 'F{i + 1} = {i + 1}' {'shared' if shared else f'feat_{i + 1}'}.py",
                  "passes": False} for i in range(count)]
@@ -228,7 +233,10 @@ def parallel_scenario(count: int, latency_s: float = 0.0, shared: bool = False) 
         mark = (f"python3 -c \"import json; p='feature_list.json'; d=json.load(open(p)); "
                 f"d[{i}]['passes']=True; open(p,'w').write(json.dumps(d))\"")
         match = f"\\(functional\\):\\s*parallel feature {i + 1}\\b"
+        look = [{"tool": "bash", "args": {"command": "ls", "description": f"look {n + 1}"}}
+                for n in range(steps - 3)]
         scripts.append({"name": f"feature-{i + 1}", "match": match, "steps": [
+            *look,
             {"tool": "bash", "args": {"command": f"echo 'F{i + 1} = {i + 1}' >> {target}",
                                       "description": "write"}},
             {"tool": "bash", "args": {"command": f"echo '- feature {i + 1}: wrote {target}' >> "

@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field
 
 from agent.build import BuildConfig, Builder, LoopSettings
 from agent.config import Endpoint, Settings
-from agent.contain import CommandSandbox, SandboxConfig
+from agent.contain import CommandSandbox, Record, SandboxConfig
 from agent.cost import Ledger, Limits
 from agent.errors import ServerFailure, UsageError
 from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
-from agent.git import Git
+from agent.git import Git, checked_git_dir
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
 from agent.opencode.config import CustomProvider, generate_config
 from agent.opencode.install import find_opencode
@@ -38,7 +38,7 @@ from agent.sandbox import resolve_mode, sandbox_env, server_wrap
 from agent.security import SecurityConfig
 from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
-from agent.state import BuildState, StateStore
+from agent.state import BuildState, StateStore, user_state_dir
 from agent.ui.transcript import TranscriptWriter
 from agent.workers.worktrees import integration_base, worktrees_base
 
@@ -149,7 +149,7 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_networ
     ``writable`` adds dirs its sandbox lets it write (the workers' worktrees)."""
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
-    runtime = [box.shell.parent] if box is not None else []
+    runtime = [box.shell.parent, *{Path(s).parent for s in box.routes.values()}] if box is not None else []
     wrap = server_wrap(options.sandbox, cwd, state_dir, find_opencode(options.opencode_bin), runtime, writable)
     env = {**sandbox_env(state_dir), **options.env} if wrap else dict(options.env)
     if box is not None:
@@ -314,7 +314,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                           f"to {store.server_dir} (its auth.json copy removed)")
         trees = worktrees_dir(config)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
-                            hidden=[store.server_dir], writable=trees) as box, \
+                            hidden=[store.server_dir]) as box, \
+                worker_sandboxes(config, box_config, store, box), \
                 integration_sandbox(config, box_config, store) as merge_box:
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
@@ -351,12 +352,44 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
 
 
 def worktrees_dir(config: BuildConfig) -> list[Path]:
-    """``--workers N``: the dir of the workers' worktrees (made now: the sandboxes bind it)."""
+    """``--workers N``: the dir of the workers' worktrees and one empty dir per worker (made now:
+    the server's sandbox binds the first, each worker's command sandbox its own tree)."""
     if config.workers <= 1:
         return []
     path = worktrees_base(config.project_dir)
     path.mkdir(mode=0o700, exist_ok=True)
+    for worker in range(1, config.workers + 1):
+        (path / f"w{worker}").mkdir(mode=0o700, exist_ok=True)
     return [path]
+
+
+@contextlib.contextmanager
+def worker_sandboxes(config: BuildConfig, box_config: SandboxConfig, store: StateStore,
+                     box: CommandSandbox) -> Iterator[list[CommandSandbox]]:
+    """``--workers N``: one command sandbox per worker, rooted at its tree. There only that tree
+    (and a private ``/tmp``) is writable; autocode's state dir (every sibling's tree, the
+    integration tree, the server's dirs) is an empty tmpfs, main's checkout too (its ``.git``
+    stays readable for the tree's git). ``box`` (the server's ``SHELL``) sends each command to the
+    sandbox of the worker whose tree holds its working directory."""
+    if config.workers <= 1:
+        yield []
+        return
+    project = config.project_dir.resolve()
+    with contextlib.ExitStack() as stack:
+        boxes = []
+        for worker in range(1, config.workers + 1):
+            tree = worktrees_base(project) / f"w{worker}"
+            boxes.append(stack.enter_context(worker_sandbox(box_config, project, user_state_dir(project),
+                                                            tree, store.record_denied)))
+            box.route(tree, boxes[-1])
+        yield boxes
+
+
+def worker_sandbox(box_config: SandboxConfig, project: Path, state: Path, tree: Path,
+                   record: Record) -> CommandSandbox:
+    """The command sandbox of the worker whose tree is ``tree`` (under ``state``, hidden around it)."""
+    return CommandSandbox(box_config, tree, record, covered=[state, project],
+                          readable=[checked_git_dir(project)])
 
 
 @contextlib.contextmanager

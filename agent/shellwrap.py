@@ -8,6 +8,11 @@ command's status. When OpenCode kills it (timeout, abort), the daemon sees the c
 kills the command's whole process group. No environment variable is passed on: commands get the
 daemon's allowlisted environment, never the server's.
 
+With ``--workers`` the script also carries routes: a command whose working directory lies in a
+worker's tree goes to that worker's daemon (its own sandbox). OpenCode sets that directory: the
+session's, or a ``workdir`` inside it (one outside asks ``external_directory``, which autocode
+refuses).
+
 It runs once per command, so it imports only built-in modules (``_socket``, ``_signal``; no
 ``socket``/``signal``/``json``, whose imports cost more than the rest of the call).
 
@@ -55,11 +60,18 @@ def read_status(conn: object) -> int | None:
     return int(data)
 
 
-def main(socket_path: str) -> int:
+def route(socket_path: str, routes: dict[str, str], cwd: str) -> str:
+    """The daemon for a command run in ``cwd``: the deepest routed dir holding it, else the default."""
+    found = [d for d in routes if cwd == d or cwd.startswith(d.rstrip("/") + "/")]
+    return routes[max(found, key=len)] if found else socket_path
+
+
+def main(socket_path: str, routes: dict[str, str] | None = None) -> int:
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        conn.connect(socket_path)
-        send_request(conn, sys.argv[1:], os.getcwd(), [0, 1, 2])
+        cwd = os.getcwd()
+        conn.connect(route(socket_path, routes or {}, cwd))
+        send_request(conn, sys.argv[1:], cwd, [0, 1, 2])
     except OSError as exc:
         os.write(2, f"autocode sandbox: the command sandbox is not running ({exc})\n".encode())
         return 126

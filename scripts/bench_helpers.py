@@ -127,6 +127,7 @@ class ProcRun:
     own_peak_rss_kb: int = 0  # VmHWM of the process itself, sampled from /proc while it ran
     child_peak_rss_kb: int = 0  # the largest VmHWM among its descendants (e.g. the OpenCode server)
     own_cpu_s: float = 0.0  # user + system CPU of the process itself (last 0.1 s sample before it ended)
+    children_cpu_s: float = 0.0  # the same, summed over its descendants (the OpenCode server, sandboxes)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -168,6 +169,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
         rss = hwm = 0
         cpu = 0.0
         children_hwm: dict[int, int] = {}
+        children_cpu: dict[int, float] = {}
         try:
             deadline = t0 + timeout
             next_sample = 0.0
@@ -177,6 +179,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                     cpu = max(cpu, _cpu_s(proc.pid))
                     for child in _descendants(proc.pid):
                         children_hwm[child] = max(children_hwm.get(child, 0), _vm_hwm_kb(child))
+                        children_cpu[child] = max(children_cpu.get(child, 0.0), _cpu_s(child))
                     next_sample = time.perf_counter() + 0.1
                 pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
@@ -198,7 +201,8 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
         return ProcRun(wall_s=wall, exit_code=None if status is None else proc.returncode,
                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"),
                        max_rss_kb=int(rss), started_epoch=started_epoch, own_peak_rss_kb=hwm,
-                       child_peak_rss_kb=max(children_hwm.values(), default=0), own_cpu_s=round(cpu, 3))
+                       child_peak_rss_kb=max(children_hwm.values(), default=0), own_cpu_s=round(cpu, 3),
+                       children_cpu_s=round(sum(children_cpu.values()), 3))
 
 
 def _cpu_s(pid: int) -> float:

@@ -341,3 +341,15 @@ def test_every_dir_on_the_interpreters_link_chain_is_readable_in_the_sandbox(
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "loop"))
     assert tmp_path in interpreter_dirs()  # a link loop ends, it does not hang
+
+
+def test_a_command_is_routed_by_the_deepest_worker_dir_holding_its_working_directory() -> None:
+    from agent.shellwrap import route
+
+    routes = {"/s/worktrees/w1": "/r1/cmd.sock", "/s/worktrees/w10": "/r10/cmd.sock"}
+    assert route("/main.sock", routes, "/s/worktrees/w1") == "/r1/cmd.sock"
+    assert route("/main.sock", routes, "/s/worktrees/w1/src/app") == "/r1/cmd.sock"
+    assert route("/main.sock", routes, "/s/worktrees/w10/src") == "/r10/cmd.sock"  # not w1's
+    assert route("/main.sock", routes, "/s/worktrees/w1x") == "/main.sock"
+    assert route("/main.sock", routes, "/s/worktrees") == "/main.sock"
+    assert route("/main.sock", {}, "/anywhere") == "/main.sock"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,56 @@ def test_agent_commands_write_worker_trees_but_not_main_or_the_integration_tree(
     assert git_file.ok  # the tree's own .git file is the agent's; autocode never reads it
     assert not admin.ok and not (worker.admin / "MARK").exists()  # the admin dir in .git is read-only
     assert worker.head() == trees.main_head()
+
+
+WALL_PROBE = """
+import os, sys
+def attempt(name, fn):
+    try:
+        fn()
+        print(name + "=done")
+    except OSError as exc:
+        print(name + "=refused:" + type(exc).__name__)
+def write(path):
+    open(path, "w").write("escaped")
+for name, path in zip(["sibling_dir", "sibling_tree", "main", "integration"], sys.argv[1:5]):
+    attempt("write_" + name, lambda: write(os.path.join(path, "ESCAPED")))
+attempt("read_sibling", lambda: open(os.path.join(sys.argv[2], "app.py")).read())
+attempt("read_main", lambda: open(os.path.join(sys.argv[3], "app.py")).read())
+attempt("write_own", lambda: write("OWN"))
+"""
+
+
+@pytest.mark.skipif(not bwrap_works(), reason="needs bubblewrap")
+def test_each_worker_command_writes_only_its_own_tree(trees: Worktrees) -> None:
+    """The server's SHELL sends a command to the sandbox of the worker whose tree it runs in; there
+    the sibling trees, main's checkout and the integration tree can be neither written nor read."""
+    from agent.runtime import worker_sandbox
+
+    state = trees.base.parent
+    for name in ("w1", "w2"):
+        (trees.base / name).mkdir(parents=True, exist_ok=True)  # as the build makes them, before its sandboxes
+    config = SandboxConfig(network="none")
+    with CommandSandbox(config, trees.project, lambda _r: None) as box, \
+            worker_sandbox(config, trees.project, state, trees.base / "w1", lambda _r: None) as one, \
+            worker_sandbox(config, trees.project, state, trees.base / "w2", lambda _r: None) as two:
+        box.route(trees.base / "w1", one)
+        box.route(trees.base / "w2", two)
+        box.protect_project()
+        first, second, merge = trees.tree("w1"), trees.tree("w2"), trees.tree("merge")
+        (first.tree / "probe.py").write_text(WALL_PROBE)
+        args = [str(trees.base / "w2"), str(second.tree), str(trees.project), str(merge.tree)]
+        command = "python3 probe.py " + " ".join(args) + "; git status --short"
+        ran = subprocess.run([str(box.shell), "-c", command], cwd=first.tree, capture_output=True, text=True,
+                             timeout=60)
+        found = dict(line.split("=", 1) for line in ran.stdout.splitlines() if "=" in line)
+    assert ran.returncode == 0, ran.stderr
+    assert found.pop("write_own") == "done" and (first.tree / "OWN").read_text() == "escaped"
+    assert all(result.startswith("refused:") for result in found.values()), found
+    assert len(found) == 6
+    for place in (trees.base / "w2", second.tree, trees.project, merge.tree):
+        assert not (place / "ESCAPED").exists()
+    assert "?? OWN" in ran.stdout and "?? probe.py" in ran.stdout  # the tree's own git still works
 
 
 def test_a_project_on_another_branch_is_integrated_on_that_branch(tmp_path: Path) -> None:

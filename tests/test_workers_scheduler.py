@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.errors import BuildComplete, NoProgress
 from agent.features import Feature
 from agent.workers.scheduler import Scheduler
@@ -56,3 +58,17 @@ def test_finished_only_when_nothing_is_held_and_nothing_is_ready() -> None:
     sched.release(0)
     assert isinstance(sched.finished({0, 1}, set()), BuildComplete)
 
+
+
+def test_parallel_scenario_takes_the_steps_asked_and_looks_before_it_writes() -> None:
+    from agent.demo import parallel_scenario
+    from agent.scripted_model import Scenario
+
+    scenario = Scenario.model_validate(parallel_scenario(2, latency_s=1.0, steps=6))
+    features = [s for s in scenario.scripts if s.name.startswith("feature-")]
+    assert [len(s.steps) for s in features] == [6, 6]
+    commands = [(s.args or {}).get("command", "") for s in features[0].steps[:3]]
+    assert commands == ["ls", "ls", "ls"]
+    assert "feat_1.py" in (features[0].steps[3].args or {})["command"]
+    with pytest.raises(ValueError, match="at least 3"):
+        parallel_scenario(1, steps=2)

@@ -2,7 +2,8 @@
 
 Every worker loops: check the global limits, claim a ready feature (the scheduler), reset its
 worktree to main, run one coding session there (on the build's one OpenCode server), and, when
-the agent marked the feature passing, commit the work on its branch and queue it. The merge queue
+the agent marked the feature passing, commit the work on its branch and queue it; the worker then
+claims its next feature while the queued one waits for its verdict (it stays held). The merge queue
 integrates one worker at a time in the integration tree (squash onto the current main, the
 build's full verdict on the integrated tree: integrity, protected tests, the feature's check and
 the regression gate), then fast-forwards main to that one commit per feature. A conflict sends
@@ -50,6 +51,7 @@ class WorkerPool:
         """Run the workers until one raises the build's stop reason (raised here)."""
         try:
             async with asyncio.TaskGroup() as group:
+                self.group = group  # the workers', and the merge queue's integrations
                 for worker in range(1, self.workers + 1):
                     group.create_task(self._worker(worker, state))
         except BaseExceptionGroup as group_error:
@@ -59,14 +61,23 @@ class WorkerPool:
             raise (stops or errors or leaves)[0] from None  # the build's reason, not a group
 
     async def _worker(self, worker: int, state: BuildState) -> None:
+        """Claim, code, queue; the worker goes on while its queued work waits for its verdict (the
+        feature stays held until then: nobody else takes it, nothing that depends on it starts)."""
         while True:
             index = await self._claim(worker, state)
+            queued: tuple[Work, SessionResult] | None = None
             try:
-                await self._attempt(worker, index, state)
+                queued = await self._attempt(worker, index, state)
             finally:
-                async with self.changed:
-                    self.scheduler.release(index)
-                    self.changed.notify_all()
+                if queued is None:
+                    await self._release(index)
+            if queued is not None:
+                self.group.create_task(self._queued(worker, index, state, *queued))
+
+    async def _release(self, index: int) -> None:
+        async with self.changed:
+            self.scheduler.release(index)
+            self.changed.notify_all()
 
     async def _claim(self, worker: int, state: BuildState) -> int:
         async with self.changed:
@@ -80,12 +91,17 @@ class WorkerPool:
                         self.builder._check_limits()
                     except StopReason:
                         self.scheduler.release(index)
+                        self.changed.notify_all()
+                        while self.scheduler.held:  # the sessions and verdicts in flight end first
+                            await self.changed.wait()
                         raise
                     self.builder.iterations += 1
                     return index
                 await self.changed.wait()
 
-    async def _attempt(self, worker: int, index: int, state: BuildState) -> None:
+    async def _attempt(self, worker: int, index: int, state: BuildState) -> tuple[Work, SessionResult] | None:
+        """One session on ``index`` in the worker's tree; its committed work if the agent marked
+        the feature passing (for the merge queue), else None."""
         builder = self.builder
         listed = with_verdicts(builder._baseline(), set(state.passing))
         tree = await _finish(asyncio.to_thread(self.trees.tree, f"w{worker}"))
@@ -97,18 +113,26 @@ class WorkerPool:
                                   violations=integrity.violations, worker=worker)
         if index not in integrity.claims:
             self._not_done(worker, index, state, result)
-            return
+            return None
         work = await _finish(asyncio.to_thread(commit_work, tree, base, worker, index + 1))
-        async with self.queue:
-            trial = state.model_copy(deep=True)
-            await _finish(asyncio.to_thread(self._integrate, worker, index, trial, work, result))
-        # back on the loop's thread: this feature's verdict joins the build state
-        state.passing = sorted(set(state.passing) | set(trial.passing))
-        if index in trial.skipped:
-            state.skipped = sorted(set(state.skipped) | {index})
-        _take(state.attempts, trial.attempts, index)
-        _take(state.last_failure, trial.last_failure, index)
-        builder._save(state)
+        return work, result
+
+    async def _queued(self, worker: int, index: int, state: BuildState, work: Work,
+                      result: SessionResult) -> None:
+        """The merge queue's turn for one worker's work, then the feature is released."""
+        try:
+            async with self.queue:
+                trial = state.model_copy(deep=True)
+                await _finish(asyncio.to_thread(self._integrate, worker, index, trial, work, result))
+            # back on the loop's thread: this feature's verdict joins the build state
+            state.passing = sorted(set(state.passing) | set(trial.passing))
+            if index in trial.skipped:
+                state.skipped = sorted(set(state.skipped) | {index})
+            _take(state.attempts, trial.attempts, index)
+            _take(state.last_failure, trial.last_failure, index)
+            self.builder._save(state)
+        finally:
+            await self._release(index)
 
     def _not_done(self, worker: int, index: int, state: BuildState, result: SessionResult) -> None:
         """The session ended without marking its feature passing: nothing to merge."""

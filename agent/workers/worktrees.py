@@ -2,10 +2,11 @@
 
 Where they live: ``user_state_dir(project)/worktrees/`` (outside the project, so the user never
 sees or cleans them; autocode removes them when the build completes and cuts them fresh from main
-on every claim, so a ``kill -9`` leaves nothing that a resume does not reset). The command sandbox
-and the server's sandbox bind that directory writable (see ``runtime.py``); the project itself is
-then read-only to the agent's commands, and the security policy is rooted at the worktree of the
-session (sessions carry their ``directory``).
+on every claim, so a ``kill -9`` leaves nothing that a resume does not reset). The server's sandbox
+binds that directory writable; each worker's commands run in a sandbox of their own where only
+that worker's tree is writable and its siblings, the integration tree and main's checkout are out
+of sight (see ``runtime.py``; a tree's directory is therefore never replaced, only emptied). The
+security policy is rooted at the worktree of the session (sessions carry their ``directory``).
 
 Every git call is autocode's hardened git (``agent.git.run_git``) pointed explicitly at the
 worktree's admin dir inside the main repository's ``.git`` (read-only in the sandbox): the
@@ -24,6 +25,18 @@ from agent.state import user_state_dir
 
 BRANCH_PREFIX = "autocode/"
 MERGE_NAME = "merge"
+
+
+def _empty(path: Path) -> None:
+    """Remove everything in ``path`` but keep the directory (git adds a worktree to an empty one)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif path.is_dir():
+        for child in path.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
 
 def worktrees_base(project: Path) -> Path:
@@ -93,8 +106,7 @@ class Worktrees:
         admin = self._admin(path)
         if admin is None:
             self.main_git("worktree", "prune")
-            if path.exists():
-                shutil.rmtree(path)
+            _empty(path)  # the dir itself stays: the worker's command sandbox has it bound
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             branch = ["--detach"] if name == MERGE_NAME else ["-B", BRANCH_PREFIX + name]
             self.main_git("worktree", "add", "-q", "-f", *branch, str(path), self.main)

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from agent.demo import parallel_scenario
-from agent.workers.worktrees import worktrees_base
+from agent.sandbox import bwrap_works
+from agent.workers.worktrees import integration_base, worktrees_base
 from tests.e2e.conftest import ScriptedModel, build_args
 
 pytestmark = pytest.mark.e2e
@@ -119,3 +120,48 @@ def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
     _committed_once(project, 8)
     notes = (project / "autocode-progress.md").read_text()
     assert all(f"- feature {n}: wrote feat_{n}.py" in notes for n in range(1, 9))
+
+
+WALL = """
+import os
+base, main, integration = {base!r}, {main!r}, {integration!r}
+sibling = [os.path.join(base, w) for w in ("w1", "w2") if os.path.join(base, w) != os.getcwd()][0]
+def attempt(name, fn):
+    try:
+        fn()
+        result = "done"
+    except OSError as exc:
+        result = "refused " + type(exc).__name__
+    open("wall-{number}.txt", "a").write(name + "=" + result + "\\n")
+def write(path):
+    open(path, "w").write("escaped")
+attempt("write_sibling", lambda: write(os.path.join(sibling, "ESCAPED")))
+attempt("write_base", lambda: write(os.path.join(base, "ESCAPED")))
+attempt("list_sibling", lambda: os.listdir(sibling))
+attempt("write_main", lambda: write(os.path.join(main, "ESCAPED")))
+attempt("read_main", lambda: open(os.path.join(main, "feature_list.json")).read())
+attempt("write_integration", lambda: write(os.path.join(integration, "ESCAPED")))
+attempt("write_own", lambda: write("OWN-{number}"))
+"""
+
+
+@pytest.mark.skipif(not bwrap_works(), reason="bubblewrap unavailable")
+def test_a_workers_commands_cannot_reach_a_sibling_tree_or_main(scripted: ScriptedModel, project: Path) -> None:
+    scenario = parallel_scenario(2)
+    for number, script in enumerate(scenario["scripts"][1:], start=1):
+        probe = WALL.format(base=str(worktrees_base(project)), main=str(project.resolve()),
+                            integration=str(integration_base(project)), number=number)
+        script["steps"][:0] = [
+            {"tool": "write", "args": {"filePath": "{cwd}/wall.py", "content": probe}},
+            {"tool": "bash", "args": {"command": "python3 wall.py", "description": "escape"}}]
+    scripted.set(scenario)
+    _build(project, scripted, 2)
+    _committed_once(project, 2)  # the ordinary work in each tree landed
+    for number in (1, 2):
+        found = dict(line.split("=", 1) for line in (project / f"wall-{number}.txt").read_text().splitlines())
+        assert found.pop("write_own") == "done" and (project / f"OWN-{number}").read_text() == "escaped"
+        assert len(found) == 6 and all(r.startswith("refused") for r in found.values()), (number, found)
+    assert not (project / "ESCAPED").exists()
+    names = subprocess.run(["git", "log", "--all", "--name-only", "--format="], cwd=project,
+                           capture_output=True, text=True).stdout.split()
+    assert "ESCAPED" not in " ".join(names) and "OWN-1" in names and "OWN-2" in names
