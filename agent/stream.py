@@ -179,8 +179,6 @@ class EventStream:
                 elif self._tracks(event):
                     self._queue.put_nowait(event)
             raise ConnectionError("event stream ended")
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # handed to the consumer, which reconnects or stops
             self._queue.put_nowait(exc)
             connected.set()
