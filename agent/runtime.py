@@ -343,27 +343,33 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 for warning in budget_warnings(config.limits, info):
                     reporter.emit(WarningEvent(message=warning))
                 config = config.model_copy(update={"priced": info.priced or info.free})
-                await warm_worker_dirs(sessions.client, config)
                 # serial: the agent's leftover processes are stopped before each check of a verdict;
                 # workers: verdicts run in merge_box, out of the agents' reach (their jobs live on)
                 checker = box.check if merge_box else box.judging_check
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), checker, prompts,
                                   merge_box.check if merge_box else None,
                                   box.protect_project if merge_box else None)
-                return await builder.run()
+                warming = asyncio.create_task(warm_worker_dirs(sessions.client, config))  # beside init
+                try:
+                    return await builder.run()
+                finally:
+                    warming.cancel()
 
 
 async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig) -> None:
     """``--workers``: have OpenCode make each worker's instance now, while the worker's dir is
     still empty. OpenCode fixes an instance's project when it makes it; for a git checkout it then
-    refreshes the project's list of copies (main and every worktree) before the first prompt, one
-    instance at a time, which made the first step of 4 fresh worktrees wait about 10 s. An
-    instance made before the dir is a checkout is not a git project, like the serial build's
-    project dir (booted before its first commit), so the first prompt goes straight to the model.
-    A dir already checked out (a resumed build) is left to its first prompt."""
+    refreshes the project's list of copies (main and every worktree) and boots the dir's services
+    (tools, watcher) before the first prompt, one instance at a time on the server's one thread:
+    the first step of 4 fresh worktrees waited about 10 s. Made while the dir is empty, the
+    instance is not a git project (like the serial build's project dir, booted before its first
+    commit), and booted here, beside the initializer session, its services are ready when the
+    workers' first prompts come.
+    A dir already checked out (a resumed build) is left to its first prompt. Best effort: a failed
+    request only leaves that dir to its first prompt."""
     dirs = [worktrees_base(config.project_dir) / f"w{w}" for w in range(1, config.workers + 1)]
     fresh = [d for d in dirs if d.is_dir() and not any(d.iterdir())]
-    await asyncio.gather(*(client.sessions(d) for d in fresh))
+    await asyncio.gather(*(client.warm(d) for d in fresh), return_exceptions=True)
 
 
 def worktrees_dir(config: BuildConfig) -> list[Path]:

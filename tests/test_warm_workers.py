@@ -14,9 +14,8 @@ class AskedFor:
     def __init__(self) -> None:
         self.dirs: list[Path] = []
 
-    async def sessions(self, directory: Path) -> list[object]:
+    async def warm(self, directory: Path) -> None:
         self.dirs.append(directory)
-        return []
 
 
 def test_every_empty_worker_dir_gets_its_instance_and_a_checked_out_one_waits(tmp_path: Path) -> None:
