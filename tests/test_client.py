@@ -51,15 +51,14 @@ def test_other_errors_still_raise(status: int) -> None:
     assert len(seen) == (2 if status >= 500 else 1)  # server errors are retried, client errors not
 
 
-def test_warm_makes_the_instance_then_boots_it_through_the_v2_header() -> None:
+def test_warm_asks_for_the_directory_once() -> None:
     seen: list[httpx.Request] = []
 
     async def go(client: OpenCodeClient) -> None:
         async with client:
             await client.warm(Path("/state/worktrees/w1"))
     asyncio.run(go(_client(200, seen)))
-    assert [r.url.path for r in seen] == ["/session", "/api/agent"]
+    assert [r.url.path for r in seen] == ["/session"]
     assert seen[0].url.params["directory"] == "/state/worktrees/w1"
-    assert seen[1].headers["x-opencode-directory"] == "/state/worktrees/w1"  # v2 ignores ?directory=
     with pytest.raises(OpenCodeHTTPError):
         asyncio.run(go(_client(404, [])))

@@ -123,14 +123,9 @@ class OpenCodeClient:
         return [SessionInfo.from_raw(item) for item in raw or []]
 
     async def warm(self, directory: Path) -> None:
-        """Have the server make the directory's instance and boot its services now, not at the
-        first prompt: a v1 request makes the instance, a v2 read (``/api/agent``, which takes the
-        directory from its header, not the query) boots the rest (tools, watcher, project copies)."""
+        """Have the server make the directory's instance now (any v1 request with the directory
+        makes it), not at the first prompt."""
         await self._call("GET", "/session", directory)
-        response = await self._http.request("GET", "/api/agent",
-                                            headers={"x-opencode-directory": str(directory)})
-        if response.status_code >= 400:
-            raise OpenCodeHTTPError(response.status_code, "GET", "/api/agent", response.text)
 
     async def providers(self, directory: Path) -> dict[str, Any]:
         """The providers OpenCode can use (with credentials) and their models, prices, limits."""
