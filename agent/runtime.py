@@ -41,7 +41,7 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore, user_state_dir
 from agent.ui.transcript import TranscriptWriter
-from agent.workers.worktrees import integration_base, worktrees_base
+from agent.workers.worktrees import integration_base, worker_dirs, worktrees_base
 
 
 class ServerOptions(Endpoint):
@@ -368,7 +368,7 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig) -> None:
     checkout (measured against OpenCode 1.18.33).
     A dir already checked out (a resumed build) is left to its first prompt. Best effort: a failed
     request only leaves that dir to its first prompt."""
-    dirs = [worktrees_base(config.project_dir) / f"w{w}" for w in range(1, config.workers + 1)]
+    dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
     fresh = [d for d in dirs if d.is_dir() and not any(d.iterdir())]
     await asyncio.gather(*(client.warm(d) for d in fresh), return_exceptions=True)
 
@@ -380,8 +380,8 @@ def worktrees_dir(config: BuildConfig) -> list[Path]:
         return []
     path = worktrees_base(config.project_dir)
     path.mkdir(mode=0o700, exist_ok=True)
-    for worker in range(1, config.workers + 1):
-        (path / f"w{worker}").mkdir(mode=0o700, exist_ok=True)
+    for tree in worker_dirs(config.project_dir, config.workers):
+        tree.mkdir(mode=0o700, exist_ok=True)
     return [path]
 
 
@@ -399,8 +399,7 @@ def worker_sandboxes(config: BuildConfig, box_config: SandboxConfig, store: Stat
     project = config.project_dir.resolve()
     with contextlib.ExitStack() as stack:
         boxes = []
-        for worker in range(1, config.workers + 1):
-            tree = worktrees_base(project) / f"w{worker}"
+        for tree in worker_dirs(project, config.workers):
             boxes.append(stack.enter_context(worker_sandbox(box_config, project, user_state_dir(project),
                                                             tree, store.record_denied)))
             box.route(tree, boxes[-1])

@@ -45,6 +45,11 @@ def worktrees_base(project: Path) -> Path:
     return user_state_dir(project) / "worktrees"
 
 
+def worker_dirs(project: Path, workers: int) -> list[Path]:
+    """The tree of each worker, ``w1`` … ``wN`` under :func:`worktrees_base`."""
+    return [worktrees_base(project) / f"w{worker}" for worker in range(1, workers + 1)]
+
+
 def integration_base(project: Path) -> Path:
     """Where the merge queue's integration tree lives (``tree`` inside it): apart from the worker
     trees, so the agents' sandbox cannot write it while a worker's work is being verified there."""
