@@ -80,6 +80,13 @@ def worst_cases() -> dict[str, str]:
         "distinct commands": "; ".join(f"ls src/f{i}" for i in range(1200))[:9990].rsplit(";", 1)[0],
         "tiny redirects": _fit(">a", prefix="echo"),
         "pipeline, syntax error": _fit(":|"),  # tree-sitter's error recovery: quadratic (0.4-0.9 s)
+        # past the operator count (which they do not reach) to the node count and the full checks
+        "many command lines": _fit("ls src\n", suffix="ls"),
+        "many expansions": _fit(' "$a"', prefix="echo"),
+        "operators in quotes": "echo '" + _fit("a | b; c && d > e ", size=9980) + "'",
+        "here-doc of code": "cat > app.js <<'EOF'\n"
+                            + _fit("if (a || b) { x = y > 1 ? f(a) : g(b); } // <tag> & more\n", size=9970)
+                            + "EOF",
     }
 
 

@@ -41,6 +41,7 @@ from agent.security.commands import (
     SimpleCommand,
     State,
 )
+from agent.security.density import MAX_NODES
 from agent.security.words import SOURCE, Word, chars_of, make_word, node_bytes, words
 
 __all__ = [
@@ -141,6 +142,8 @@ def parse_script(source: str, budget: Budget | None = None) -> Script:
 def _script(root: tree_sitter.Node, data: bytes, budget: Budget) -> Script:
     if root.has_error:
         return Script(error=_error_text(root))
+    if root.descendant_count > MAX_NODES:
+        return Script(too_complex=f"more than {MAX_NODES:,} pieces of shell syntax")
     acc = _Acc(budget=budget)
     try:
         _walk(root, acc, False, START)  # first: the budget stops branchy or deep input early

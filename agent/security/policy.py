@@ -45,6 +45,7 @@ from agent.security.base import (
 )
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
 from agent.security.commands import COMMAND_NAME, Budget
+from agent.security.density import operator_excess
 from agent.security.models import DECISION_CACHE, Decision, DecisionMemo, PolicyContext, SecurityConfig
 from agent.security.paths import (
     CREDENTIAL_PATHS,
@@ -90,10 +91,12 @@ _WRAPPERS = names("env nice timeout nohup time command stdbuf xargs sudo doas ex
 _MAX_LENGTH = 100_000
 DECISION_BUDGET_S = 2.0
 """Wall-clock budget of one decision; past it the command is denied as too complex to judge."""
-DECISION_CPU_BUDGET_S = 0.025
+DECISION_CPU_BUDGET_S = 0.040
 """CPU-time budget of one decision (the deciding thread's) on a command longer than
-:data:`CPU_BUDGET_FROM_CHARS`: past it the command is denied as too complex to judge. 10 KB of
-distinct commands, or a pipeline the parser struggles with, would otherwise take up to a second."""
+:data:`CPU_BUDGET_FROM_CHARS`: past it the command is denied as too complex to judge. Input dense
+with syntax is refused before this by its size (:mod:`agent.security.density`); what the budget
+still stops is many plain commands (about 0.25 ms each: a 130-line setup script of lists and
+pipelines takes 25-30 ms, which the earlier 25 ms budget refused)."""
 CPU_BUDGET_FROM_CHARS = 1024
 """Shorter commands have only the wall-clock backstop: their cost is bounded by their size (at most
 about 25 ms of CPU for the worst 1 KB found), and a loaded machine, which inflates even CPU time
@@ -153,6 +156,9 @@ def _is_utf8(text: str) -> bool:
 def _check_script(source: str, env: Env) -> Decision:
     if not source.strip():
         return allow("allow.empty", "The nested script is empty.")
+    excess = operator_excess(source)  # before the parser, which is slowest on exactly this input
+    if excess is not None:
+        return too_complex(excess)
     script = parse_script(source, env.budget)
     if script.too_complex is not None:
         return too_complex(script.too_complex)
