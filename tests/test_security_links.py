@@ -127,6 +127,21 @@ DATA_VAR_DENY = [
     ('f=$(ls src | xargs echo); cat "$f"', "path.unchecked_read"),  # xargs is no line filter
     ('read x < list; f=$(echo $x); cat "$f"', "path.unchecked_read"),  # a lister fed from data
     ('f=$(echo /etc/shadow); cat "$f"', "path.credentials"),
+    # a `while read` loop reads its producer's lines: only a lister's count as paths
+    ('cat list | while read -r f; do cat "$f"; done', "path.unchecked_read"),
+    ('while read -r f; do cat "$f"; done < <(cat list)', "path.unchecked_read"),
+    ('while read -r f; do cat "$f"; done < <(find src -printf "%p\\n")', "path.unchecked_read"),
+    ('ls src | xargs echo | while read -r f; do cat "$f"; done', "path.unchecked_read"),
+    ('find src | while read -r f && true; do cat "$f"; done', "path.unchecked_read"),  # not a plain read
+    ('find src | while read -r f; do read -r g < list; cat "$g"; done', "path.unchecked_read"),
+    # a search pattern is text, but every other operand is a file
+    ('pat=$(cat list); grep -e x "$pat"', "path.unchecked_read"),
+    ('pat=$(cat list); grep -f "$pat" src', "path.unchecked_read"),
+    ('pat=$(cat list); grep "$pat" "$pat"', "path.unchecked_read"),
+    ('pat=$(cat list); rg --regexp x "$pat"', "path.unchecked_read"),
+    ("IFS=/; ls", "deny.env_var"),  # IFS for the rest of the line: not only for read
+    ("IFS=/ ls", "deny.env_var"),
+    ('IFS="$(cat list)" read -r a', "deny.env_var"),
 ]
 
 DATA_VAR_ALLOW = [
@@ -141,6 +156,13 @@ DATA_VAR_ALLOW = [
     'n=$(wc -l < src/a.py); echo "$n lines"',
     'read -r name < list; echo "hello $name"',
     'f=src/a.py; cat "$f"',
+    'find src -name "*.py" | while read -r f; do wc -l "$f"; done',
+    'while IFS= read -r f; do cat "$f"; done < <(git ls-files)',
+    'git ls-files | sort | while read -r f; do head -1 "$f"; done',
+    'pat=$(cat list); grep -rn "$pat" src',  # the pattern, not a file
+    'pat=$(cat list); grep -c -- "$pat" src/a.py',
+    'pat=$(cat list); rg -n "$pat" src',
+    'IFS=: read -r a b <<< "x:y"; echo "$a"',
 ]
 
 
@@ -196,6 +218,28 @@ def test_premise_a_loop_cannot_be_read(world: Path) -> None:
                                      'a=$(cat list); b=$a; cat "$b"'])
 def test_premise_a_variable_from_output_opens_the_file_it_names(command: str, world: Path) -> None:
     assert "SECRET-CONTENT" in _bash(command, world).stdout
+
+
+def test_premise_a_loop_reads_the_lines_its_producer_writes(world: Path) -> None:
+    """`find … | while read f` and `done < <(find …)`: the loop's variable holds each listed name."""
+    (world / "d" / "MARK").write_text("listed\n")
+    for command in ['find d -type f | while read -r f; do cat "$f"; done',
+                    'while read -r f; do cat "$f"; done < <(find d -type f)']:
+        assert _bash(command, world).stdout == "listed\n"
+
+
+def test_premise_ifs_before_read_is_for_that_read_only(world: Path) -> None:
+    """`IFS=: read a b` splits that line on `:`; later expansions split as before."""
+    result = _bash('IFS=: read -r a b <<< "x:y"; v="p:q r"; for w in $v; do echo "[$w]"; done; echo "$a"',
+                   world)
+    assert result.stdout.splitlines() == ["[p:q]", "[r]", "x"]
+
+
+def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:
+    """Unless -e or -f gave the pattern: then every operand is a file."""
+    (world / "d" / "f.txt").write_text("SECRET-CONTENT\n")
+    assert _bash('pat=$(cat list); grep -c "$pat" d/f.txt', world).stdout.strip() == "0"
+    assert "SECRET-CONTENT" in _bash('pat=$(cat list); grep -h -e SECRET "$pat"', world).stdout
 
 
 def test_premise_a_redirection_after_cd_writes_in_the_new_directory(world: Path) -> None:

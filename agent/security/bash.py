@@ -29,6 +29,7 @@ from agent.security.bash_tree import (
     redirect,
     stray_backslash,
     text,
+    text_between,
 )
 from agent.security.commands import (
     COMMAND_NAME,
@@ -92,6 +93,7 @@ class _Acc:
     loop_values: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     loop_words: list[Word] = field(default_factory=list)
     loop_sources: list[tuple[str, tuple[Word, ...]]] = field(default_factory=list)
+    read_feeds: list[tuple[int, str]] = field(default_factory=list)  # see Script.read_feeds
     last_state: State | None = None  # the state last added to ``states`` (most nodes repeat it)
 
     def note(self, state: State) -> None:
@@ -174,6 +176,7 @@ def _script(root: tree_sitter.Node, data: bytes, budget: Budget) -> Script:
         loop_values=tuple(acc.loop_values),
         loop_words=tuple(acc.loop_words),
         loop_sources=tuple(acc.loop_sources),
+        read_feeds=tuple(acc.read_feeds),
     )
 
 
@@ -232,6 +235,9 @@ def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> 
                 continue
             start = len(acc.commands)
             result = _walk(child, acc, piped, state)
+            producer = _substituted_stdin(node)
+            if producer is not None:
+                _note_read_feed(child, producer, acc, start)
             # `cd d && echo x > f`: the parser hangs `> f` on the whole list, bash on `echo` (which
             # runs in d): the redirection is checked in every directory a command of the body ran in
             where = frozenset(state.union(*(cmd.dirs for cmd in acc.commands[start:])))
@@ -502,8 +508,33 @@ def _walk_pipeline(node: tree_sitter.Node, acc: _Acc, state: State) -> None:
     for index, stage in enumerate(stages):
         before = len(acc.commands)
         _walk(stage, acc, headless or index > 0, state)  # each stage runs in a subshell
+        if index and not headless:
+            _note_read_feed(stage, text_between(stages[0], stages[index - 1]), acc, before)
         found.append(_stage_command(stage, acc.commands[before] if len(acc.commands) > before else None))
     acc.pipelines.append(tuple(found))
+
+
+def _note_read_feed(loop: tree_sitter.Node, producer: str, acc: _Acc, first: int) -> None:
+    """``producer | while read x; do …``, ``while read x; do …; done < <(producer)``: the loop's
+    condition (the first command walked from ``first``) reads the producer's lines."""
+    condition = loop.child_by_field_name("condition") if loop.type == "while_statement" else None
+    if condition is None or condition.type != "command" or first >= len(acc.commands):
+        return
+    name = acc.commands[first].name
+    if name is not None and name.value == "read":
+        acc.read_feeds.append((first, producer))
+
+
+def _substituted_stdin(node: tree_sitter.Node) -> str | None:
+    """The commands of ``< <(…)`` on a redirected statement (its stdin), as source text."""
+    for child in node.children_by_field_name("redirect"):
+        operator = child.child(0)
+        target = child.child_by_field_name("destination")
+        if operator is not None and text(operator) == "<" and target is not None and \
+                target.type == "process_substitution" and text(target).startswith("<("):
+            inner = [c for c in target.children if c.is_named]
+            return text_between(inner[0], inner[-1]) if inner else None
+    return None
 
 
 def _stage_command(stage: tree_sitter.Node, walked: SimpleCommand | None) -> SimpleCommand | None:

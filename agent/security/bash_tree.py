@@ -77,6 +77,11 @@ def text(node: tree_sitter.Node) -> str:
     return node_text(node)
 
 
+def text_between(first: tree_sitter.Node, last: tree_sitter.Node) -> str:
+    """The source from the start of ``first`` to the end of ``last`` (siblings, in order)."""
+    return SOURCE.get()[first.start_byte : last.end_byte].decode(errors="replace")
+
+
 def outer_redirects(parent: tree_sitter.Node | None, budget: Budget) -> list[Redirect]:
     if parent is None or parent.type != "redirected_statement":
         return []

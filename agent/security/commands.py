@@ -115,6 +115,7 @@ class Script:
     cd_unmodelled: bool = False  # a `cd` inside a loop or function body
     hazard: str | None = None  # a construct that runs code the tree does not show
     fed: tuple[SimpleCommand, ...] = ()  # commands reading an unknown producer: >(cmd), cmd < <(...)
+    read_feeds: tuple[tuple[int, str], ...] = ()  # (index of a `while read` loop's read, its producer's text)
     too_complex: str | None = None  # past the decision budget (states, depth or time)
     arith_output: str | None = None  # a command's output evaluated as arithmetic
     arithmetic: frozenset[str] = frozenset()  # names whose values bash evaluates as arithmetic

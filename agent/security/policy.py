@@ -429,6 +429,8 @@ def _assignment_problems(cmd: SimpleCommand) -> Decision | None:
     for assignment in assignments:
         value = assignment.value.value if assignment.value is not None else ""
         raw = assignment.value.raw if assignment.value is not None else ""
+        if name == "read" and assignment.name == "IFS" and value is not None and assignment in cmd.assignments:
+            continue  # `IFS= read -r line`: how that one read splits its line (bash restores IFS after)
         problem = assignment_problem(assignment.name, value, raw)
         if problem is None and value and _INJECTION.search(value):
             problem = _injection_denial(value)

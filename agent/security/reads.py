@@ -11,6 +11,7 @@ from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_feed import lists_paths
+from agent.security.validators_read import SEARCHERS, searched
 from agent.security.variables import SETTERS
 
 
@@ -20,10 +21,11 @@ def argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
     values = [a.value for a in cmd.assignments if a.value is not None]
     base = (cmd.name.value or "").rsplit("/", 1)[-1] if cmd.name is not None else ""
     opens = base in FILE_READERS
+    pattern = searched(cmd)[0] if base in SEARCHERS else None  # `grep "$pat" src`: text, not a file
     for word in (*cmd.args, *values):
         if env.budget.spent():
             return too_complex("it took too long to check")
-        if word.value is None and env.data_vars and base in PATH_READERS and \
+        if word.value is None and env.data_vars and base in PATH_READERS and word is not pattern and \
                 (held := uses(word.raw, env.data_vars)) is not None:
             return data_path_denial(base, word.raw, held)
         if opens and word.value is None and not _substituted_paths_listed(word.raw):
@@ -94,13 +96,16 @@ def data_path_denial(command: str, raw: str, name: str) -> Decision:
 def data_names(script: Script, budget: Budget) -> frozenset[str]:
     """Variables ``script`` fills from command output or input (``read``, ``mapfile``,
     ``printf -v``, ``x=$(cmd)``, ``for x in $(cmd)``, copies of those), except values that only
-    list paths (``f=$(ls src)``, ``for f in $(git ls-files)``): those are names the listing
-    command found, and its own arguments are checked."""
+    list paths (``f=$(ls src)``, ``for f in $(git ls-files)``, ``find src | while read f``,
+    ``while read f; do …; done < <(git ls-files)``): those are names the listing command found,
+    and its own arguments are checked."""
     found: set[str] = set()
     sources: list[tuple[str, Word]] = []
-    for cmd in script.commands:
+    listed_reads = {index for index, producer in script.read_feeds
+                    if _substituted_paths_listed(f"$({producer})", budget)}
+    for index, cmd in enumerate(script.commands):
         name = cmd.name.value if cmd.name is not None else None
-        if name in SETTERS:
+        if name in SETTERS and index not in listed_reads:
             found.update(w.value.split("[", 1)[0] for w in cmd.args if w.value and not w.value.startswith("-"))
         if name == "printf":
             found.update(b.value for a, b in zip(cmd.args, cmd.args[1:], strict=False)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from agent.security.base import Env, Validator, command_name, ok, parse_options
-from agent.security.bash import SimpleCommand
+from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 
@@ -15,6 +15,23 @@ _GREP_VALUES = "efABCdmD"
 _GREP_LONG = ("--regexp", "--file", "--after-context", "--before-context", "--context",
               "--directories", "--max-count", "--devices", "--include", "--exclude",
               "--exclude-dir", "--label", "--color", "--colour", "--binary-files")  # fmt: skip
+
+
+_SEARCHER_VALUES = "efgtTAmBCMjE"
+_SEARCHER_LONG = ("--regexp", "--file", "--glob", "--type", "--type-not", "--max-count", "--context")
+SEARCHERS = frozenset({"grep", "egrep", "fgrep", "rg", "ag"})
+
+
+def searched(cmd: SimpleCommand) -> tuple[Word | None, list[Word]]:
+    """grep, egrep, fgrep, rg, ag: (the pattern operand, the paths searched). The first operand is
+    the pattern unless ``-e``/``--regexp`` or ``-f``/``--file`` gave it; then all are paths."""
+    grep_family = command_name(cmd) in ("grep", "egrep", "fgrep")
+    opts = parse_options(cmd.args, _GREP_VALUES if grep_family else _SEARCHER_VALUES,
+                         _GREP_LONG if grep_family else _SEARCHER_LONG)
+    paths = list(opts.positionals)
+    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
+        return paths[0], paths[1:]
+    return None, paths
 
 
 def grep(cmd: SimpleCommand, env: Env) -> Decision:
@@ -25,10 +42,7 @@ def grep(cmd: SimpleCommand, env: Env) -> Decision:
     )
     if not recursive:
         return ok(cmd)
-    paths = list(opts.positionals)
-    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
-        paths = paths[1:]
-    return recursive_read_problem(paths or [HERE], env, command_name(cmd)) or ok(cmd)
+    return recursive_read_problem(searched(cmd)[1] or [HERE], env, command_name(cmd)) or ok(cmd)
 
 
 def diff(cmd: SimpleCommand, env: Env) -> Decision:

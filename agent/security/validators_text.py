@@ -23,6 +23,7 @@ from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.rules import names
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
+from agent.security.validators_read import searched
 
 _SED_SIMPLE = frozenset("=dDgGhHlnNpPxzF{}")
 
@@ -298,12 +299,7 @@ def rg(cmd: SimpleCommand, env: Env) -> Decision:
 
 def _searcher_paths(cmd: SimpleCommand, env: Env) -> Decision | None:
     """rg and ag always recurse: their paths must not hold a home, / or /root."""
-    opts = parse_options(cmd.args, "efgtTAmBCMjE", ("--regexp", "--file", "--glob", "--type",
-                                                    "--type-not", "--max-count", "--context"))
-    paths = list(opts.positionals)
-    if paths and not opts.has("-e", "--regexp", "-f", "--file"):
-        paths = paths[1:]
-    return recursive_read_problem(paths or [HERE], env, command_name(cmd))
+    return recursive_read_problem(searched(cmd)[1] or [HERE], env, command_name(cmd))
 
 
 _PSQL_SHELL = re.compile(r"\\!|\\[og]\s*\||\bprogram\b|^\|", re.IGNORECASE)
