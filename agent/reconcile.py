@@ -85,10 +85,25 @@ class Reconciler:
                             if (m := COMMIT_RE.match(line.split(" ", 1)[-1]))})
         recorded = {int(i) for r in self.store.progress() if r.get("kind") == "verdict"
                     for i in r.get("accepted") or []}
-        for index in sorted(set(state.passing) - recorded):
+        missing = sorted(set(state.passing) - recorded)
+        if missing:
+            self._protect_committed_tests()
+        for index in missing:
             self.store.record_progress({"kind": "verdict", "session": None, "feature": index,
                                         "verdict": "accepted", "accepted": [index], "violations": [],
                                         "recovered": True})
+
+    def _protect_committed_tests(self) -> None:
+        """The kill between a verdict commit and its record also lost the accepted tests'
+        inventory (what later sessions may not delete or weaken): list it again, from the tree
+        as committed. No session has run since (this is the first resume after the kill), so a
+        clean tree is the commit; a tree that differs from it is not listed, and said so."""
+        if self.git.dirty():
+            self.reporter.emit(WarningEvent(message="a verdict commit was found without its record and the "
+                                                    "tree differs from it: its tests were not added to the "
+                                                    "protected inventory"))
+            return
+        self.evidence.record()
 
     def _cut_off(self, state: BuildState) -> list[tuple[int | None, Current]]:
         """The sessions in flight (the serial one, then the workers'), cleared and counted interrupted."""

@@ -84,6 +84,29 @@ def test_a_verdict_commit_without_its_record_passes_and_gets_the_record_once(tmp
     assert len([r for r in killed.records("verdict") if r.get("recovered")]) == 1
 
 
+def test_a_verdict_commit_without_its_record_gets_its_tests_protected(tmp_path: Path) -> None:
+    """Killed after `feature 3 passes` was committed, before the inventory was written: the resume
+    lists the committed tests, so a later session deleting them is caught."""
+    killed = Killed(tmp_path)
+    (killed.project / "test_three.py").write_text(TEST.replace("one", "three"))
+    killed.git.commit_all("autocode: feature 3 passes: C")
+    assert "test_three.py" not in killed.evidence.accepted().files
+    killed.resume()
+    assert {"test_one.py", "test_three.py"} <= set(killed.evidence.accepted().files)
+    (killed.project / "test_three.py").unlink()
+    assert killed.evidence.inspect().deleted == ["test_three.py"]
+
+
+def test_a_tree_that_differs_from_the_unrecorded_commit_is_not_listed(tmp_path: Path) -> None:
+    killed = Killed(tmp_path)
+    (killed.project / "test_three.py").write_text(TEST.replace("one", "three"))
+    killed.git.commit_all("autocode: feature 3 passes: C")
+    (killed.project / "test_four.py").write_text(TEST.replace("one", "four"))  # not the commit
+    killed.resume()
+    assert "test_four.py" not in killed.evidence.accepted().files
+    assert any("not added to the protected inventory" in w["message"] for w in killed.reporter.named("warning"))
+
+
 def test_passing_grows_through_one_routine_sorted_and_without_repeats() -> None:
     state = BuildState(passing=[3, 1])
     assert add_passing(state, [2, 3, 2]) == [2]
