@@ -31,7 +31,8 @@ from agent.security import PolicyContext, decide  # noqa: E402
 
 _TABLE_MODULES = ("test_security_policy", "test_security_allowed", "test_security_paths", "test_security_leaks",
                   "test_security_classes", "test_security_gaps", "test_security_config",
-                  "test_security_resources", "test_security_links")
+                  "test_security_resources", "test_security_links", "test_security_outputs",
+                  "test_security_density")
 
 
 def table_commands() -> list[str]:

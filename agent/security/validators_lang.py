@@ -24,6 +24,7 @@ style directories must be inside the project. Package runners (``npx``, ``uv run
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from agent.security.base import (
@@ -39,6 +40,7 @@ from agent.security.base import (
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
+from agent.security.outputs import output_problem
 from agent.security.paths import is_inside
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
@@ -142,7 +144,7 @@ def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple
         return check_paths(
             [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"
         ) or ok(cmd)
-    return ok(cmd, f" (module {module})")
+    return output_problem(replace(cmd, args=rest), env, module) or ok(cmd, f" (module {module})")
 
 
 def uv(cmd: SimpleCommand, env: Env) -> Decision:

@@ -71,7 +71,8 @@ def _sql(cmd: SimpleCommand, env: Env) -> Decision:
     fed = cmd.stdin_text
     if fed is not None and fed.value is not None:  # judged like one more argument
         text = fed.value
-        database = () if tool == "psql" or _sqlite_database(cmd.args) is not None else (Word(":memory:"),)
+        memory = Word(":memory:", ":memory:")
+        database = () if tool == "psql" or _sqlite_database(cmd.args) is not None else (memory,)
         return original(replace(cmd, args=(*cmd.args, *database, Word(text, text))), env)
     if tool == "sqlite3" and any(w.value == "-safe" for w in cmd.args):
         return original(cmd, env)

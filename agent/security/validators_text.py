@@ -338,10 +338,25 @@ def sqlite_database(args: tuple[Word, ...]) -> int | None:
     return None
 
 
+def _database_path(word: Word) -> Word:
+    """The file a sqlite3 database operand opens (``file:PATH?mode=…`` URIs included)."""
+    text = word.value
+    if text is None or not text.startswith("file:"):
+        return word
+    path = text[5:].partition("?")[0].partition("#")[0]
+    path = path[len("//localhost"):] if path.startswith("//localhost") else path
+    return Word(path, path)
+
+
 def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
     tool = (cmd.name.value or "") if cmd.name is not None else ""
     psql = tool.endswith("psql")
     database = None if psql else sqlite_database(cmd.args)
+    if database is not None and cmd.args[database].value not in (":memory:", "") and \
+            not any(w.value == "-readonly" for w in cmd.args[:database]):
+        problem = check_paths([_database_path(cmd.args[database])], env, "sqlite3")  # it creates or writes it
+        if problem is not None:
+            return problem
     for index, word in enumerate(cmd.args):
         if index == database:
             continue

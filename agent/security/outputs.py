@@ -1,0 +1,174 @@
+"""Files a developer tool writes because its options or operands name them.
+
+Compilers, bundlers, formatters, linters and test runners write where they are told: ``gcc -o``,
+``tsc --outDir``, ``pytest --junitxml``, ``ruff check -o``, ``black FILE`` (rewritten in place),
+``prettier --write FILE``. Such a path is a write like a redirection's and must stay inside the
+project (``/tmp`` under the command sandbox). :data:`SPECS` lists, per tool, the options whose value
+is a written path (``--opt VALUE``, ``--opt=VALUE``, and for the one-letter ones ``-oVALUE``), and
+when its operands are rewritten in place; :func:`output_problem` checks each such path like any
+other write. Options of a tool not listed here are judged as reads (see ``reads.py``); what the
+tool writes because of its configuration files or the project's code is left to the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from agent.security.base import Env, command_name, deny, parse_options
+from agent.security.bash import SimpleCommand, Word
+from agent.security.models import Decision
+from agent.security.validators_fs import check_paths
+
+Rewrites = Callable[[tuple[Word, ...], set[str]], bool]
+"""Given the arguments and the option names present: are the operands rewritten in place?"""
+
+
+def _never(_args: tuple[Word, ...], _present: set[str]) -> bool:
+    return False
+
+
+def _unless(*checks: str) -> Rewrites:
+    """Operands are rewritten unless one of ``checks`` (a dry-run option) is given."""
+    return lambda _args, present: not present & set(checks)
+
+
+def _with(*writes: str) -> Rewrites:
+    """Operands are rewritten when one of ``writes`` (a fix/write option) is given."""
+    return lambda _args, present: bool(present & set(writes))
+
+
+def _ruff(args: tuple[Word, ...], present: set[str]) -> bool:
+    """``ruff format`` (unless --check/--diff) and ``ruff check --fix`` rewrite their operands."""
+    sub = next((w.value for w in args if w.value is not None and not w.value.startswith("-")), None)
+    if sub == "format":
+        return not present & {"--check", "--diff"}
+    return "--fix" in present or "--unsafe-fixes" in present
+
+
+@dataclass(frozen=True)
+class Spec:
+    options: frozenset[str] = frozenset()
+    """Options whose value is a path the tool writes."""
+    attached: str = ""
+    """One-letter options among them whose value may be attached (``-oFILE``)."""
+    values: frozenset[str] = frozenset()
+    """Other options that take a value (so it is not taken for an operand)."""
+    rewrites: Rewrites = field(default=_never)
+    nocase: bool = False  # option names in any case (tsc)
+    subcommand: bool = False  # the first operand is a subcommand (ruff format), not a file
+
+
+def _spec(options: str = "", attached: str = "", values: str = "", rewrites: Rewrites = _never,
+          nocase: bool = False, subcommand: bool = False) -> Spec:
+    return Spec(frozenset(options.split()), attached, frozenset(values.split()), rewrites, nocase, subcommand)
+
+
+_C = _spec("-o -MF -MJ --output", "o")
+_FORMAT_VALUES = "-l --line-length -t --target-version --config --include --exclude --extend-exclude " \
+                 "--force-exclude --stdin-filename -W --workers --python-cell-magics --required-version"
+SPECS: MappingProxyType[str, Spec] = MappingProxyType({
+    **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "as"), _C),
+    "rustc": _spec("-o --out-dir", "o"),
+    "go": _spec("-o -coverprofile -cpuprofile -memprofile -blockprofile -mutexprofile -trace -outputdir "
+                "--coverprofile --cpuprofile --memprofile --blockprofile --mutexprofile --trace --outputdir"),
+    "javac": _spec("-d -s -h --source-path-output"),
+    "tsc": _spec("--outdir --outfile --out --declarationdir --tsbuildinfofile --generatecpuprofile",
+                 nocase=True),
+    "esbuild": _spec("--outfile --outdir --metafile --sourcefile"),
+    "webpack": _spec("-o --output-path --output-filename --json", "o"),
+    "vite": _spec("--outDir --outdir"),
+    "cargo": _spec("--target-dir --out-dir --artifact-dir"),
+    "pytest": _spec("--junitxml --junit-xml --basetemp --html --result-log --resultlog --report-log "
+                    "--json-report-file --cov-report"),
+    "mypy": _spec("--cache-dir --html-report --txt-report --xml-report --junit-xml --linecount-report "
+                  "--any-exprs-report --cobertura-xml-report --lineprecision-report --xslt-html-report "
+                  "--xslt-txt-report --linecoverage-report"),
+    "ruff": _spec("-o --output-file --cache-dir", "o", "--config --select --ignore --extend-select "
+                  "--line-length --target-version --exclude --extend-exclude --output-format", _ruff,
+                  subcommand=True),
+    "black": _spec(values=_FORMAT_VALUES, rewrites=_unless("--check", "--diff", "--code", "-c")),
+    "isort": _spec(values="-l --line-length --settings-path --settings-file --sp -p --profile --src "
+                   "--skip -s --filter-files --py -j --jobs", rewrites=_unless("--check-only", "--check",
+                                                                               "-c", "--diff", "--stdout")),
+    "rustfmt": _spec(values="--edition --config-path --config --emit --color",
+                     rewrites=_unless("--check", "--emit")),
+    "gofmt": _spec(rewrites=_with("-w")),
+    "prettier": _spec("--cache-location --log-file", values="--config --ignore-path --plugin --parser "
+                      "--print-width --tab-width", rewrites=_with("--write", "-w")),
+    "eslint": _spec("-o --output-file --cache-location", "o", "-c --config --ext --rule --rulesdir "
+                    "--parser --plugin -f --format --resolve-plugins-relative-to", _with("--fix")),
+    "flake8": _spec("--output-file"),
+    "pylint": _spec("--output"),
+    "jest": _spec("--outputFile --coverageDirectory --cacheDirectory"),
+    "vitest": _spec("--outputFile --coverage.reportsDirectory --dir"),
+    "psql": _spec("-o --output -L --log-file", "oL"),
+    "npm": _spec("--pack-destination"),
+    "cmake": _spec("-B --install-prefix --prefix --graphviz", "B"),
+})
+"""Tool name → what it writes."""
+
+
+def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Decision | None:
+    """A denial when ``cmd`` (the tool ``tool``, by default its own name) writes a path outside
+    what may be written, named by an output option or rewritten as an operand."""
+    name = tool or command_name(cmd)
+    spec = SPECS.get(name)
+    if spec is None:
+        return None
+    if name == "go" and _subcommand(cmd) == "install":
+        return deny("deny.global_install", "`go install` puts a binary in GOBIN outside the project; use "
+                                           "`go build -o bin/NAME` inside it.")
+    words, _ = _written(cmd.args, spec)
+    return check_paths(words, env, name)
+
+
+def _subcommand(cmd: SimpleCommand) -> str | None:
+    return next((w.value for w in cmd.args if w.value is not None and not w.value.startswith("-")), None)
+
+
+def _written(args: tuple[Word, ...], spec: Spec) -> tuple[list[Word], set[str]]:
+    """The words naming files ``spec``'s tool writes, and the option names present."""
+    found: list[Word] = []
+    present: set[str] = set()
+    skip = False
+    for index, word in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        text = word.value
+        if text is None or not text.startswith("-") or text == "-":
+            continue
+        name, eq, value = text.partition("=")
+        key = name.lower() if spec.nocase else name
+        present.add(key)
+        if key in spec.options:
+            if eq:
+                found.append(_word(value))
+            elif index + 1 < len(args):
+                found.append(args[index + 1])
+                skip = True
+        elif len(text) > 2 and text[1] in spec.attached and not text.startswith("--"):
+            found.append(_word(text[2:]))
+    for index, word in enumerate(args):  # --cov-report=html:DIR, --cov-report xml:FILE
+        previous = args[index - 1].value if index else None
+        text = word.value or ""
+        kind_path = text.partition("=")[2] if text.startswith("--cov-report=") else \
+            text if previous == "--cov-report" else ""
+        if ":" in kind_path:
+            found.append(_word(kind_path.partition(":")[2]))
+    if spec.rewrites(args, present):
+        found += _operands(args, spec)
+    return [w for w in found if w.value != "-"], present
+
+
+def _operands(args: tuple[Word, ...], spec: Spec) -> list[Word]:
+    takes = spec.values | spec.options
+    opts = parse_options(args, "".join(o[1] for o in takes if len(o) == 2),
+                         [o for o in takes if o.startswith("--")])
+    return list(opts.positionals[1:] if spec.subcommand else opts.positionals)
+
+
+def _word(value: str) -> Word:
+    return Word(value, value, tilde=value.startswith("~"))

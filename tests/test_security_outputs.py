@@ -1,0 +1,112 @@
+"""Paths developer tools write because an option or operand names them (`agent/security/outputs.py`):
+outside the project they are refused like a redirection's target; inside it they are ordinary."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.security import PolicyContext, decide
+from tests.security_support import assert_decision
+
+OUTPUT_DENY = [
+    "gcc -o ~/x main.c", "gcc main.c -o ../x", "cc -o/tmp/../../x main.c", "clang -o~/x main.c",
+    "g++ -MF ~/deps.d -c main.c", "g++ main.cpp -o ../a.out", "rustc -o ~/x main.rs",
+    "rustc --out-dir ~ main.rs",
+    "go build -o ~/bin/app .", "go test -coverprofile=../c.out ./...", "go test -cpuprofile ~/cpu.out ./...",
+    "go install example.com/tool@latest", "go install ./cmd/app",
+    "javac -d ~ A.java", "tsc --outDir ~/out", "tsc --OUTDIR ../out", "tsc --outFile=../x.js",
+    "esbuild a.js --outfile=../x.js", "esbuild a.js --outdir=..", "webpack -o ~/dist",
+    "webpack --output-path=../d",
+    "vite build --outDir ~/dist", "cargo build --target-dir ~/t", "cmake -B ~/build", "cmake -S . -B../b",
+    "pytest --junitxml=../x.xml", "pytest --junit-xml ~/x.xml", "pytest --cov-report=html:../cov",
+    "pytest --cov-report xml:~/cov.xml", "pytest --basetemp=../t", "mypy --cache-dir ~/c .",
+    "mypy --html-report ../r src", "ruff check -o ~/x .", "ruff check --output-file=../x .",
+    "ruff check --cache-dir ~/c", "ruff format ~/x.py", "ruff format src ../x.py", "ruff check --fix ../x.py",
+    "black ~/x.py", "black -l 100 ../x.py", "isort ~/x.py", "rustfmt ../x.rs", "gofmt -w ~/x.go",
+    "prettier --write ~/x.js", "prettier -w ../x.js", "eslint --fix ../x.js", "eslint -o ~/r.txt .",
+    "flake8 --output-file=../f.txt", "pylint --output=~/p.txt src", "jest --outputFile=../r.json",
+    "psql -o ~/out.txt", "psql -L../log", "npm pack --pack-destination ~",
+    "python3 -m black ~/x.py", "python -m pytest --junitxml=../x.xml", "python3 -m mypy --cache-dir ~/c",
+    "uv run black ~/x.py", "npx prettier --write ../x.js", "uv run ruff format ~/x.py",
+    "sqlite3 ~/x.db 'create table t(a)'", "sqlite3 ../x.db .tables", "sqlite3 'file:../x.db?mode=rwc' .tables",
+    "gcc -o $OUT main.c", "black \"$(cat list)\"",
+]
+
+OUTPUT_ALLOW = [
+    "gcc -o build/app main.c", "gcc -Wall -O2 main.c -o app", "cc -c main.c", "clang -obuild/x main.c",
+    "rustc -o target/x main.rs", "go build -o bin/app .", "go test -coverprofile=c.out ./...", "go vet ./...",
+    "javac -d out A.java", "tsc --outDir dist", "tsc -p .", "esbuild a.js --bundle --outfile=dist/a.js",
+    "webpack -o dist", "vite build --outDir dist", "cargo build --release", "cmake -S . -B build",
+    "pytest -q --junitxml=reports/x.xml", "pytest --cov=src --cov-report=term-missing",
+    "pytest --cov-report=html:htmlcov", "mypy --cache-dir .mypy_cache src", "ruff check .",
+    "ruff check --fix src tests", "ruff format src", "ruff format --check ~/x.py", "ruff check ~/x.py",
+    "black src", "black --check ~/x.py", "black --diff ../x.py", "isort --check-only ~/x.py", "isort src",
+    "rustfmt --check ../x.rs", "gofmt -l ~/x.go", "gofmt -w main.go", "prettier --check ~/x.js",
+    "prettier --write src", "eslint ~/x.js", "eslint --fix src", "jest --outputFile=r.json",
+    "psql -o out.txt -c 'select 1'", "npm pack", "python3 -m black src", "python3 -m pytest -q",
+    "uv run black src", "npx prettier --write src", "sqlite3 app.db .tables", "sqlite3 :memory: 'select 1'",
+    "sqlite3 -readonly ../other.db .tables", "sqlite3 'file:app.db?mode=ro' .tables",
+]
+
+
+@pytest.mark.parametrize("command", OUTPUT_DENY)
+def test_a_tool_writing_outside_the_project_is_refused(command: str, ctx: PolicyContext) -> None:
+    decision = decide(command, ctx)
+    assert decision.allowed is False, decision.reason
+    assert decision.rule.startswith(("path.", "deny.global_install")), decision.rule
+
+
+@pytest.mark.parametrize("command", OUTPUT_ALLOW)
+def test_the_same_tools_writing_inside_it_are_allowed(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), True, "allow")
+
+
+# ---- the premises: each tool writes where its option or operand says -----------------------------
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc here")
+@pytest.mark.parametrize("form", [["-o", "../MARK"], ["-o../MARK"]])
+def test_premise_gcc_writes_its_o_value_separate_or_attached(form: list[str], tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "main.c").write_text("int main(void) { return 0; }\n")
+    _run(["gcc", "main.c", *form], tmp_path / "proj")
+    assert (tmp_path / "MARK").is_file()
+
+
+def test_premise_ruff_writes_its_output_file_and_format_rewrites_operands(tmp_path: Path) -> None:
+    ruff = str(Path(sys.executable).parent / "ruff")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "a.py").write_text("x = 1\n")
+    outside = tmp_path / "b.py"
+    outside.write_text("x=1\n")
+    _run([ruff, "check", "--no-cache", "--output-file=../MARK", "a.py"], tmp_path / "proj")
+    _run([ruff, "format", "--no-cache", "../b.py"], tmp_path / "proj")
+    assert (tmp_path / "MARK").is_file() and outside.read_text() == "x = 1\n"
+    outside.write_text("x=1\n")
+    _run([ruff, "format", "--no-cache", "--check", "../b.py"], tmp_path / "proj")
+    assert outside.read_text() == "x=1\n"  # --check reads only
+
+
+def test_premise_pytest_writes_its_junitxml(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "test_a.py").write_text("def test_a():\n    pass\n")
+    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=../MARK"],
+         tmp_path / "proj")
+    assert (tmp_path / "MARK").is_file()
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="no sqlite3 here")
+def test_premise_sqlite3_creates_its_database_unless_readonly(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    _run(["sqlite3", "../MARK", "create table t(a);"], tmp_path / "proj")
+    assert (tmp_path / "MARK").is_file()
+    _run(["sqlite3", "-readonly", "../NOMARK", "create table t(a);"], tmp_path / "proj")
+    assert not (tmp_path / "NOMARK").exists() or (tmp_path / "NOMARK").stat().st_size == 0
