@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,23 @@ def test_demo_scenario_builds_all_features_with_one_commit_each(
     code, text = _cli("status", "--project-dir", str(project))
     assert code == 0 and "4/4 passing" in text
     _check_report_and_logs(project, status)
+
+
+def test_the_demo_command_builds_offline_with_no_key(tmp_path: Path) -> None:
+    """The README's first command: `autocode demo` starts its own scripted model, builds the
+    bundled spec through the real server, and every feature lands (the variables the other
+    e2e tests set for speed are left out: the demo sets what it needs itself)."""
+    left_out = ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "AUTOCODE_SANDBOX_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in left_out and not k.endswith("_API_KEY")}
+    demo = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "agent", "demo", "-p", str(demo), "--json"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["verdict"] for e in events if e["event"] == "feature_verdict"] == ["accepted"] * 4
+    assert events[-1]["event"] == "stopped" and events[-1]["reason"] == "complete"
+    assert "the model is SCRIPTED" in proc.stderr and "demo complete" in proc.stderr
+    assert sum(s.startswith("autocode: feature ") for s in _git_subjects(demo)) == 4
 
 
 def _check_report_and_logs(project: Path, status: dict[str, Any]) -> None:
