@@ -34,7 +34,9 @@ OUTPUT_DENY = [
     "python3 -m black ~/x.py", "python -m pytest --junitxml=../x.xml", "python3 -m mypy --cache-dir ~/c",
     "uv run black ~/x.py", "npx prettier --write ../x.js", "uv run ruff format ~/x.py",
     "sqlite3 ~/x.db 'create table t(a)'", "sqlite3 ../x.db .tables", "sqlite3 'file:../x.db?mode=rwc' .tables",
-    "gcc -o $OUT main.c", "black \"$(cat list)\"",
+    "gcc -o $OUT main.c", "black \"$(cat list)\"", "gcc main.c -Wl,-o,../x", "cc main.c -Wl,-o../x",
+    "pytest -o cache_dir=../c", "pytest --override-ini=cache_dir=~/c", "python3 -m zipfile -e a.zip ~/x",
+    "python3 -m tarfile -e a.tar ..", "python3 -m json.tool a.json ../out.json", "python3 -m compileall ~/lib",
 ]
 
 OUTPUT_ALLOW = [
@@ -51,6 +53,8 @@ OUTPUT_ALLOW = [
     "psql -o out.txt -c 'select 1'", "npm pack", "python3 -m black src", "python3 -m pytest -q",
     "uv run black src", "npx prettier --write src", "sqlite3 app.db .tables", "sqlite3 :memory: 'select 1'",
     "sqlite3 -readonly ../other.db .tables", "sqlite3 'file:app.db?mode=ro' .tables",
+    "gcc main.c -Wl,-rpath,lib -o app", "pytest -o cache_dir=.cache -q", "python3 -m zipfile -e a.zip out",
+    "python3 -m json.tool a.json", "python3 -m compileall src",
 ]
 
 

@@ -12,6 +12,7 @@ tool writes because of its configuration files or the project's code is left to 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -32,6 +33,10 @@ def _never(_args: tuple[Word, ...], _present: set[str]) -> bool:
 def _unless(*checks: str) -> Rewrites:
     """Operands are rewritten unless one of ``checks`` (a dry-run option) is given."""
     return lambda _args, present: not present & set(checks)
+
+
+def _always(_args: tuple[Word, ...], _present: set[str]) -> bool:
+    return True
 
 
 def _with(*writes: str) -> Rewrites:
@@ -106,6 +111,9 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
     "psql": _spec("-o --output -L --log-file", "oL"),
     "npm": _spec("--pack-destination"),
     "cmake": _spec("-B --install-prefix --prefix --graphviz", "B"),
+    # `python -m MODULE`: standard-library tools that write where their operands say
+    **dict.fromkeys(("zipfile", "tarfile", "json.tool", "gzip", "py_compile", "compileall"),
+                    _spec(values="--indent -d -q", rewrites=_always)),
 })
 """Tool name → what it writes."""
 
@@ -151,13 +159,21 @@ def _written(args: tuple[Word, ...], spec: Spec) -> tuple[list[Word], set[str]]:
                 skip = True
         elif len(text) > 2 and text[1] in spec.attached and not text.startswith("--"):
             found.append(_word(text[2:]))
-    for index, word in enumerate(args):  # --cov-report=html:DIR, --cov-report xml:FILE
+    for index, word in enumerate(args):
         previous = args[index - 1].value if index else None
         text = word.value or ""
         kind_path = text.partition("=")[2] if text.startswith("--cov-report=") else \
             text if previous == "--cov-report" else ""
-        if ":" in kind_path:
+        if ":" in kind_path:  # pytest --cov-report=html:DIR, --cov-report xml:FILE
             found.append(_word(kind_path.partition(":")[2]))
+        ini = text.partition("=")[2] if text.startswith("--override-ini=") else \
+            text if previous in ("-o", "--override-ini") else text[2:] if text.startswith("-o") else ""
+        if ini.partition("=")[0].strip() == "cache_dir":  # pytest -o cache_dir=PATH
+            found.append(_word(ini.partition("=")[2].strip()))
+        if text.startswith("-Wl,"):  # a C compiler passing `-o PATH` to the linker
+            parts = text.split(",")[1:]
+            found += [_word(b) for a, b in itertools.pairwise(parts) if a == "-o"]
+            found += [_word(p[2:]) for p in parts if p.startswith("-o") and len(p) > 2]
     if spec.rewrites(args, present):
         found += _operands(args, spec)
     return [w for w in found if w.value != "-"], present
