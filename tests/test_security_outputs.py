@@ -37,6 +37,11 @@ OUTPUT_DENY = [
     "gcc -o $OUT main.c", "black \"$(cat list)\"", "gcc main.c -Wl,-o,../x", "cc main.c -Wl,-o../x",
     "pytest -o cache_dir=../c", "pytest --override-ini=cache_dir=~/c", "python3 -m zipfile -e a.zip ~/x",
     "python3 -m tarfile -e a.tar ..", "python3 -m json.tool a.json ../out.json", "python3 -m compileall ~/lib",
+    # scaffolding: the directory or file a subcommand creates
+    "git init ~/x", "git init -b main ../x", "git bundle create ~/b HEAD", "uv venv ~/v", "uv init ../app",
+    "cargo new ~/x", "cargo init ..", "poetry new ~/x", "django-admin startproject app ~/x",
+    "npm create vite@latest ../app", "npm init vite ../app", "yarn create vite ~/app", "pnpm create vite ../a",
+    "npx create-react-app ~/app", "npx --yes create-next-app@latest ../web", "bunx create-vite ~/x",
 ]
 
 OUTPUT_ALLOW = [
@@ -55,6 +60,11 @@ OUTPUT_ALLOW = [
     "sqlite3 -readonly ../other.db .tables", "sqlite3 'file:app.db?mode=ro' .tables",
     "gcc main.c -Wl,-rpath,lib -o app", "pytest -o cache_dir=.cache -q", "python3 -m zipfile -e a.zip out",
     "python3 -m json.tool a.json", "python3 -m compileall src",
+    "git init", "git init -b main .", "git -C sub init", "git bundle create repo.bundle --all",
+    "git bundle verify ~/x.bundle", "uv venv", "uv venv --python /usr/bin/python3.11 .venv",
+    "uv init --python /usr/bin/python3 .", "cargo new --vcs none app", "django-admin startproject mysite .",
+    "npm create vite@latest my-app -- --template react", "npm init -y", "npx create-react-app my-app",
+    "npx --yes create-next-app@latest web",
 ]
 
 
@@ -114,3 +124,13 @@ def test_premise_sqlite3_creates_its_database_unless_readonly(tmp_path: Path) ->
     assert (tmp_path / "MARK").is_file()
     _run(["sqlite3", "-readonly", "../NOMARK", "create table t(a);"], tmp_path / "proj")
     assert not (tmp_path / "NOMARK").exists() or (tmp_path / "NOMARK").stat().st_size == 0
+
+
+def test_premise_git_init_and_bundle_create_write_their_operands(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    _run(["git", "init", "-q", "../MARK"], tmp_path / "proj")
+    assert (tmp_path / "MARK" / ".git").is_dir()
+    repo = tmp_path / "MARK"
+    _run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "x"], repo)
+    _run(["git", "bundle", "create", "../BUNDLE", "--all"], repo)
+    assert (tmp_path / "BUNDLE").is_file()

@@ -117,11 +117,43 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
 })
 """Tool name → what it writes."""
 
+_GIT_VALUES = "-C -c --git-dir --work-tree --namespace --exec-path"
+CREATES: MappingProxyType[tuple[str, str], frozenset[str]] = MappingProxyType({
+    key: frozenset(values.split()) for key, values in {
+        ("git", "init"): f"{_GIT_VALUES} --template --separate-git-dir -b --initial-branch "
+                         "--object-format --ref-format --shared",
+        ("git", "bundle"): _GIT_VALUES,  # git bundle create FILE REVS
+        ("uv", "venv"): "-p --python --prompt --index-url --extra-index-url --index --default-index "
+                        "--link-mode --index-strategy --keyring-provider --exclude-newer --directory "
+                        "--project --config-file",
+        ("uv", "init"): "-p --python --name --build-backend --vcs --author-from --description --directory "
+                        "--project --config-file",
+        ("cargo", "new"): "--vcs --name --edition --registry --config -Z",
+        ("cargo", "init"): "--vcs --name --edition --registry --config -Z",
+        ("poetry", "new"): "--name --readme --python --dependency --dev-dependency --description --author "
+                           "--license --directory -C",
+        ("django-admin", "startproject"): "--template --extension -e --name -n --exclude -x --settings "
+                                          "--pythonpath",
+        ("django-admin", "startapp"): "--template --extension -e --name -n --exclude -x --settings "
+                                      "--pythonpath",
+        **{(tool, sub): "--prefix -C --dir --cwd" for tool in ("npm", "yarn", "pnpm", "bun")
+           for sub in ("create", "init")},
+    }.items()
+})
+"""(tool, subcommand) → its options that take a value: the operands after the subcommand are
+directories or files it creates (``git init DIR``, ``cargo new DIR``, ``uv venv DIR``,
+``npm create vite@latest DIR``: for the npm family the first operand is the package)."""
+_SCAFFOLD_RUNNERS = frozenset({"npx", "pnpx", "bunx"})
+"""Runners of a package: ``npx create-react-app DIR`` creates its operands like ``npm create``."""
+
 
 def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Decision | None:
     """A denial when ``cmd`` (the tool ``tool``, by default its own name) writes a path outside
     what may be written, named by an output option or rewritten as an operand."""
     name = tool or command_name(cmd)
+    created = check_paths(_created(cmd.args, name), env, name)
+    if created is not None:
+        return created
     spec = SPECS.get(name)
     if spec is None:
         return None
@@ -130,6 +162,26 @@ def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Dec
                                            "`go build -o bin/NAME` inside it.")
     words, _ = _written(cmd.args, spec)
     return check_paths(words, env, name)
+
+
+def _created(args: tuple[Word, ...], name: str) -> list[Word]:
+    """The operands a scaffolding subcommand (:data:`CREATES`) or a ``create-*`` package creates."""
+    if name in _SCAFFOLD_RUNNERS:
+        words = [w for w in args if not (w.value or "").startswith("-")]
+        package = (words[0].value or "") if words else ""
+        return words[1:] if package.rpartition("/")[2].startswith("create-") else []
+    subs = {sub for tool, sub in CREATES if tool == name}
+    if not subs:
+        return []
+    values = frozenset().union(*(CREATES[(name, sub)] for sub in subs))
+    positionals = parse_options(args, "".join(v[1] for v in values if len(v) == 2),
+                                [v for v in values if v.startswith("--")]).positionals
+    sub = positionals[0].value if positionals else None
+    if sub not in subs:
+        return []
+    if sub == "bundle":  # only `git bundle create FILE` writes (verify, list-heads read)
+        return list(positionals[2:]) if positionals[1:2] and positionals[1].value == "create" else []
+    return list(positionals[2 if name in ("npm", "yarn", "pnpm", "bun") else 1:])
 
 
 def _subcommand(cmd: SimpleCommand) -> str | None:
