@@ -293,7 +293,8 @@ WALKS: list[Row] = [
     ("head `grep -rl TODO src`", True, "allow"),
     ("cat src/$(basename x).py", True, "allow"),
     ("git commit -m \"$(cat msg.txt)\"", True, "allow"),
-    ("cat /etc/$F", True, "allow"),  # unknown, but names no secret: reads stay permissive
+    ("cat /etc/$F", False, "path.dynamic_read"),  # F=shadow: a value could complete it into a secret
+    ("cat /usr/share/doc/$F", True, "allow"),  # unknown, but no secret lives below: reads stay permissive
     ("F=~/.ssh/id_rsa; cat $F", False, "path.credentials"),
     ("F=\"$HOME/.aws/credentials\"; cat $F", False, "path.credentials"),
     ("export K=~/.ssh/id_ed25519", False, "path.credentials"),

@@ -139,6 +139,32 @@ DATA_VAR_DENY = [
     ('pat=$(cat list); grep -f "$pat" src', "path.unchecked_read"),
     ('pat=$(cat list); grep "$pat" "$pat"', "path.unchecked_read"),
     ('pat=$(cat list); rg --regexp x "$pat"', "path.unchecked_read"),
+    # a stdin redirection on the loop replaces the pipe; another descriptor; read's own $REPLY
+    ('ls | while read f; do cat "$f"; done < list', "path.unchecked_read"),
+    ('ls | while read f; do cat "$f"; done < <(cat list)', "path.unchecked_read"),
+    ("ls | while read f; do cat \"$f\"; done <<'EOF'\n/etc/x\nEOF", "path.unchecked_read"),
+    ('ls | while read -u 3 f; do cat "$f"; done 3< list', "path.unchecked_read"),
+    ('read < list; cat "$REPLY"', "path.unchecked_read"),
+    ('cat list | while read; do cat "$REPLY"; done', "path.unchecked_read"),
+    # a part filled in at run time that could complete the path into a credential store or secret
+    ("x=.ssh; cat ~/$x/id_rsa", "path.dynamic_read"),
+    ('x=.aws; cat "$HOME/$x/credentials"', "path.dynamic_read"),
+    ("x=.ssh; cp -r ~/$x keys", "path.dynamic_read"),
+    ("x=.ssh; tar -czf k.tgz ~/$x", "path.dynamic_read"),
+    ("s=shadow; cat /etc/$s", "path.dynamic_read"),
+    ("set -- .ssh; cat ~/$1/id_rsa", "path.dynamic_read"),
+    ("cat /proc/$pid/environ", "path.credentials"),
+    ('cat "${UNSET:-$HOME/.ssh/id_rsa}"', "path.credentials"),  # a default value is a value
+    ('cat "${UNSET:-/etc/shadow}"', "path.credentials"),
+    ('cat "${UNSET:+/proc/1/environ}"', "path.credentials"),
+    ('cat "${PWD/*/$HOME/.ssh/id_rsa}"', "path.credentials"),  # so is a replacement
+    ('ls | while read f; do cat "${f/*/$HOME/.aws/credentials}"; done', "path.credentials"),
+    ('f=$(ls | head -1); cat "${f:+$HOME/.ssh/id_rsa}"', "path.credentials"),
+    ("cat ~/.local/state/autocode/projects/x/opencode/auth.json", "path.credentials"),  # autocode's own
+    ("cat ~/.config/gh/hosts.yml", "path.credentials"),
+    ("cat ~/.cargo/credentials.toml", "path.credentials"),
+    ("cat /etc/ssh/ssh_host_ed25519_key", "path.credentials"),
+    ("cat /var/run/secrets/kubernetes.io/serviceaccount/token", "path.credentials"),
     ("IFS=/; ls", "deny.env_var"),  # IFS for the rest of the line: not only for read
     ("IFS=/ ls", "deny.env_var"),
     ('IFS="$(cat list)" read -r a', "deny.env_var"),
@@ -163,6 +189,9 @@ DATA_VAR_ALLOW = [
     'pat=$(cat list); grep -c -- "$pat" src/a.py',
     'pat=$(cat list); rg -n "$pat" src',
     'IFS=: read -r a b <<< "x:y"; echo "$a"',
+    'ls src | while read f; do wc -l "src/$f"; done 2> err.log',  # only stderr redirected
+    'cat "$HOME/.gitconfig"', "cat ${VIRTUAL_ENV}/pyvenv.cfg", "ls /usr/share/$x",
+    'cat "${CONFIG:-config.yml}"', 'cat "$PWD/src/a.py"', 'cat "${1:-src/a.py}"', "cat src/$f",
 ]
 
 
@@ -233,6 +262,22 @@ def test_premise_ifs_before_read_is_for_that_read_only(world: Path) -> None:
     result = _bash('IFS=: read -r a b <<< "x:y"; v="p:q r"; for w in $v; do echo "[$w]"; done; echo "$a"',
                    world)
     assert result.stdout.splitlines() == ["[p:q]", "[r]", "x"]
+
+
+@pytest.mark.parametrize("command", ['x=d; cat "$PWD/$x/MARK"', 'cat "${UNSET:-d/MARK}"',
+                                     'cat "${PWD/*/$PWD/d/MARK}"',
+                                     'ls | while read f; do cat "d/$f"; done < <(echo MARK)'])
+def test_premise_a_value_filled_in_at_run_time_is_read(command: str, world: Path) -> None:
+    """Assignments, default values and replacements complete the path bash opens."""
+    (world / "d" / "MARK").write_text("completed\n")
+    assert _bash(command, world).stdout == "completed\n"
+
+
+def test_premise_a_redirection_on_the_loop_replaces_the_pipe(world: Path) -> None:
+    (world / "d" / "MARK").write_text("from the file\n")
+    (world / "names").write_text("d/MARK\n")
+    assert _bash('echo nothing | while read -r f; do cat "$f"; done < names', world).stdout == "from the file\n"
+    assert _bash('read < names; cat "$REPLY"', world).stdout == "from the file\n"
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

@@ -233,8 +233,10 @@ def _walk_node(node: tree_sitter.Node, acc: _Acc, piped: bool, state: State) -> 
             if child != body:
                 _walk(child, acc, False, where)
                 continue
-            start = len(acc.commands)
+            start, feeds = len(acc.commands), len(acc.read_feeds)
             result = _walk(child, acc, piped, state)
+            if _stdin_redirected(node):  # `ls | while read f; …; done < list`: the loop reads the file
+                del acc.read_feeds[feeds:]
             producer = _substituted_stdin(node)
             if producer is not None:
                 _note_read_feed(child, producer, acc, start)
@@ -520,9 +522,27 @@ def _note_read_feed(loop: tree_sitter.Node, producer: str, acc: _Acc, first: int
     condition = loop.child_by_field_name("condition") if loop.type == "while_statement" else None
     if condition is None or condition.type != "command" or first >= len(acc.commands):
         return
-    name = acc.commands[first].name
-    if name is not None and name.value == "read":
+    read = acc.commands[first]
+    other_fd = any((w.value or "-u")[:1] == "-" and (w.value or "-u")[1:2] != "-" and "u" in (w.value or "u")
+                   for w in read.args)  # `read -u 3 f`: another descriptor (or unknown), not the feed
+    if read.name is not None and read.name.value == "read" and not other_fd:
         acc.read_feeds.append((first, producer))
+
+
+_STDIN_OPERATORS = frozenset({"<", "<&", "<>", "<<", "<<-", "<<<"})
+
+
+def _stdin_redirected(node: tree_sitter.Node) -> bool:
+    """A redirection of the statement's standard input (fd 0): it replaces a pipe into it."""
+    for child in node.children:
+        if child.type not in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+            continue
+        descriptor = child.child_by_field_name("descriptor")
+        operators = [text(c) for c in child.children if not c.is_named]
+        operator = operators[0] if operators else ("<<" if child.type == "heredoc_redirect" else "")
+        if operator in _STDIN_OPERATORS and (descriptor is None or text(descriptor) == "0"):
+            return True
+    return False
 
 
 def _substituted_stdin(node: tree_sitter.Node) -> str | None:

@@ -37,6 +37,10 @@ PROTECTED_ANYWHERE: tuple[str, ...] = (".git",)
 CREDENTIAL_PATHS: tuple[str, ...] = (
     ".ssh", ".aws", ".config/opencode", ".local/share/opencode", ".gnupg", ".netrc",
     ".git-credentials", ".kube", ".docker", ".config/gcloud", ".azure", ".pypirc", ".npmrc",
+    ".local/state/autocode", ".config/autocode", ".config/gh", ".config/hub", ".config/git/credentials",
+    ".cargo/credentials", ".cargo/credentials.toml", ".vault-token", ".terraform.d", ".m2/settings.xml",
+    ".gradle/gradle.properties", ".password-store", ".local/share/keyrings", ".bash_history",
+    ".zsh_history", ".python_history", ".psql_history", ".mysql_history", ".pgpass", ".my.cnf",
 )  # fmt: skip
 """Paths under the home directory that are never read (credentials and tokens)."""
 
@@ -67,7 +71,8 @@ def real(path: Path | str) -> Path:
 
 
 _SYSTEM_SECRETS = re.compile(
-    r"^/(etc/(g?shadow|sudoers|security/opasswd)(-|\.d)?|dev/(stdin|fd)"
+    r"^/(etc/(g?shadow|sudoers|security/opasswd)(-|\.d)?|etc/ssh/ssh_host_[^/]*key[^/]*|(var/)?run/secrets"
+    r"|dev/(stdin|fd)"
     r"|proc/[^/]+/(task/[^/]+/)?(environ|cmdline|root|cwd|mem|fd|fdinfo|map_files|maps|smaps|auxv|exe|pagemap))(/|$)"
 )
 """System files that hold other processes' secrets (environments, memory), password hashes, or
@@ -166,13 +171,18 @@ def _credential_roots(home: Path) -> list[tuple[str, Path]]:
         roots.append((entry, home / entry))
         if (resolved := real(home / entry)) != home / entry:
             roots.append((entry, resolved))
+    state = os.environ.get("AUTOCODE_STATE_HOME") or (
+        os.path.join(os.environ["XDG_STATE_HOME"], "autocode") if os.environ.get("XDG_STATE_HOME") else None)
+    if state:  # autocode's own state (the server's home, its copy of the provider auth) elsewhere
+        roots += [(state, Path(state)), (state, real(state))]
     if memo is not None:
         memo.roots[home] = roots
     return roots
 
 
 def _credential_hit(paths: list[Path], roots: list[tuple[str, Path]]) -> str | None:
-    return next((f"~/{entry}" for path in paths for entry, root in roots if is_inside(path, root)), None)
+    return next((entry if entry.startswith("/") else f"~/{entry}" for path in paths for entry, root in roots
+                 if is_inside(path, root)), None)
 
 
 def check_write(word: Word, cwd: Path, context: PolicyContext, verb: str) -> Decision | None:
@@ -275,7 +285,7 @@ def check_read(word: Word, cwd: Path, context: PolicyContext) -> Decision | None
     """``None`` unless ``word`` names a credential store (reads are otherwise allowed)."""
     text = word.value
     if text is None:
-        return _dynamic_read(word.raw)
+        return _dynamic_read(word.raw) or _completed_read(word.raw, cwd, context)
     if not ("/" in text or word.tilde or text.startswith(".") or word.glob) and not _is_link(f"{cwd}/{text}"):
         return None  # a plain name in the working directory that is not a symlink
     memo = DECISION_CACHE.get()
@@ -344,6 +354,48 @@ def _dynamic_read(raw: str) -> Decision | None:
         "path.credentials",
         f"`{raw}` names a credential store or system secret through a variable; it must not be read.",
     )
+
+
+_EXPANSION = re.compile(r"\$\{[^}]*\}|\$\(\([^)]*\)\)|\$\(|`|\$[A-Za-z_0-9@*#?$!-]")
+_ALTERNATE = re.compile(r"\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*(?:\[[^]}]*\])?"
+                        r"(?P<op>:?[-=+?]|//|/#|/%|/)(?P<word>[^{}]*)\}")
+_HOME_VAR = re.compile(r"\$\{HOME\}|\$HOME(?![A-Za-z0-9_])")
+_SECRET_DIRS = tuple(Path(p) for p in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh", "/proc/1",
+                                       "/dev/fd", "/run/secrets", "/var/run/secrets", "/root", "/home"))
+
+
+def _completed_read(raw: str, cwd: Path, context: PolicyContext) -> Decision | None:
+    """A path with a part bash fills in at run time is refused when that part could complete it
+    into a credential store or system secret: the text before it names a directory above one
+    (``cat ~/$x/id_rsa``, ``cat /etc/$f``, ``cat "$HOME/$d/credentials"``), or a default or
+    replacement value names one (``cat "${UNSET:-$HOME/.ssh/id_rsa}"``, ``${f/*/…}``). ``$HOME``
+    counts as the home it is; a value the text does not show may be anything."""
+    home = context.effective_home
+    unquoted = raw.replace('"', "").replace("'", "")
+    if unquoted.startswith("~"):
+        unquoted = str(home) + unquoted[1:] if unquoted[1:2] in ("", "/") else "/home/" + unquoted[1:]
+    forms = [_HOME_VAR.sub(str(home), unquoted)]
+    flat = forms[0]
+    for _ in range(8):  # `${A:-${B:-/etc/shadow}}`: the innermost first
+        flat = _ALTERNATE.sub(lambda m: m["word"].partition("/")[2] if m["op"].startswith("/") else m["word"],
+                              flat)
+    forms.append(flat)
+    for form in forms:
+        first = _EXPANSION.search(form)
+        if first is None:  # every part known: judged like a literal path
+            return check_read(Word(form, form, has_glob(form)), cwd, context)
+        head = form[: first.start()]
+        if "/" not in head:
+            continue
+        above = lexical(head.rsplit("/", 1)[0] or "/", cwd)
+        secrets = (*_SECRET_DIRS, *(root for _, root in _credential_roots(home)))
+        if any(is_inside(secret, above) for secret in secrets):
+            return _deny(
+                "path.dynamic_read",
+                f"`{raw[:60]}` reads a path that a value filled in at run time completes below {above}, "
+                "where credentials or system secrets live; write the path out.",
+            )
+    return None
 
 
 MAX_GLOB_MATCHES = 1000

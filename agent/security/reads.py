@@ -106,7 +106,8 @@ def data_names(script: Script, budget: Budget) -> frozenset[str]:
     for index, cmd in enumerate(script.commands):
         name = cmd.name.value if cmd.name is not None else None
         if name in SETTERS and index not in listed_reads:
-            found.update(w.value.split("[", 1)[0] for w in cmd.args if w.value and not w.value.startswith("-"))
+            named = [w.value.split("[", 1)[0] for w in cmd.args if w.value and not w.value.startswith("-")]
+            found.update(named or (["REPLY"] if name == "read" else []))  # `read` alone fills $REPLY
         if name == "printf":
             found.update(b.value for a, b in zip(cmd.args, cmd.args[1:], strict=False)
                          if a.value == "-v" and b.value)
