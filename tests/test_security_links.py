@@ -197,13 +197,36 @@ DATA_VAR_ALLOW = [
 
 
 
-@pytest.mark.parametrize(("command", "rule"), LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY)
+FIND_GIT_DENY = [  # find's actions reaching .git: the directory itself, or its files
+    ("find . -not -path './.git/*' -name '*' -exec rm -rf {} +", "path.protected"),
+    ("find . -not -path './.git/*' -exec rm -rf {} +", "path.protected"),
+    ("find . -not -path './.git/*' -o -exec rm {} +", "path.protected"),  # -o: what fails goes on
+    ("find . -type f -delete", "path.protected"),
+    ("find . -not -name .git -delete", "path.protected"),  # find still walks into it
+    ("find . -name '*' -delete", "path.protected"),
+    ("find . -name config -delete", "path.protected"),
+    ("find . -regex '.*' -delete", "path.protected"),
+    ("find . -mindepth 1 -delete", "deny.rm_project"),
+    ("find . -name '*.py' -o -name config -delete", "path.protected"),
+]
+
+FIND_GIT_ALLOW = [
+    "find . -name '*.pyc' -delete", "find . -name __pycache__ -type d -exec rm -rf {} +",
+    "find src -type f -delete",
+    "find . -path ./.git -prune -o -name '*.py' -exec sed -i s/a/b/ {} +",
+    "find . -not -path './.git/*' -type f -exec sed -i s/a/b/ {} +",
+    "find . -not -path './.git*' -exec sed -i s/a/b/ {} +", "find . -name '*.tmp' -type f -delete",
+    "find . \\( -path ./.git -prune \\) -o -name '*.py' -delete",
+]
+
+
+@pytest.mark.parametrize(("command", "rule"), LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY + FIND_GIT_DENY)
 def test_the_closed_holes_are_denied(command: str, rule: str, linked: PolicyContext) -> None:
     """Links out of the project (by their target), nested `.git`, paths from output or input."""
     assert_decision(decide(command, linked), False, rule)
 
 
-@pytest.mark.parametrize("command", LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW)
+@pytest.mark.parametrize("command", LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW + FIND_GIT_ALLOW)
 def test_ordinary_work_beside_them_stays_allowed(command: str, linked: PolicyContext) -> None:
     """Links inside the project, nested repositories used, listed paths and other uses of output."""
     assert_decision(decide(command, linked), True, "allow")
@@ -278,6 +301,20 @@ def test_premise_a_redirection_on_the_loop_replaces_the_pipe(world: Path) -> Non
     (world / "names").write_text("d/MARK\n")
     assert _bash('echo nothing | while read -r f; do cat "$f"; done < names', world).stdout == "from the file\n"
     assert _bash('read < names; cat "$REPLY"', world).stdout == "from the file\n"
+
+
+def test_premise_find_reaches_the_git_directory_past_these_tests(world: Path) -> None:
+    """`-not -path './.git/*'` keeps out .git's files, not .git; find's `-name '*'` matches a
+    leading dot; `-type f` walks into .git; the prune idiom keeps all of it out."""
+    (world / ".git").mkdir()
+    (world / ".git" / "config").write_text("x\n")
+    def found(expression: str) -> set[str]:
+        return set(_bash(f"find . {expression} -print", world).stdout.split())
+    assert "./.git" in found("-not -path './.git/*' -name '*'")
+    assert "./.git/config" in found("-type f") and "./.git/config" in found("-not -name .git")
+    assert "./.git/config" in found("-not -path './.git/*' -o -name config")
+    pruned = _bash("find . -path ./.git -prune -o -type f -print", world).stdout.split()
+    assert not {"./.git", "./.git/config"} & set(pruned)
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

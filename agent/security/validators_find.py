@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from types import MappingProxyType
 
 from agent.security.base import Env, Validator, deny, dynamic_denial, ok
 from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision
-from agent.security.paths import expand_tilde, glob_matches, is_inside
+from agent.security.paths import expand_tilde, is_inside
 from agent.security.rules import names
 from agent.security.validators_exec import check_inner
 from agent.security.validators_fs import check_paths, recursive_read_problem, resolve_word
@@ -75,7 +76,7 @@ def _find_expression(
             "deny.find_follow",
             "`find -L`/`-follow` with -delete or -exec could act through symlinks outside the project.",
         )
-    problem = _find_delete(env, starts, tested) if delete else None
+    problem = _find_delete(env, starts, tested, expr) if delete else None
     return problem or find_execs(env, starts, execs, expr) or ok(cmd)
 
 
@@ -87,15 +88,19 @@ def _exec_end(expr: tuple[Word, ...], start: int) -> int | None:
     return None
 
 
-def _find_delete(env: Env, starts: list[Word], tested: bool) -> Decision | None:
+def _find_delete(env: Env, starts: list[Word], tested: bool, expression: tuple[Word, ...]) -> Decision | None:
     problem = check_paths(starts, env, "find -delete")
-    if problem is not None or tested:
+    if problem is not None:
         return problem
-    if any(resolve_word(w, cwd, env) == env.project for w in starts for cwd in env.cwds):
+    if not tested and any(resolve_word(w, cwd, env) == env.project for w in starts for cwd in env.cwds):
         return deny(
             "deny.rm_project", "`find -delete` without a test like -name would delete the whole project."
         )
-    return None
+    home = env.context.effective_home  # `find . -type f -delete` deletes .git's files too
+    roots = [(expand_tilde(w.value or ".", w.tilde, home) or "/").rstrip("/") or "/"
+             for w in starts if _holds_git(w, env)]
+    return check_paths([Word(sample, sample) for root in roots for sample in _git_samples(root, expression)],
+                       env, "find -delete")
 
 
 def find_execs(
@@ -111,9 +116,7 @@ def find_execs(
             if base is None:
                 return deny("path.outside", f"`find {start.raw}` starts outside the project.")
             root = base.rstrip("/") or "/"
-            names = [f"{root}/found-file"]
-            if not _skips_git(expression) and _holds_git(start, env):
-                names.append(f"{root}/.git/found-file")
+            names = [f"{root}/found-file", *(_git_samples(root, expression) if _holds_git(start, env) else [])]
             for found in names:
                 subst = tuple(_substitute(w, found, start.glob) for w in words)
                 decision = check_inner(SimpleCommand(subst[0], subst[1:]), env)
@@ -134,18 +137,49 @@ _GIT_NAMES = names(
 """Files in ``.git`` that make git run code or change what it does (hooks, config, attributes)."""
 
 
-def _skips_git(expression: tuple[Word, ...]) -> bool:
-    """A test that keeps find out of ``.git``: a path test naming it (``-not -path './.git/*'``,
-    ``-path ./.git -prune``) or a ``-name '*.ext'`` pattern (no file git keeps is named so)."""
+def _git_samples(root: str, expression: tuple[Word, ...]) -> list[str]:
+    """The places in the ``.git`` below ``root`` that find's actions may reach: the directory
+    itself (``-exec rm -rf {} +`` on it removes the repository) and a file in it, each unless a
+    test of ``expression`` keeps it out for sure."""
+    samples = [f"{root}/.git", f"{root}/.git/config"]
+    return [sample for index, sample in enumerate(samples)
+            if not _keeps_out(expression, root, sample, is_dir=index == 0)]
+
+
+def _keeps_out(expression: tuple[Word, ...], root: str, sample: str, is_dir: bool) -> bool:
+    """A test that surely keeps ``sample`` (``root/.git``, or a file in it) from find's actions:
+    with no ``-o``/``,`` (they let what fails a test reach the other branch), a negated path test
+    matching it (``-not -path './.git/*'`` keeps out the files, not the directory), a ``-name``
+    pattern it does not match, ``-type f`` for the directory; or the prune idiom first
+    (``-path ./.git -prune -o …``)."""
     values = [w.value or "" for w in expression]
+    if _prunes_git_first(values, root):
+        return True
+    if any(v in ("-o", "-or", ",") for v in values) or any(w.value is None for w in expression):
+        return False
+    base = sample.rsplit("/", 1)[-1]  # the directory's own name (a file's is any of _GIT_NAMES)
     for index, (flag, value) in enumerate(itertools.pairwise(values)):
         negated = index > 0 and values[index - 1] in ("-not", "!")
-        pruned = values[index + 2 : index + 3] == ["-prune"]
-        if flag in _PATH_TESTS and ".git" in value and (negated or pruned):
+        if flag in ("-path", "-wholename", "-ipath", "-iwholename") and negated and fnmatchcase(sample, value):
             return True
-    names = [value for flag, value in itertools.pairwise(values) if flag in ("-name", "-iname")]
-    return (bool(names) and "-o" not in values and "-or" not in values
-            and not any(glob_matches(git, name) for name in names for git in _GIT_NAMES))
+        if flag in ("-name", "-iname") and not negated and not (  # find's `*` matches a leading dot
+                fnmatchcase(base, value) if is_dir else any(fnmatchcase(git, value) for git in _GIT_NAMES)):
+            return True
+        if flag == "-type" and not negated and is_dir and "d" not in value:
+            return True
+    return False
+
+
+def _prunes_git_first(values: list[str], root: str) -> bool:
+    """``-path ./.git -prune -o …`` (or ``-name .git``, in parentheses or not) at the front."""
+    inner = values[1:] if values[:1] == ["("] else values
+    if len(inner) < 4 or inner[2] != "-prune":
+        return False
+    rest = inner[4:] if values[:1] == ["("] and inner[3] == ")" else inner[3:]
+    flag, pattern = inner[0], inner[1]
+    covers = (flag in ("-path", "-wholename") and fnmatchcase(f"{root}/.git", pattern)) or \
+        (flag == "-name" and fnmatchcase(".git", pattern))
+    return covers and rest[:1] in (["-o"], ["-or"])
 
 
 def _holds_git(start: Word, env: Env) -> bool:
