@@ -22,7 +22,7 @@ from agent.build_events import BuildStarted, ModelInfoEvent, ServerReady, Server
 from agent.config import Endpoint, Settings
 from agent.contain import CommandSandbox, Record, SandboxConfig
 from agent.cost import Ledger, Limits
-from agent.errors import ServerFailure, UsageError
+from agent.errors import AutocodeError, ServerFailure, UsageError
 from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git, checked_git_dir
@@ -41,7 +41,7 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore, user_state_dir
 from agent.ui.transcript import TranscriptWriter
-from agent.workers.worktrees import integration_base, worker_dirs, worktrees_base
+from agent.workers.worktrees import integration_base, prepare_worker_trees, worker_dirs, worktrees_base
 
 
 class ServerOptions(Endpoint):
@@ -314,6 +314,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
             reporter.emit(WarningEvent(message=f"moved the server's state out of {store.old_server_dir} "
                                        f"to {store.server_dir} (its auth.json copy removed)"))
         trees = worktrees_dir(config)
+        prepare_workers(config, store, reporter)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box, \
                 worker_sandboxes(config, box_config, store, box), \
@@ -356,21 +357,28 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                     warming.cancel()
 
 
+def prepare_workers(config: BuildConfig, store: StateStore, reporter: Reporter) -> None:
+    """``--workers``, before the server starts: the repository's first commit (if it has none)
+    and every worker's tree checked out at it (``worktrees.prepare_worker_trees``), so the
+    instances warmed beside the initializer are the workers' for good. Best effort: if git
+    fails here, the trees are made at their first claim, as the pool always can."""
+    if config.workers <= 1:
+        return
+    trust = Git(config.project_dir, store.root)
+    try:
+        trust.init()  # its config trusted from now on (the serial build does it after the initializer)
+        prepare_worker_trees(config.project_dir, config.workers, trust)
+    except AutocodeError as error:
+        reporter.emit(WarningEvent(message=f"--workers: the worker trees are made at their first "
+                                   f"claim, not before the server ({error})"))
+
+
 async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig) -> None:
-    """``--workers``: have OpenCode make each worker's instance now, while the worker's dir is
-    still empty. OpenCode fixes an instance's project when it makes it; for a git checkout it then
-    refreshes the project's list of copies (main and every worktree) before the first prompt: for 4
-    fresh worktrees that took 6 s of the first step. Made while the dir is empty, beside the
-    initializer session, the instance is not a git project then, and the first prompt skips the
-    refresh (first step 12.3 -> 9.3 s in one diagnostic run). What remains is OpenCode booting each
-    directory's services (tools, watcher) at its first prompt, about 1.8 s of the server's one
-    thread per directory, one after the other; booting them here is lost when the dir becomes a
-    checkout (measured against OpenCode 1.18.33).
-    A dir already checked out (a resumed build) is left to its first prompt. Best effort: a failed
-    request only leaves that dir to its first prompt."""
+    """``--workers``: have OpenCode make each worker's instance now, beside the initializer
+    session (DOCSTRING TO BE MEASURED). Best effort: a failed request only leaves that dir to its
+    first prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
-    fresh = [d for d in dirs if d.is_dir() and not any(d.iterdir())]
-    await asyncio.gather(*(client.warm(d) for d in fresh), return_exceptions=True)
+    await asyncio.gather(*(client.warm(d) for d in dirs if d.is_dir()), return_exceptions=True)
 
 
 def worktrees_dir(config: BuildConfig) -> list[Path]:

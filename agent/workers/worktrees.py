@@ -26,6 +26,7 @@ from agent.state import user_state_dir
 
 BRANCH_PREFIX = "autocode/"
 MERGE_NAME = "merge"
+ROOT_MESSAGE = "autocode: root commit (empty): the worker trees share it from the start"
 
 
 def _empty(path: Path) -> None:
@@ -54,6 +55,18 @@ def integration_base(project: Path) -> Path:
     """Where the merge queue's integration tree lives (``tree`` inside it): apart from the worker
     trees, so the agents' sandbox cannot write it while a worker's work is being verified there."""
     return user_state_dir(project) / "integration"
+
+
+def prepare_worker_trees(project: Path, workers: int, trust: Git) -> None:
+    """(Before the server starts.) A first commit if the repository has none (empty: the
+    initializer's skeleton is still the first one with files), then every worker's tree at it.
+    OpenCode names a git project after its root commit and fixes an instance's project when it
+    makes it: made now, the worker dirs are checkouts of the project they stay in, so the
+    instances made for them beside the initializer session (``runtime.warm_worker_dirs``) are the
+    ones the workers' prompts use once their trees are reset to the new main."""
+    trust.commit_root(ROOT_MESSAGE)
+    trees = Worktrees(project, worktrees_base(project), trust, integration_base(project))
+    trees.prepare([tree.name for tree in worker_dirs(project, workers)])
 
 
 class TreeGit(Git):
@@ -118,6 +131,13 @@ class Worktrees:
         git = TreeGit(path, admin, self.trust)
         git.reset_to(self.main)
         return git
+
+    def prepare(self, names: list[str]) -> None:
+        """Make each tree in ``names`` that is missing, at main; one already there is left as it
+        is (the claim that takes it resets it)."""
+        with self._lock:
+            for name in names:
+                self._created(name, self.path(name))
 
     def _created(self, name: str, path: Path) -> Path:
         """The admin dir of worktree ``name``, made first if missing (under the lock)."""

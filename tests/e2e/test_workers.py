@@ -15,7 +15,7 @@ import pytest
 
 from agent.demo import parallel_scenario
 from agent.sandbox import bwrap_works
-from agent.workers.worktrees import integration_base, worktrees_base
+from agent.workers.worktrees import ROOT_MESSAGE, integration_base, worktrees_base
 from tests.e2e.conftest import ScriptedModel, build_args
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,9 @@ def _committed_once(project: Path, count: int) -> None:
     subjects = _subjects(project)
     for number in range(1, count + 1):
         assert sum(s.startswith(f"autocode: feature {number} passes") for s in subjects) == 1, subjects
-    assert len(subjects) == count + 1  # the skeleton, then one commit per feature: nothing else
+    # the empty root the worker trees start from, the skeleton, then one commit per feature: nothing else
+    assert subjects[-2:] == ["autocode: initial project skeleton and feature list", ROOT_MESSAGE]
+    assert len(subjects) == count + 2
 
 
 def _asked(scripted: ScriptedModel) -> set[tuple[str, int]]:
@@ -89,12 +91,12 @@ def test_conflicting_features_both_land_and_main_passes_after_each_commit(
     assert "F1 = 1" in shared and "F2 = 2" in shared
     log = subprocess.run(["git", "log", "--reverse", "--format=%H %s", "main"], cwd=project,
                          capture_output=True, text=True).stdout.splitlines()
-    for line in log[1:]:  # each feature's commit: every feature accepted so far still passes
+    for line in log[2:]:  # each feature's commit: every feature accepted so far still passes
         commit, subject = line.split(" ", 1)
         text = subprocess.run(["git", "show", f"{commit}:shared.py"], cwd=project, capture_output=True,
                               text=True).stdout
         accepted = [n for n in (1, 2) if any(s.startswith(f"autocode: feature {n} passes") for s in
-                                             [ln.split(" ", 1)[1] for ln in log[1:log.index(line) + 1]])]
+                                             [ln.split(" ", 1)[1] for ln in log[2:log.index(line) + 1]])]
         assert all(f"F{n} = {n}" in text for n in accepted), (subject, text)
 
 
