@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,7 +27,7 @@ from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git, checked_git_dir
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
-from agent.opencode.config import CustomProvider, generate_config
+from agent.opencode.config import WARMUP_MODEL, CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
@@ -36,6 +36,7 @@ from agent.prompts import PromptBook
 from agent.providers import DEFAULT_BASE_URL, ModelRef, api_key_vars, parse_model
 from agent.recording import RecordingProxy, Redactor
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
+from agent.scripted_model import Scenario, ScriptedModelServer, Step, Usage
 from agent.security import SecurityConfig
 from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
@@ -84,7 +85,8 @@ def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, Serv
     return config, options
 
 
-def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict[str, object]:
+def opencode_config(options: ServerOptions, allow_network: bool = False,
+                    warmup_url: str | None = None) -> dict[str, object]:
     model = options.pinned()
     small = parse_model(options.small_model) if options.small_model else None
     provider = None
@@ -96,7 +98,7 @@ def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict
         raise UsageError("--price-in/--price-out need --base-url (built-in providers are priced by "
                          "OpenCode's catalog)")
     return generate_config(model, small, provider, allow_network=allow_network,
-                           route_url=options.route_url)
+                           route_url=options.route_url, warmup_url=warmup_url)
 
 
 def upstream_url(options: ServerOptions) -> str:
@@ -144,10 +146,11 @@ def sandbox_config(options: ServerOptions) -> SandboxConfig:
 
 
 def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_network: bool = False,
-                box: CommandSandbox | None = None,
-                writable: list[Path] | None = None) -> OpenCodeServer | AttachedServer:
+                box: CommandSandbox | None = None, writable: list[Path] | None = None,
+                warmup_url: str | None = None) -> OpenCodeServer | AttachedServer:
     """The server; with ``box`` its bash tool runs every command in that command sandbox;
-    ``writable`` adds dirs its sandbox lets it write (the workers' worktrees)."""
+    ``writable`` adds dirs its sandbox lets it write (the workers' worktrees), ``warmup_url`` the
+    workers' warm-up model (``warmup_model``)."""
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
     runtime = [box.shell.parent, *{Path(s).parent for s in box.routes.values()}] if box is not None else []
@@ -155,7 +158,7 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_networ
     env = {**sandbox_env(state_dir), **options.env} if wrap else dict(options.env)
     if box is not None:
         env["SHELL"] = str(box.shell)
-    settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network),
+    settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network, warmup_url),
                               opencode_bin=options.opencode_bin, cwd=cwd, env=env,
                               startup_timeout=options.startup_timeout, wrap=wrap)
     return OpenCodeServer(settings)
@@ -318,14 +321,15 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box, \
                 worker_sandboxes(config, box_config, store, box), \
-                integration_sandbox(config, box_config, store) as merge_box:
+                integration_sandbox(config, box_config, store) as merge_box, \
+                warmup_model(config, options) as warmup:
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
             ledger = Ledger(store.cost_path)
             gate = PolicyGate(security, store.record_denied, home=Path.home(),
                               private_tmp=box_config.mode != "none" and not options.server_url)
             server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box,
-                                 trees)
+                                 trees, warmup)
             for gap in uncontained(options, box):
                 reporter.emit(WarningEvent(message=gap))
             reporter.emit(BuildStarted(project=str(config.project_dir), model=options.model,
@@ -336,7 +340,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
                                      SystemClock(), options.allowed_models())
 
-            async with SupervisedSessions(server, make_runner, reporter) as sessions:
+            async with SupervisedSessions(server, make_runner, reporter) as sessions, \
+                    warming_workers(sessions, config, warmup):
                 assert sessions.client is not None
                 info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
                 reporter.emit(ModelInfoEvent(model=info.model, price_in=info.price_in, price_out=info.price_out,
@@ -350,11 +355,7 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), checker, prompts,
                                   merge_box.check if merge_box else None,
                                   box.protect_project if merge_box else None)
-                warming = asyncio.create_task(warm_worker_dirs(sessions.client, config))  # beside init
-                try:
-                    return await builder.run()
-                finally:
-                    warming.cancel()
+                return await builder.run()
 
 
 def prepare_workers(config: BuildConfig, store: StateStore, reporter: Reporter) -> None:
@@ -373,12 +374,39 @@ def prepare_workers(config: BuildConfig, store: StateStore, reporter: Reporter) 
                                    f"claim, not before the server ({error})"))
 
 
-async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig) -> None:
-    """``--workers``: have OpenCode make each worker's instance now, beside the initializer
-    session (DOCSTRING TO BE MEASURED). Best effort: a failed request only leaves that dir to its
-    first prompt."""
+@contextlib.contextmanager
+def warmup_model(config: BuildConfig, options: ServerOptions) -> Iterator[str | None]:
+    """``--workers`` on a server autocode starts: a local model that answers every request with
+    one free word (``agent.scripted_model``), for the worker dirs' warm-up prompts
+    (``warm_worker_dirs``); its URL, or None."""
+    if config.workers <= 1 or options.server_url:
+        yield None
+        return
+    scenario = Scenario(usage=Usage(prompt_tokens=0, completion_tokens=0), fallback=Step(text="ready"))
+    with ScriptedModelServer(scenario) as model:
+        yield model.url
+
+
+@contextlib.asynccontextmanager
+async def warming_workers(sessions: SupervisedSessions, config: BuildConfig,
+                          warmup: str | None) -> AsyncIterator[None]:
+    """The worker dirs warmed (``warm_worker_dirs``) from the server's start on, beside the
+    preflight and the initializer; whatever is left is cancelled when the build ends."""
+    assert sessions.client is not None
+    warming = asyncio.create_task(warm_worker_dirs(sessions.client, config,
+                                                   WARMUP_MODEL if warmup else None))
+    try:
+        yield
+    finally:
+        warming.cancel()
+
+
+async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: ModelRef | None) -> None:
+    """``--workers``: each worker dir's OpenCode instance and per-directory services, made now
+    (DOCSTRING TO BE MEASURED). Best effort: a failed request only leaves that dir to its first
+    prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
-    await asyncio.gather(*(client.warm(d) for d in dirs if d.is_dir()), return_exceptions=True)
+    await asyncio.gather(*(client.warm(d, model) for d in dirs if d.is_dir()), return_exceptions=True)
 
 
 def worktrees_dir(config: BuildConfig) -> list[Path]:
