@@ -124,6 +124,27 @@ def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
     assert all(f"- feature {n}: wrote feat_{n}.py" in notes for n in range(1, 9))
 
 
+def test_kill_9_during_the_initializer_then_the_same_command_keeps_one_root_commit(
+        scripted: ScriptedModel, project: Path) -> None:
+    scripted.set(parallel_scenario(2, latency_s=1.0))
+    args = build_args(project, scripted, spec_text="parallel spec", json=True, price_in=3, price_out=15,
+                      workers=2)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line)["event"] == "session_started":  # the initializer: trees made, warm-up under way
+            break
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)
+    assert _subjects(project) == [ROOT_MESSAGE]
+    assert all((worktrees_base(project) / w / ".git").is_file() for w in ("w1", "w2"))
+    events = _build(project, scripted, 2)
+    assert [e for e in events if e["event"] == "initialized"]
+    _committed_once(project, 2)  # one root commit, one skeleton, one commit per feature
+
+
 WALL = """
 import os
 base, main, integration = {base!r}, {main!r}, {integration!r}
