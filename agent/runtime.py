@@ -402,9 +402,23 @@ async def warming_workers(sessions: SupervisedSessions, config: BuildConfig,
 
 
 async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: ModelRef | None) -> None:
-    """``--workers``: each worker dir's OpenCode instance and per-directory services, made now
-    (DOCSTRING TO BE MEASURED). Best effort: a failed request only leaves that dir to its first
-    prompt."""
+    """``--workers``: what OpenCode makes for a directory at its first prompt, made for every
+    worker dir from the server's start on, beside the preflight and the initializer session: the
+    instance (a v1 request), then one prompt answered by ``model`` (``warmup_model``: local, free;
+    the session is deleted afterwards), which boots the dir's services (tools, file watcher,
+    project copies, location services: about 1.8 s of the server's one thread per dir, one dir
+    after the other, on a quiet machine). The trees are checkouts of the repository's root
+    commit by then (``prepare_workers``), so the instance and services made here are the ones
+    the workers' first prompts use once the claim resets the tree to the new main: same dir, same
+    project id (OpenCode names it after the remote, else the root commit). Measured against OpenCode
+    1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load about 1):
+    from ``initialized`` until every worker's first step 12.8 s -> 2.5 s, coding 24.5 s -> 11.0 s;
+    in a diagnostic run (load 1.1) the last warm-up prompt ended 2.0 s before ``initialized``.
+    Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
+    the prompt loop does not use (booted again at the first prompt), a prompt that fails (an
+    unknown model), ``noReply`` and a ``/shell`` call boot nothing. Without ``model`` (an attached
+    server, whose config is not autocode's) only the instance is made. Best effort: a failed
+    request only leaves that dir to its first prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
     await asyncio.gather(*(client.warm(d, model) for d in dirs if d.is_dir()), return_exceptions=True)
 

@@ -60,10 +60,11 @@ def integration_base(project: Path) -> Path:
 def prepare_worker_trees(project: Path, workers: int, trust: Git) -> None:
     """(Before the server starts.) A first commit if the repository has none (empty: the
     initializer's skeleton is still the first one with files), then every worker's tree at it.
-    OpenCode names a git project after its root commit and fixes an instance's project when it
-    makes it: made now, the worker dirs are checkouts of the project they stay in, so the
-    instances made for them beside the initializer session (``runtime.warm_worker_dirs``) are the
-    ones the workers' prompts use once their trees are reset to the new main."""
+    OpenCode names a git project after its root commit (when it has no remote) and fixes a
+    directory's project when it boots it: made now, the worker dirs are checkouts of the project
+    they stay in, so what OpenCode boots for them beside the initializer session
+    (``runtime.warm_worker_dirs``) is what the workers' prompts use once the claim resets each
+    tree to the new main. A tree already there (a resumed build) is left as it is."""
     trust.commit_root(ROOT_MESSAGE)
     trees = Worktrees(project, worktrees_base(project), trust, integration_base(project))
     trees.prepare([tree.name for tree in worker_dirs(project, workers)])
