@@ -415,8 +415,8 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: M
     from ``initialized`` until every worker's first step 12.8 s -> 2.5 s, coding 24.5 s -> 11.0 s;
     in a diagnostic run (load 1.1) the last warm-up prompt ended 2.0 s before ``initialized``.
     Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
-    the prompt loop does not use (booted again at the first prompt), a prompt that fails (an
-    unknown model), ``noReply`` and a ``/shell`` call boot nothing. Without ``model`` (an attached
+    the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
+    unknown model), ``noReply`` and a ``/shell`` call leave it unbooted. Without ``model`` (an attached
     server, whose config is not autocode's) only the instance is made. Best effort: a failed
     request only leaves that dir to its first prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
