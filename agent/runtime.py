@@ -412,7 +412,8 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: M
     the workers' first prompts use once the claim resets the tree to the new main: same dir, same
     project id (OpenCode names it after the remote, else the root commit). Measured against OpenCode
     1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load about 1):
-    from ``initialized`` until every worker's first step 12.8 s -> 2.5 s, coding 24.5 s -> 11.0 s;
+    from ``initialized`` until every worker's first step 12.8 s -> 2.3-2.5 s, coding 24.5 s ->
+    10.8-11.0 s (10 steps: 36.4 s -> 27.9-30.5 s);
     in a diagnostic run (load 1.1) the last warm-up prompt ended 2.0 s before ``initialized``.
     Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
     the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
