@@ -147,20 +147,6 @@ class Git:
                            capture_output=True, env=git_env(), check=True, timeout=60)
         self._remember_config()
 
-    def has_commits(self) -> bool:
-        return self.is_repo() and bool(self._run("rev-parse", "-q", "--verify", "HEAD^{commit}",
-                                                 check=False).strip())
-
-    def commit_root(self, message: str) -> bool:
-        """An empty first commit on the checked-out branch, if the repository has none yet (the
-        index and the tree are left alone); False when there already is a commit."""
-        if self.has_commits():
-            return False
-        branch = self._run("symbolic-ref", "HEAD").strip()
-        root = self._run("commit-tree", EMPTY_TREE, "-m", message).strip()
-        self._run("update-ref", "-m", "autocode: root commit", branch, root, "")  # "": must not exist yet
-        return True
-
     def ignore(self, entry: str) -> None:
         path = self.repo / ".gitignore"
         lines = path.read_text().splitlines() if path.exists() else []

@@ -22,7 +22,7 @@ from agent.build_events import BuildStarted, ModelInfoEvent, ServerReady, Server
 from agent.config import Endpoint, Settings
 from agent.contain import CommandSandbox, Record, SandboxConfig
 from agent.cost import Ledger, Limits
-from agent.errors import AutocodeError, ServerFailure, UsageError
+from agent.errors import ServerFailure, UsageError
 from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git, checked_git_dir
@@ -42,7 +42,7 @@ from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
 from agent.state import BuildState, StateStore, user_state_dir
 from agent.ui.transcript import TranscriptWriter
-from agent.workers.worktrees import integration_base, prepare_worker_trees, worker_dirs, worktrees_base
+from agent.workers.worktrees import integration_base, worker_dirs, worktrees_base
 
 
 class ServerOptions(Endpoint):
@@ -317,7 +317,6 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
             reporter.emit(WarningEvent(message=f"moved the server's state out of {store.old_server_dir} "
                                        f"to {store.server_dir} (its auth.json copy removed)"))
         trees = worktrees_dir(config)
-        prepare_workers(config, store, reporter)
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box, \
                 worker_sandboxes(config, box_config, store, box), \
@@ -358,22 +357,6 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 return await builder.run()
 
 
-def prepare_workers(config: BuildConfig, store: StateStore, reporter: Reporter) -> None:
-    """``--workers``, before the server starts: the repository's first commit (if it has none)
-    and every worker's tree checked out at it (``worktrees.prepare_worker_trees``), so the
-    instances warmed beside the initializer are the workers' for good. Best effort: if git
-    fails here, the trees are made at their first claim, as the pool always can."""
-    if config.workers <= 1:
-        return
-    trust = Git(config.project_dir, store.root)
-    try:
-        trust.init()  # its config trusted from now on (the serial build does it after the initializer)
-        prepare_worker_trees(config.project_dir, config.workers, trust)
-    except AutocodeError as error:
-        reporter.emit(WarningEvent(message=f"--workers: the worker trees are made at their first "
-                                   f"claim, not before the server ({error})"))
-
-
 @contextlib.contextmanager
 def warmup_model(config: BuildConfig, options: ServerOptions) -> Iterator[str | None]:
     """``--workers`` on a server autocode starts: a local model that answers every request with
@@ -407,19 +390,21 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: M
     instance (a v1 request), then one prompt answered by ``model`` (``warmup_model``: local, free;
     the session is deleted afterwards), which boots the dir's services (tools, file watcher,
     project copies, location services: about 1.8 s of the server's one thread per dir, one dir
-    after the other, on a quiet machine). The trees are checkouts of the repository's root
-    commit by then (``prepare_workers``), so the instance and services made here are the ones
-    the workers' first prompts use once the claim resets the tree to the new main: same dir, same
-    project id (OpenCode names it after the remote, else the root commit). Measured against OpenCode
-    1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load about 1):
-    from ``initialized`` until every worker's first step 12.8 s -> 2.3-2.5 s, coding 24.5 s ->
-    10.8-11.0 s (10 steps: 36.4 s -> 27.9-30.5 s);
-    in a diagnostic run (load 1.1) the last warm-up prompt ended 2.0 s before ``initialized``.
+    after the other, on a quiet machine). They are the ones the workers' first prompts use: OpenCode
+    keeps them per directory, and a worker's tree is always the same directory (emptied, never
+    replaced), still empty here on a fresh build, a checkout on a resumed one; the boot a prompt
+    made in an empty dir is not made again once the dir is a checkout (measured). Measured against
+    OpenCode 1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load
+    about 1): from ``initialized`` until every worker's first step 12.8 s -> about 2.3 s, and in
+    a diagnostic run (load 1.1) the last warm-up prompt ended 2.0 s before ``initialized``.
     Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
     the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
-    unknown model), ``noReply`` and a ``/shell`` call leave it unbooted. Without ``model`` (an attached
-    server, whose config is not autocode's) only the instance is made. Best effort: a failed
-    request only leaves that dir to its first prompt."""
+    unknown model), ``noReply`` and a ``/shell`` call leave it unbooted; making the repository's
+    root commit and the trees before the server starts, so that each dir is warmed as the
+    checkout it becomes, made no difference to the prompt warm-up (coding time 10.0-11.0 s
+    either way, two runs each). Without ``model`` (an attached server, whose config is not
+    autocode's) only the instance is made. Best effort: a failed request only leaves that dir to
+    its first prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
     await asyncio.gather(*(client.warm(d, model) for d in dirs if d.is_dir()), return_exceptions=True)
 

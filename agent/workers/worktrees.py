@@ -26,7 +26,6 @@ from agent.state import user_state_dir
 
 BRANCH_PREFIX = "autocode/"
 MERGE_NAME = "merge"
-ROOT_MESSAGE = "autocode: root commit (empty): the worker trees share it from the start"
 
 
 def _empty(path: Path) -> None:
@@ -55,19 +54,6 @@ def integration_base(project: Path) -> Path:
     """Where the merge queue's integration tree lives (``tree`` inside it): apart from the worker
     trees, so the agents' sandbox cannot write it while a worker's work is being verified there."""
     return user_state_dir(project) / "integration"
-
-
-def prepare_worker_trees(project: Path, workers: int, trust: Git) -> None:
-    """(Before the server starts.) A first commit if the repository has none (empty: the
-    initializer's skeleton is still the first one with files), then every worker's tree at it.
-    OpenCode names a git project after its root commit (when it has no remote) and fixes a
-    directory's project when it boots it: made now, the worker dirs are checkouts of the project
-    they stay in, so what OpenCode boots for them beside the initializer session
-    (``runtime.warm_worker_dirs``) is what the workers' prompts use once the claim resets each
-    tree to the new main. A tree already there (a resumed build) is left as it is."""
-    trust.commit_root(ROOT_MESSAGE)
-    trees = Worktrees(project, worktrees_base(project), trust, integration_base(project))
-    trees.prepare([tree.name for tree in worker_dirs(project, workers)])
 
 
 class TreeGit(Git):
@@ -132,13 +118,6 @@ class Worktrees:
         git = TreeGit(path, admin, self.trust)
         git.reset_to(self.main)
         return git
-
-    def prepare(self, names: list[str]) -> None:
-        """Make each tree in ``names`` that is missing, at main; one already there is left as it
-        is (the claim that takes it resets it)."""
-        with self._lock:
-            for name in names:
-                self._created(name, self.path(name))
 
     def _created(self, name: str, path: Path) -> Path:
         """The admin dir of worktree ``name``, made first if missing (under the lock)."""

@@ -16,7 +16,7 @@ import pytest
 
 from agent.demo import parallel_scenario
 from agent.sandbox import bwrap_works
-from agent.workers.worktrees import ROOT_MESSAGE, integration_base, worktrees_base
+from agent.workers.worktrees import integration_base, worktrees_base
 from tests.e2e.conftest import ScriptedModel, build_args
 
 pytestmark = pytest.mark.e2e
@@ -58,9 +58,7 @@ def _committed_once(project: Path, count: int) -> None:
     subjects = _subjects(project)
     for number in range(1, count + 1):
         assert sum(s.startswith(f"autocode: feature {number} passes") for s in subjects) == 1, subjects
-    # the empty root the worker trees start from, the skeleton, then one commit per feature: nothing else
-    assert subjects[-2:] == ["autocode: initial project skeleton and feature list", ROOT_MESSAGE]
-    assert len(subjects) == count + 2
+    assert len(subjects) == count + 1  # the skeleton, then one commit per feature: nothing else
 
 
 def _asked(scripted: ScriptedModel) -> set[tuple[str, int]]:
@@ -110,12 +108,12 @@ def test_conflicting_features_both_land_and_main_passes_after_each_commit(
     assert "F1 = 1" in shared and "F2 = 2" in shared
     log = subprocess.run(["git", "log", "--reverse", "--format=%H %s", "main"], cwd=project,
                          capture_output=True, text=True).stdout.splitlines()
-    for line in log[2:]:  # each feature's commit: every feature accepted so far still passes
+    for line in log[1:]:  # each feature's commit: every feature accepted so far still passes
         commit, subject = line.split(" ", 1)
         text = subprocess.run(["git", "show", f"{commit}:shared.py"], cwd=project, capture_output=True,
                               text=True).stdout
         accepted = [n for n in (1, 2) if any(s.startswith(f"autocode: feature {n} passes") for s in
-                                             [ln.split(" ", 1)[1] for ln in log[2:log.index(line) + 1]])]
+                                             [ln.split(" ", 1)[1] for ln in log[1:log.index(line) + 1]])]
         assert all(f"F{n} = {n}" in text for n in accepted), (subject, text)
 
 
@@ -131,16 +129,15 @@ def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
     assert all(f"- feature {n}: wrote feat_{n}.py" in notes for n in range(1, 9))
 
 
-def test_kill_9_during_the_initializer_then_the_same_command_keeps_one_root_commit(
+def test_kill_9_during_the_initializer_then_the_same_command_commits_every_feature_once(
         scripted: ScriptedModel, project: Path) -> None:
     scripted.set(parallel_scenario(2, latency_s=1.0))
-    # the initializer's session: the trees are made, their warm-up is under way
+    # in the initializer's session, while the worker dirs' warm-up prompts may still be under way
     _build_killed(project, scripted, 2, lambda seen: "session_started" in seen)
-    assert _subjects(project) == [ROOT_MESSAGE]
-    assert all((worktrees_base(project) / w / ".git").is_file() for w in ("w1", "w2"))
+    assert _subjects(project) == []
     events = _build(project, scripted, 2)
     assert [e for e in events if e["event"] == "initialized"]
-    _committed_once(project, 2)  # one root commit, one skeleton, one commit per feature
+    _committed_once(project, 2)
 
 
 WALL = """
