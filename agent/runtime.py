@@ -396,8 +396,9 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: M
     made in an empty dir is not made again once the dir is a checkout (measured). Measured against
     OpenCode 1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load
     about 1): from ``initialized`` until every worker's first step 12.8 s -> 2.2-3.4 s, coding
-    24.5 s -> 10.4-11.9 s (10 steps: 36.4 s -> 27.5-28.7 s); in a diagnostic run (load 1.1)
-    the last warm-up prompt ended 2.0 s before ``initialized``.
+    24.5 s -> 10.4-11.9 s (10 steps: 36.4 s -> 27.5-28.7 s); in a diagnostic run (load 2.5)
+    the last warm-up prompt ended 8.9 s before ``initialized`` and no worker dir was booted again
+    at its first prompt (the server log).
     Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
     the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
     unknown model), ``noReply`` and a ``/shell`` call leave it unbooted; making the repository's
