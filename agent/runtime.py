@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,7 +27,7 @@ from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git, checked_git_dir
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
-from agent.opencode.config import CustomProvider, generate_config
+from agent.opencode.config import WARMUP_MODEL, CustomProvider, generate_config
 from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
@@ -36,6 +36,7 @@ from agent.prompts import PromptBook
 from agent.providers import DEFAULT_BASE_URL, ModelRef, api_key_vars, parse_model
 from agent.recording import RecordingProxy, Redactor
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
+from agent.scripted_model import Scenario, ScriptedModelServer, Step, Usage
 from agent.security import SecurityConfig
 from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
@@ -84,7 +85,8 @@ def plan_build(settings: Settings, project_dir: Path) -> tuple[BuildConfig, Serv
     return config, options
 
 
-def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict[str, object]:
+def opencode_config(options: ServerOptions, allow_network: bool = False,
+                    warmup_url: str | None = None) -> dict[str, object]:
     model = options.pinned()
     small = parse_model(options.small_model) if options.small_model else None
     provider = None
@@ -96,7 +98,7 @@ def opencode_config(options: ServerOptions, allow_network: bool = False) -> dict
         raise UsageError("--price-in/--price-out need --base-url (built-in providers are priced by "
                          "OpenCode's catalog)")
     return generate_config(model, small, provider, allow_network=allow_network,
-                           route_url=options.route_url)
+                           route_url=options.route_url, warmup_url=warmup_url)
 
 
 def upstream_url(options: ServerOptions) -> str:
@@ -144,10 +146,11 @@ def sandbox_config(options: ServerOptions) -> SandboxConfig:
 
 
 def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_network: bool = False,
-                box: CommandSandbox | None = None,
-                writable: list[Path] | None = None) -> OpenCodeServer | AttachedServer:
+                box: CommandSandbox | None = None, writable: list[Path] | None = None,
+                warmup_url: str | None = None) -> OpenCodeServer | AttachedServer:
     """The server; with ``box`` its bash tool runs every command in that command sandbox;
-    ``writable`` adds dirs its sandbox lets it write (the workers' worktrees)."""
+    ``writable`` adds dirs its sandbox lets it write (the workers' worktrees), ``warmup_url`` the
+    workers' warm-up model (``warmup_model``)."""
     if options.server_url:
         return AttachedServer(options.server_url, options.server_password)
     runtime = [box.shell.parent, *{Path(s).parent for s in box.routes.values()}] if box is not None else []
@@ -155,7 +158,7 @@ def make_server(options: ServerOptions, state_dir: Path, cwd: Path, allow_networ
     env = {**sandbox_env(state_dir), **options.env} if wrap else dict(options.env)
     if box is not None:
         env["SHELL"] = str(box.shell)
-    settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network),
+    settings = ServerSettings(state_dir=state_dir, config=opencode_config(options, allow_network, warmup_url),
                               opencode_bin=options.opencode_bin, cwd=cwd, env=env,
                               startup_timeout=options.startup_timeout, wrap=wrap)
     return OpenCodeServer(settings)
@@ -317,14 +320,15 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
         with CommandSandbox(box_config, config.project_dir, store.record_denied,
                             hidden=[store.server_dir]) as box, \
                 worker_sandboxes(config, box_config, store, box), \
-                integration_sandbox(config, box_config, store) as merge_box:
+                integration_sandbox(config, box_config, store) as merge_box, \
+                warmup_model(config, options) as warmup:
             sandbox = "external" if options.server_url else box_config.mode
             config = config.model_copy(update={"sandbox": sandbox})
             ledger = Ledger(store.cost_path)
             gate = PolicyGate(security, store.record_denied, home=Path.home(),
                               private_tmp=box_config.mode != "none" and not options.server_url)
             server = make_server(options, store.server_dir, config.project_dir, security.allow_network, box,
-                                 trees)
+                                 trees, warmup)
             for gap in uncontained(options, box):
                 reporter.emit(WarningEvent(message=gap))
             reporter.emit(BuildStarted(project=str(config.project_dir), model=options.model,
@@ -335,7 +339,8 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 return SessionRunner(client, options.pinned(), ledger, config.limits, gate, reporter,
                                      SystemClock(), options.allowed_models())
 
-            async with SupervisedSessions(server, make_runner, reporter) as sessions:
+            async with SupervisedSessions(server, make_runner, reporter) as sessions, \
+                    warming_workers(sessions, config, warmup):
                 assert sessions.client is not None
                 info = await preflight(sessions.client, options, config.project_dir, config.limits.free_only)
                 reporter.emit(ModelInfoEvent(model=info.model, price_in=info.price_in, price_out=info.price_out,
@@ -349,28 +354,61 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
                 builder = Builder(config, sessions, store, ledger, reporter, SystemClock(), checker, prompts,
                                   merge_box.check if merge_box else None,
                                   box.protect_project if merge_box else None)
-                warming = asyncio.create_task(warm_worker_dirs(sessions.client, config))  # beside init
-                try:
-                    return await builder.run()
-                finally:
-                    warming.cancel()
+                return await builder.run()
 
 
-async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig) -> None:
-    """``--workers``: have OpenCode make each worker's instance now, while the worker's dir is
-    still empty. OpenCode fixes an instance's project when it makes it; for a git checkout it then
-    refreshes the project's list of copies (main and every worktree) before the first prompt: for 4
-    fresh worktrees that took 6 s of the first step. Made while the dir is empty, beside the
-    initializer session, the instance is not a git project then, and the first prompt skips the
-    refresh (first step 12.3 -> 9.3 s in one diagnostic run). What remains is OpenCode booting each
-    directory's services (tools, watcher) at its first prompt, about 1.8 s of the server's one
-    thread per directory, one after the other; booting them here is lost when the dir becomes a
-    checkout (measured against OpenCode 1.18.33).
-    A dir already checked out (a resumed build) is left to its first prompt. Best effort: a failed
-    request only leaves that dir to its first prompt."""
+@contextlib.contextmanager
+def warmup_model(config: BuildConfig, options: ServerOptions) -> Iterator[str | None]:
+    """``--workers`` on a server autocode starts: a local model that answers every request with
+    one free word (``agent.scripted_model``), for the worker dirs' warm-up prompts
+    (``warm_worker_dirs``); its URL, or None."""
+    if config.workers <= 1 or options.server_url:
+        yield None
+        return
+    scenario = Scenario(usage=Usage(prompt_tokens=0, completion_tokens=0), fallback=Step(text="ready"))
+    with ScriptedModelServer(scenario) as model:
+        yield model.url
+
+
+@contextlib.asynccontextmanager
+async def warming_workers(sessions: SupervisedSessions, config: BuildConfig,
+                          warmup: str | None) -> AsyncIterator[None]:
+    """The worker dirs warmed (``warm_worker_dirs``) from the server's start on, beside the
+    preflight and the initializer; whatever is left is cancelled when the build ends."""
+    assert sessions.client is not None
+    warming = asyncio.create_task(warm_worker_dirs(sessions.client, config,
+                                                   WARMUP_MODEL if warmup else None))
+    try:
+        yield
+    finally:
+        warming.cancel()
+
+
+async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: ModelRef | None) -> None:
+    """``--workers``: what OpenCode makes for a directory at its first prompt, made for every
+    worker dir from the server's start on, beside the preflight and the initializer session: the
+    instance (a v1 request), then one prompt answered by ``model`` (``warmup_model``: local, free;
+    the session is deleted afterwards), which boots the dir's services (tools, file watcher,
+    project copies, location services: about 1.8 s of the server's one thread per dir, one dir
+    after the other, on a quiet machine). They are the ones the workers' first prompts use: OpenCode
+    keeps them per directory, and a worker's tree is always the same directory (emptied, never
+    replaced), still empty here on a fresh build, a checkout on a resumed one; the boot a prompt
+    made in an empty dir is not made again once the dir is a checkout (measured). Measured against
+    OpenCode 1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load
+    about 1): from ``initialized`` until every worker's first step 12.8 s -> 2.2-3.4 s, coding
+    24.5 s -> 10.4-11.9 s (10 steps: 36.4 s -> 27.5-28.7 s); in a diagnostic run (load 2.5)
+    the last warm-up prompt ended 8.9 s before ``initialized`` and no worker dir was booted again
+    at its first prompt (the server log).
+    Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
+    the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
+    unknown model), ``noReply`` and a ``/shell`` call leave it unbooted; making the repository's
+    root commit and the trees before the server starts, so that each dir is warmed as the
+    checkout it becomes, made no difference to the prompt warm-up (coding time 10.0-11.0 s
+    either way, two runs each). Without ``model`` (an attached server, whose config is not
+    autocode's) only the instance is made. Best effort: a failed request only leaves that dir to
+    its first prompt."""
     dirs = worker_dirs(config.project_dir, config.workers) if config.workers > 1 else []
-    fresh = [d for d in dirs if d.is_dir() and not any(d.iterdir())]
-    await asyncio.gather(*(client.warm(d) for d in fresh), return_exceptions=True)
+    await asyncio.gather(*(client.warm(d, model) for d in dirs if d.is_dir()), return_exceptions=True)
 
 
 def worktrees_dir(config: BuildConfig) -> list[Path]:

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
+from agent.opencode.config import WARMUP_MODEL
+from agent.providers import ModelRef
 
 
 def _client(status: int, seen: list[httpx.Request]) -> OpenCodeClient:
@@ -62,3 +64,50 @@ def test_warm_asks_for_the_directory_once() -> None:
     assert seen[0].url.params["directory"] == "/state/worktrees/w1"
     with pytest.raises(OpenCodeHTTPError):
         asyncio.run(go(_client(404, [])))
+
+
+def _warm(prompt_status: int, model: ModelRef | None) -> tuple[list[httpx.Request], Exception | None]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "POST" and request.url.path == "/session":
+            return httpx.Response(200, json={"id": "ses_w", "title": "autocode: warm-up"})
+        if request.url.path.endswith("/message"):
+            return httpx.Response(prompt_status, json={"info": {}} if prompt_status < 300 else {"error": "x"})
+        return httpx.Response(200, json=True if request.method == "DELETE" else [])
+
+    async def go() -> None:
+        async with OpenCodeClient("http://opencode.test", transport=httpx.MockTransport(handler),
+                                  retries=1) as client:
+            await client.warm(Path("/state/worktrees/w1"), model)
+    try:
+        asyncio.run(go())
+    except OpenCodeHTTPError as error:
+        return seen, error
+    return seen, None
+
+
+def test_warm_without_a_model_only_makes_the_instance() -> None:
+    seen, error = _warm(200, None)
+    assert error is None
+    assert [(r.method, r.url.path) for r in seen] == [("GET", "/session")]
+    assert seen[0].url.params["directory"] == "/state/worktrees/w1"
+
+
+def test_warm_with_a_model_prompts_once_in_a_session_it_then_deletes() -> None:
+    seen, error = _warm(200, WARMUP_MODEL)
+    assert error is None
+    assert [(r.method, r.url.path) for r in seen] == [("GET", "/session"), ("POST", "/session"),
+                                                      ("POST", "/session/ses_w/message"),
+                                                      ("DELETE", "/session/ses_w")]
+    assert all(r.url.params["directory"] == "/state/worktrees/w1" for r in seen)
+    assert json.loads(seen[1].content)["title"] == "autocode: warm-up"
+    prompt = json.loads(seen[2].content)
+    assert prompt["model"] == {"providerID": "autocode-warmup", "modelID": "warmup"}  # never the build's model
+
+
+def test_a_failed_warm_up_prompt_raises_and_leaves_its_session() -> None:
+    seen, error = _warm(500, WARMUP_MODEL)
+    assert isinstance(error, OpenCodeHTTPError) and error.status == 500
+    assert (seen[-1].method, seen[-1].url.path) == ("POST", "/session/ses_w/message")  # nothing after it

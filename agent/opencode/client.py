@@ -122,10 +122,21 @@ class OpenCodeClient:
         raw = await self._call("GET", "/session", directory)
         return [SessionInfo.from_raw(item) for item in raw or []]
 
-    async def warm(self, directory: Path) -> None:
+    async def warm(self, directory: Path, model: ModelRef | None = None, timeout: float = 300.0) -> None:
         """Have the server make the directory's instance now (any v1 request with the directory
-        makes it), not at the first prompt."""
+        makes it), not at the first prompt; with ``model``, also what OpenCode makes at a
+        directory's first prompt (its tools and per-directory services): one prompt, answered
+        by ``model``, in a session deleted once answered (one cut short is left: it cost nothing)."""
         await self._call("GET", "/session", directory)
+        if model is None:
+            return
+        session = await self.create_session(directory, "autocode: warm-up")
+        body = {"parts": [{"type": "text", "text": "warm-up"}], "model": model.body()}
+        response = await self._http.post(f"/session/{session.id}/message",  # returns once answered
+                                         params={"directory": str(directory)}, json=body, timeout=timeout)
+        if response.status_code >= 400:
+            raise OpenCodeHTTPError(response.status_code, "POST", "/session/message", response.text)
+        await self._call("DELETE", f"/session/{session.id}", directory)
 
     async def providers(self, directory: Path) -> dict[str, Any]:
         """The providers OpenCode can use (with credentials) and their models, prices, limits."""

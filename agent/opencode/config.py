@@ -18,6 +18,8 @@ from agent.providers import ModelRef
 PINNED_AGENTS = ("build", "plan", "general", "explore", "title", "summary", "compaction")
 NATIVE_PROVIDERS = frozenset({"anthropic"})
 """Providers whose own OpenCode implementation (wire format) is kept when given a base URL."""
+WARMUP_MODEL = ModelRef(provider_id="autocode-warmup", model_id="warmup")
+"""(``--workers``) The local, free model of the worker dirs' warm-up prompts (``runtime.warmup_model``)."""
 
 
 class CustomProvider(BaseModel):
@@ -35,11 +37,14 @@ class CustomProvider(BaseModel):
 
 def generate_config(model: ModelRef, small_model: ModelRef | None = None,
                     provider: CustomProvider | None = None, *, allow_network: bool = False,
-                    api_key: str | None = None, route_url: str | None = None) -> dict[str, Any]:
+                    api_key: str | None = None, route_url: str | None = None,
+                    warmup_url: str | None = None) -> dict[str, Any]:
     """The whole OpenCode config for one build: deterministic, and nothing left to defaults.
 
     ``route_url`` sends a built-in provider's requests to a local proxy (``--record``) instead of
-    its own endpoint; a custom ``provider`` already carries the URL it should use.
+    its own endpoint; a custom ``provider`` already carries the URL it should use. ``warmup_url``
+    (``--workers``) adds :data:`WARMUP_MODEL` at that local endpoint, free; no agent is pinned
+    to it: only autocode's warm-up prompts name it.
     """
     small = small_model or model
     providers = sorted({model.provider_id, small.provider_id})
@@ -62,6 +67,10 @@ def generate_config(model: ModelRef, small_model: ModelRef | None = None,
         config["provider"] = {model.provider_id: _provider_block(model, provider, api_key)}
     elif route_url is not None:
         config["provider"] = {model.provider_id: {"options": {"baseURL": route_url}}}
+    if warmup_url is not None:
+        config["enabled_providers"] = sorted({*providers, WARMUP_MODEL.provider_id})
+        config.setdefault("provider", {})[WARMUP_MODEL.provider_id] = _provider_block(
+            WARMUP_MODEL, CustomProvider(base_url=warmup_url, price_in=0.0, price_out=0.0), None)
     return config
 
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,24 @@ def _build(project: Path, scripted: ScriptedModel, workers: int, timeout: float 
                           timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def _build_killed(project: Path, scripted: ScriptedModel, workers: int,
+                  until: Callable[[list[str]], bool]) -> None:
+    """Start the build, then ``kill -9`` it once ``until`` holds of the events it emitted so far."""
+    args = build_args(project, scripted, spec_text="parallel spec", json=True, price_in=3, price_out=15,
+                      workers=workers)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(json.loads(line)["event"])
+        if until(seen):
+            break
+    os.killpg(proc.pid, signal.SIGKILL)  # autocode, its server and its sandbox, all at once
+    proc.wait()
+    time.sleep(0.5)
 
 
 def _subjects(project: Path) -> list[str]:
@@ -101,25 +120,24 @@ def test_conflicting_features_both_land_and_main_passes_after_each_commit(
 def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
         scripted: ScriptedModel, project: Path) -> None:
     scripted.set(parallel_scenario(8, latency_s=0.3))
-    args = build_args(project, scripted, spec_text="parallel spec", json=True, price_in=3, price_out=15,
-                      workers=4)
-    proc = subprocess.Popen([sys.executable, "-m", "agent", *args], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    assert proc.stdout is not None
-    merged = 0
-    for line in proc.stdout:
-        merged += json.loads(line)["event"] == "merged"
-        if merged == 2:
-            break
-    os.killpg(proc.pid, signal.SIGKILL)  # autocode, its server and its sandbox, all at once
-    proc.wait()
-    time.sleep(0.5)
+    _build_killed(project, scripted, 4, lambda seen: seen.count("merged") == 2)
     assert 0 < sum(s.startswith("autocode: feature") for s in _subjects(project)) < 8
     events = _build(project, scripted, 4)
     assert any(e["event"] == "resumed" for e in events)
     _committed_once(project, 8)
     notes = (project / "autocode-progress.md").read_text()
     assert all(f"- feature {n}: wrote feat_{n}.py" in notes for n in range(1, 9))
+
+
+def test_kill_9_during_the_initializer_then_the_same_command_commits_every_feature_once(
+        scripted: ScriptedModel, project: Path) -> None:
+    scripted.set(parallel_scenario(2, latency_s=1.0))
+    # in the initializer's session, while the worker dirs' warm-up prompts may still be under way
+    _build_killed(project, scripted, 2, lambda seen: "session_started" in seen)
+    assert _subjects(project) == []
+    events = _build(project, scripted, 2)
+    assert [e for e in events if e["event"] == "initialized"]
+    _committed_once(project, 2)
 
 
 WALL = """
