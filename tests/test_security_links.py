@@ -9,6 +9,7 @@ bash in a temp dir at the end (harmless payloads: reading a temp file, writing `
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -197,6 +198,22 @@ DATA_VAR_ALLOW = [
 
 
 
+READ_FORMS_DENY = [  # files read through a tool's own syntax
+    ("sed -n '1r ~/.ssh/id_rsa' src/a.py", "path.credentials"),
+    ("sed 'R /etc/shadow' src/a.py", "path.credentials"),
+    ("sed -e 's/a/b/' -e '$r /proc/1/environ' src/a.py", "path.credentials"),
+    ("curl FILE:///etc/shadow", "path.credentials"),
+    ("curl file://localhost/etc/shadow", "path.credentials"),
+    ("curl --url file:///etc/gshadow", "path.credentials"),
+    ("gcc @~/.ssh/id_rsa", "path.credentials"),
+    ("mypy @/etc/shadow", "path.credentials"),
+]
+
+READ_FORMS_ALLOW = [
+    "sed -n '1,5p' src/a.py", "sed 's/r/R/' src/a.py", "sed '1r src/header.txt' src/a.py", "curl file:///etc/hostname",
+    "gcc @args.txt main.c", "npm i @types/node",
+]
+
 FIND_GIT_DENY = [  # find's actions reaching .git: the directory itself, or its files
     ("find . -not -path './.git/*' -name '*' -exec rm -rf {} +", "path.protected"),
     ("find . -not -path './.git/*' -exec rm -rf {} +", "path.protected"),
@@ -220,13 +237,15 @@ FIND_GIT_ALLOW = [
 ]
 
 
-@pytest.mark.parametrize(("command", "rule"), LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY + FIND_GIT_DENY)
+@pytest.mark.parametrize(("command", "rule"),
+                         LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY + FIND_GIT_DENY + READ_FORMS_DENY)
 def test_the_closed_holes_are_denied(command: str, rule: str, linked: PolicyContext) -> None:
     """Links out of the project (by their target), nested `.git`, paths from output or input."""
     assert_decision(decide(command, linked), False, rule)
 
 
-@pytest.mark.parametrize("command", LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW + FIND_GIT_ALLOW)
+@pytest.mark.parametrize("command",
+                         LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW + FIND_GIT_ALLOW + READ_FORMS_ALLOW)
 def test_ordinary_work_beside_them_stays_allowed(command: str, linked: PolicyContext) -> None:
     """Links inside the project, nested repositories used, listed paths and other uses of output."""
     assert_decision(decide(command, linked), True, "allow")
@@ -315,6 +334,21 @@ def test_premise_find_reaches_the_git_directory_past_these_tests(world: Path) ->
     assert "./.git/config" in found("-not -path './.git/*' -o -name config")
     pruned = _bash("find . -path ./.git -prune -o -type f -print", world).stdout.split()
     assert not {"./.git", "./.git/config"} & set(pruned)
+
+
+def test_premise_sed_r_and_curl_file_urls_read_the_file_they_name(world: Path) -> None:
+    (world / "d" / "MARK").write_text("read-through\n")
+    (world / "one.txt").write_text("line\n")
+    assert "read-through" in _bash("sed '1r d/MARK' one.txt", world).stdout
+    assert "read-through" in _bash(f"curl -s FILE://{world}/d/MARK", world).stdout
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no gcc here")
+def test_premise_gcc_reads_its_at_file(world: Path) -> None:
+    (world / "main.c").write_text("int main(void) { return 0; }\n")
+    (world / "opts").write_text("-o MARK\n")
+    _bash("gcc @opts main.c", world)
+    assert (world / "MARK").is_file()
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

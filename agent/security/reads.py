@@ -129,6 +129,8 @@ _DECLARES = names("declare typeset local export readonly")
 
 def _read_candidates(word: Word) -> list[Word]:
     text = word.value
+    if text is not None and text.startswith("@") and len(text) > 1:  # a response file (gcc, javac, mypy)
+        return [word, Word(text[1:], text[1:], tilde=text[1:2] == "~")]
     if text is None or not text.startswith("-"):
         return [word]
     if "=" in text:

@@ -21,6 +21,7 @@ from agent.security.base import Env, Validator, command_name, deny, dynamic_deni
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
+from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 from agent.security.validators_read import searched
@@ -90,9 +91,22 @@ def _sed_scripts(cmd: SimpleCommand, env: Env, scripts: list[Word]) -> Decision 
         if issue is not None:
             return deny("deny.sed_exec", f"this sed script is not allowed: {issue}.")
         problem = check_paths([Word(w, w) for w in writes], env, "sed w")
+        reads = [Word(r, r, tilde=r[:1] == "~") for r in sed_reads(script.value)]  # `1r FILE` inserts FILE
+        problem = problem or next((found for word in reads for cwd in env.cwds
+                                   if (found := check_read(word, cwd, env.context)) is not None), None)
         if problem is not None:
             return problem
     return None
+
+
+_SED_READ = re.compile(r"(?:^|[;\n{}])\s*(?:[0-9$]+|/(?:[^/\\]|\\.)*/)?(?:,\s*(?:[0-9$]+|/(?:[^/\\]|\\.)*/))?"
+                       r"\s*!?\s*[rR]\s*([^\n;}]*)")
+
+
+def sed_reads(script: str) -> list[str]:
+    """Files a sed script reads into its output (``r FILE``, ``R FILE``), as far as a line-start
+    ``[address]r`` form shows them (a file name runs to the end of the line)."""
+    return [m.group(1).strip() for m in _SED_READ.finditer(script) if m.group(1).strip()]
 
 
 def scan_sed(script: str) -> tuple[list[str], str | None]:

@@ -18,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from agent.security.base import Env, Options, Validator, deny, dynamic_denial, ok, parse_options
 from agent.security.bash import SimpleCommand, Word
@@ -238,7 +238,7 @@ def _fetch(
     if hidden is not None:
         return deny("deny.fetch_config", f"`{tool} {hidden}` reads more options from a file or string "
                                          "(an output path, a proxy) that cannot be checked; pass them.")
-    problem = check_paths(writes, env, tool or "curl") or _attached_reads(cmd, env)
+    problem = check_paths(writes, env, tool or "curl") or _attached_reads(cmd, env) or _file_urls(urls, env)
     if problem is not None:
         return problem
     if env.config.allow_network:
@@ -307,6 +307,24 @@ def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
         for match in _ATTACHED_FILE.finditer(word.value or ""):
             path = match.group(1)
             target = Word(path, path, tilde=path.startswith("~"))
+            problem = next((p for cwd in env.cwds if (p := check_read(target, cwd, env.context))), None)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _file_urls(urls: list[Word], env: Env) -> Decision | None:
+    """``file://`` URLs (any case, ``localhost`` host or none) are reads of their path."""
+    for url in urls:
+        for text in [url.value] if url.value is not None else url_values(url.raw, env):
+            try:
+                parts = urlsplit(text)
+            except ValueError:
+                continue
+            if parts.scheme.lower() != "file":
+                continue
+            path = unquote(parts.path) or "/"
+            target = Word(path, path)
             problem = next((p for cwd in env.cwds if (p := check_read(target, cwd, env.context))), None)
             if problem is not None:
                 return problem
