@@ -209,6 +209,27 @@ READ_FORMS_DENY = [  # files read through a tool's own syntax
     ("mypy @/etc/shadow", "path.credentials"),
 ]
 
+ARCHIVE_GIT_DENY = [  # archive and compression tools rewriting or moving .git
+    ("tar -xf x.tar --transform 's,^,.git/,'", "deny.tar_option"),
+    ("tar --xfo=s,^,.git/, -xf x.tar", "deny.tar_option"),
+    ("zip -m x.zip .git/config", "path.protected"),
+    ("zip -rm x.zip .", "path.protected"),
+    ("zip -r --move x.zip .", "path.protected"),
+    ("gzip -r .", "path.protected"),
+    ("gunzip -rv .", "path.protected"),
+    ("git init --separate-git-dir=x", "deny.git_init"),
+    ("git init --sep=x", "deny.git_init"),
+    ("git clean -ffdx", "deny.git_clean"),
+    ("git clean -f -f -d", "deny.git_clean"),
+    ("unzip -: x.zip", "deny.unzip_option"),
+]
+
+ARCHIVE_GIT_ALLOW = [
+    "zip -r x.zip src", "zip -m x.zip build/a.o", "gzip -r logs", "gzip big.log", "git clean -fdx",
+    "git clean -n",
+    "tar -xzf a.tgz", "tar -czf a.tgz src", "unzip a.zip -d out", "git init",
+]
+
 READ_FORMS_ALLOW = [
     "sed -n '1,5p' src/a.py", "sed 's/r/R/' src/a.py", "sed '1r src/header.txt' src/a.py", "curl file:///etc/hostname",
     "gcc @args.txt main.c", "npm i @types/node",
@@ -238,14 +259,16 @@ FIND_GIT_ALLOW = [
 
 
 @pytest.mark.parametrize(("command", "rule"),
-                         LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY + FIND_GIT_DENY + READ_FORMS_DENY)
+                         LINK_DENY + NESTED_GIT_DENY + DATA_VAR_DENY + FIND_GIT_DENY + READ_FORMS_DENY
+                         + ARCHIVE_GIT_DENY)
 def test_the_closed_holes_are_denied(command: str, rule: str, linked: PolicyContext) -> None:
     """Links out of the project (by their target), nested `.git`, paths from output or input."""
     assert_decision(decide(command, linked), False, rule)
 
 
 @pytest.mark.parametrize("command",
-                         LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW + FIND_GIT_ALLOW + READ_FORMS_ALLOW)
+                         LINK_ALLOW + NESTED_GIT_ALLOW + DATA_VAR_ALLOW + FIND_GIT_ALLOW + READ_FORMS_ALLOW
+                         + ARCHIVE_GIT_ALLOW)
 def test_ordinary_work_beside_them_stays_allowed(command: str, linked: PolicyContext) -> None:
     """Links inside the project, nested repositories used, listed paths and other uses of output."""
     assert_decision(decide(command, linked), True, "allow")
@@ -349,6 +372,22 @@ def test_premise_gcc_reads_its_at_file(world: Path) -> None:
     (world / "opts").write_text("-o MARK\n")
     _bash("gcc @opts main.c", world)
     assert (world / "MARK").is_file()
+
+
+def test_premise_git_clean_ff_removes_a_nested_repository(world: Path) -> None:
+    _bash("git init -q . && git init -q nested", world)
+    _bash("git clean -fdxq", world)
+    assert (world / "nested" / ".git").is_dir()  # one -f leaves it
+    _bash("git clean -ffdxq", world)
+    assert not (world / "nested").exists()
+
+
+def test_premise_tar_transform_and_gzip_r_reach_where_they_say(world: Path) -> None:
+    (world / "d" / "f.txt").write_text("x\n")
+    _bash("tar -cf a.tar -C d f.txt && mkdir out && tar -xf a.tar -C out --transform 's,^,MARK/,'", world)
+    assert (world / "out" / "MARK" / "f.txt").is_file()
+    _bash("gzip -r d", world)
+    assert (world / "d" / "f.txt.gz").is_file() and not (world / "d" / "f.txt").exists()
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

@@ -222,7 +222,25 @@ def gzip(cmd: SimpleCommand, env: Env) -> Decision:
     opts = parse_options(cmd.args, "S", ("--suffix",))
     if opts.has("-c", "--stdout", "-l", "--list", "-t", "--test"):
         return ok(cmd)
-    return check_paths(opts.positionals, env, command_name(cmd)) or ok(cmd)
+    name = command_name(cmd)
+    recursive = opts.has("-r", "--recursive") or any(_short_cluster(w, "r") for w in cmd.args)
+    return check_paths(opts.positionals, env, name) or (
+        _rewrites_git(opts.positionals, env, f"{name} -r") if recursive else None) or ok(cmd)
+
+
+def _short_cluster(word: Word, letter: str) -> bool:
+    """``-rv``: a cluster of one-letter options holding ``letter``."""
+    text = word.value or ""
+    return text.startswith("-") and not text.startswith("--") and letter in text[1:]
+
+
+def _rewrites_git(operands: Iterable[Word], env: Env, verb: str) -> Decision | None:
+    """A recursive rewrite or removal (``gzip -r .``, ``zip -rm x.zip .``) below a directory that
+    holds the project's ``.git`` reaches its files."""
+    git = env.project / ".git"
+    reached = [word for word in operands for cwd in env.cwds
+               if (path := resolve_word(word, cwd, env)) is not None and is_inside(git, path)]
+    return check_paths([Word(".git/config", ".git/config")] if reached else [], env, verb)
 
 
 def tar(cmd: SimpleCommand, env: Env) -> Decision:
@@ -243,6 +261,8 @@ def tar(cmd: SimpleCommand, env: Env) -> Decision:
         "--rsh-command",
         "-P",
         "--absolute-names",
+        "--transform",  # renames what it extracts: `s,^,.git/,` puts members into .git
+        "--xform",
     }
     found = next((flag for flag in opts.names() if flag in bad), None)
     if found is not None:
@@ -282,11 +302,17 @@ def zip_(cmd: SimpleCommand, env: Env) -> Decision:
         return deny("deny.zip_option", "`zip -TT` runs a command and is not allowed.")
     writes = [*opts.positionals[:1], *opts.values("-O", "--output-file", "-b", "--temp-path")]
     problem = recursive_read_problem(opts.positionals[1:], env, "zip")
+    if opts.has("--move") or any(_short_cluster(w, "m") for w in cmd.args):  # it deletes what it adds
+        problem = problem or check_paths(opts.positionals[1:], env, "zip -m") or \
+            _rewrites_git(opts.positionals[1:], env, "zip -m")
     return problem or check_paths(writes, env, "zip") or ok(cmd)
 
 
 def unzip(cmd: SimpleCommand, env: Env) -> Decision:
     opts = parse_options(cmd.args, "dP")
+    if any(_short_cluster(w, ":") for w in cmd.args):
+        return deny("deny.unzip_option",
+                    "`unzip -:` extracts members named `../…` outside the target; not allowed.")
     if opts.has("-l", "-t", "-p", "-Z", "-v", "-z"):
         return ok(cmd)
     return check_paths(opts.values("-d") or [HERE], env, "unzip") or ok(cmd)

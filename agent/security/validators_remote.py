@@ -56,8 +56,20 @@ def git_reach(sub: str, rest: tuple[Word, ...], env: Env) -> Decision | None:
     if problem is not None:
         return problem
     if sub == "clean":
+        forced = sum((w.value or "").count("f") for w in rest if _short(w)) + texts.count("--force")
+        if forced >= 2:
+            return deny("deny.git_clean", "`git clean -ff` also removes nested repositories (their .git); "
+                                          "use a single -f.")
         return check_paths([w for w in rest if not (w.value or "-").startswith("-")], env, "git clean")
+    if sub == "init" and any(git_long(t.partition("=")[0]) == "--separate-git-dir" for t in texts):
+        return deny("deny.git_init", "`git init --separate-git-dir` moves the repository's .git elsewhere; "
+                                     "not allowed.")
     return None
+
+
+def _short(word: Word) -> bool:
+    text = word.value or ""
+    return text.startswith("-") and not text.startswith("--")
 
 
 def git_network(sub: str, rest: tuple[Word, ...], env: Env) -> Decision | None:
