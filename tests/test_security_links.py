@@ -207,6 +207,15 @@ READ_FORMS_DENY = [  # files read through a tool's own syntax
     ("curl --url file:///etc/gshadow", "path.credentials"),
     ("gcc @~/.ssh/id_rsa", "path.credentials"),
     ("mypy @/etc/shadow", "path.credentials"),
+    # /proc and /etc secrets through patterns, and through /proc/PID/cwd before `..` folds
+    ("cat /proc/self/env*", "path.credentials"),
+    ("cat /proc/self/enviro[n]", "path.credentials"),
+    ("grep -a . /proc/self/*", "path.credentials"),
+    ("cat /*/self/environ", "path.credentials"),
+    ("cat /pro[c]/self/environ", "path.credentials"),
+    ("cat /proc/self/cwd/../../root/.ssh/id_rsa", "path.credentials"),
+    ("ps eww", "path.credentials"),  # other processes' environments
+    ("ps auxe", "path.credentials"),
 ]
 
 ARCHIVE_GIT_DENY = [  # archive and compression tools rewriting or moving .git
@@ -232,7 +241,8 @@ ARCHIVE_GIT_ALLOW = [
 
 READ_FORMS_ALLOW = [
     "sed -n '1,5p' src/a.py", "sed 's/r/R/' src/a.py", "sed '1r src/header.txt' src/a.py", "curl file:///etc/hostname",
-    "gcc @args.txt main.c", "npm i @types/node",
+    "gcc @args.txt main.c", "npm i @types/node", "cat /proc/cpuinfo", "ls /proc/self/", "cat /etc/os-rele*",
+    "ps aux", "ps -ef", "ps -o pid,args",
 ]
 
 FIND_GIT_DENY = [  # find's actions reaching .git: the directory itself, or its files
@@ -388,6 +398,12 @@ def test_premise_tar_transform_and_gzip_r_reach_where_they_say(world: Path) -> N
     assert (world / "out" / "MARK" / "f.txt").is_file()
     _bash("gzip -r d", world)
     assert (world / "d" / "f.txt.gz").is_file() and not (world / "d" / "f.txt").exists()
+
+
+def test_premise_patterns_reach_proc_environ_and_ps_e_prints_environments(world: Path) -> None:
+    marker = "AUTOCODE_PREMISE_MARK=1"
+    assert marker in _bash(f"{marker} bash -c 'cat /proc/self/env*' | tr '\\0' '\\n'", world).stdout
+    assert marker in _bash(f"{marker} sleep 5 & sleep 0.3; ps axeww; kill %1", world).stdout
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

@@ -436,16 +436,32 @@ def _glob_targets(pattern: Path) -> list[Path] | None:
     return found
 
 
+_PROC_LINK = re.compile(r"(^|/)proc/[^/]+/(task/[^/]+/)?(cwd|root)(/|$)")
+_SECRET_SAMPLES = tuple(Path(p).parts for p in (
+    "/proc/self/environ", "/proc/self/mem", "/proc/self/cmdline", "/proc/self/cwd", "/proc/self/root",
+    "/proc/self/fd", "/proc/self/maps", "/proc/self/auxv", "/proc/1/environ", "/proc/self/task/1/environ",
+    "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/dev/stdin", "/dev/fd/0", "/run/secrets",
+    "/var/run/secrets", "/etc/ssh/ssh_host_rsa_key",
+))
+"""Where system secrets live, for patterns: one whose every part matches a sample's reaches it."""
+
+
 def _reads_system_secret(word: Word, paths: list[Path]) -> bool:
     """``paths``: the lexical path, then (for a plain word) where it really leads; the caller
     leaves out those inside the project (a project, or a worker's worktree, may live in root's
     home: its own files are not root's secrets, while a link out of it still is checked)."""
     if any(system_secret(path) for path in paths):
         return True
+    if word.value is not None and _PROC_LINK.search(word.value):  # `/proc/self/cwd/../x` before `..` folds
+        return True
     if not word.glob or not paths:
         return False
     parts = paths[0].parts  # a pattern under /proc/PID, one matching shadow, or /home/*/.ssh
     if len(parts) >= 4 and parts[1] == "proc" and has_glob(parts[2]):
+        return True
+    if any(len(parts) >= len(sample) and all(glob_matches(name, pattern) for name, pattern
+                                             in zip(sample, parts[: len(sample)], strict=True))
+           for sample in _SECRET_SAMPLES):  # `/proc/self/env*`, `/pro[c]/self/environ`, `/proc/self/*`
         return True
     if _user_store(parts, lambda name, pattern: glob_matches(name, pattern)):
         return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from agent.security.base import Env, Validator, command_name, ok, parse_options
+from agent.security.base import Env, Validator, command_name, deny, ok, parse_options
 from agent.security.bash import SimpleCommand, Word
 from agent.security.models import Decision
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
@@ -69,7 +69,18 @@ def recursive_lister(short_values: str, long_values: tuple[str, ...], flags: tup
     return validate
 
 
+def ps(cmd: SimpleCommand, env: Env) -> Decision:
+    """ps's BSD ``e`` modifier (``ps eww``, ``ps auxe``) prints other processes' environments,
+    what ``/proc/*/environ`` holds."""
+    if any(w.value is not None and not w.value.startswith("-") and "e" in w.value and w.value.isalpha()
+           for w in cmd.args):
+        return deny("path.credentials", "`ps e` prints the environment of processes (API keys among it); "
+                                        "leave out the `e`.")
+    return ok(cmd)
+
+
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
+    "ps": ps,
     "grep": grep, "egrep": grep, "fgrep": grep, "diff": diff,
     "tree": recursive_lister("oLPIHT", ("--charset", "--filelimit", "--timefmt", "--sort")),
     "du": recursive_lister("dBtX", ("--max-depth", "--block-size", "--threshold", "--exclude-from",
