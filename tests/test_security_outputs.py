@@ -134,3 +134,30 @@ def test_premise_git_init_and_bundle_create_write_their_operands(tmp_path: Path)
     _run(["git", "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "x"], repo)
     _run(["git", "bundle", "create", "../BUNDLE", "--all"], repo)
     assert (tmp_path / "BUNDLE").is_file()
+
+
+ESCAPE_DENY = [  # options and subcommands that run a program the command line chooses
+    "java -XX:OnError='sh -c id' -jar a.jar", "java -XX:OnOutOfMemoryError=./x -jar a.jar",
+    "javac -J-XX:OnError=id A.java", "wget --use-askpass=/bin/sh localhost", "go build -toolexec 'sh -c' .",
+    "go vet -vettool=./x", "go vet --vettool=./x", "go test -exec ./x ./...",
+    "mvn exec:exec -Dexec.executable=sh", "npm explore x -- rm -rf /",
+]
+REGISTRY_DENY = ["npm deprecate x msg", "npm owner add u x", "npm token create", "yarn login",
+                 "npm dist-tag add x@1 y"]
+ESCAPE_ALLOW = ["java -jar a.jar", "go test ./...", "go vet ./...", "mvn test", "npm install",
+                "npm i -D vitest", "wget -q localhost:8000/x", "npm run build"]
+
+
+@pytest.mark.parametrize("command", ESCAPE_DENY)
+def test_options_that_run_a_chosen_program_are_refused(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), False, "deny.runs_program")
+
+
+@pytest.mark.parametrize("command", REGISTRY_DENY)
+def test_registry_changes_follow_the_network_switch(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), False, "deny.network")
+
+
+@pytest.mark.parametrize("command", ESCAPE_ALLOW)
+def test_the_same_tools_otherwise_run(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), True, "allow")

@@ -46,6 +46,7 @@ from agent.security.base import (
 from agent.security.bash import START, Assignment, Redirect, Script, SimpleCommand, State, Word, parse_script
 from agent.security.commands import COMMAND_NAME, Budget
 from agent.security.density import operator_excess
+from agent.security.escapes import escape_problem
 from agent.security.models import DECISION_CACHE, Decision, DecisionMemo, PolicyContext, SecurityConfig
 from agent.security.outputs import output_problem
 from agent.security.paths import (
@@ -399,7 +400,8 @@ def _by_name(cmd: SimpleCommand, env: Env, base: str) -> Decision:
     if base in DANGEROUS and (base in NEVER or base not in env.config.allow):
         return deny(f"deny.{base}", f"`{base}` is not allowed: {DANGEROUS[base]}.")
     listed = base in DEFAULT_ALLOW or base in env.config.allow
-    written = output_problem(cmd, env, base) if listed else None
+    escape = escape_problem(cmd, base) if listed or base in NETWORK else None
+    written = escape or (output_problem(cmd, env, base) if listed else None)
     if written is not None:
         return written
     validator = VALIDATORS.get(base)

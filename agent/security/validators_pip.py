@@ -65,7 +65,9 @@ def pip_args(cmd: SimpleCommand, env: Env, args: tuple[Word, ...]) -> Decision:
     return ok(cmd)
 
 
-_INSTALLS = names("install i in add isntall update up upgrade ci download publish unpublish")
+_INSTALLS = names("install i in add isntall update up upgrade ci download publish unpublish deprecate "
+                  "undeprecate owner access hook token dist-tag star unstar team org adduser login logout "
+                  "profile")
 
 
 def installs(args: tuple[Word, ...]) -> tuple[Word, ...]:

@@ -124,13 +124,19 @@ def remote_spec(word: Word, npm_style: bool) -> bool:
     return npm_style and _NPM_SHORTHAND.match(text) is not None and not text.startswith((".", "/"))
 
 
+_REGISTRY_CHANGES = names("publish unpublish deprecate undeprecate owner access hook token dist-tag star "
+                          "unstar team org adduser login logout profile")
+"""npm-family subcommands that change what a registry holds or who may change it."""
+
+
 def install_reach(tool: str, args: tuple[Word, ...], env: Env, npm_style: bool) -> Decision | None:
     """A denial for installs of remote specs and for publishing while network is off."""
     if env.config.allow_network:
         return None
     words = [w.value or "" for w in args]
-    if "publish" in words[:2] or "unpublish" in words[:2]:
-        return deny("deny.network", f"`{tool} publish` uploads the package to a registry; not allowed.")
+    sub = next((w for w in words if not w.startswith("-")), "")
+    if "publish" in words[:2] or "unpublish" in words[:2] or sub in _REGISTRY_CHANGES:
+        return deny("deny.network", f"`{tool} {sub or 'publish'}` changes a package registry; not allowed.")
     hit = next((w for w in args if remote_spec(w, npm_style)), None)
     if hit is None:
         return None
