@@ -284,6 +284,22 @@ def test_ordinary_work_beside_them_stays_allowed(command: str, linked: PolicyCon
     assert_decision(decide(command, linked), True, "allow")
 
 
+def test_a_worker_tree_in_autocodes_state_is_worked_in_while_the_server_home_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' trees live in autocode's per-user state beside the server's home (its copy of
+    the provider auth): the first is a project like any, the second a credential store."""
+    state = tmp_path / "state"
+    tree = state / "projects" / "app-1" / "worktrees" / "w1"
+    tree.mkdir(parents=True)
+    (state / "projects" / "app-1" / "opencode").mkdir()
+    monkeypatch.setenv("AUTOCODE_STATE_HOME", str(state))
+    ctx = PolicyContext(project_dir=tree, home=tmp_path / "home")
+    for command in ("cat feat_1.py", "echo x >> feat_1.py", "grep -rn x .", "ls -R"):
+        assert_decision(decide(command, ctx), True, "allow")
+    for command in ("cat ../../opencode/auth.json", f"grep -r key {state}", "cat ../../../*/opencode/x"):
+        assert decide(command, ctx).allowed is False, command
+
+
 # ---- the premises, against the real bash --------------------------------------------------------
 
 def _bash(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:

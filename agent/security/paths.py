@@ -37,7 +37,7 @@ PROTECTED_ANYWHERE: tuple[str, ...] = (".git",)
 CREDENTIAL_PATHS: tuple[str, ...] = (
     ".ssh", ".aws", ".config/opencode", ".local/share/opencode", ".gnupg", ".netrc",
     ".git-credentials", ".kube", ".docker", ".config/gcloud", ".azure", ".pypirc", ".npmrc",
-    ".local/state/autocode", ".config/autocode", ".config/gh", ".config/hub", ".config/git/credentials",
+    ".config/autocode", ".config/gh", ".config/hub", ".config/git/credentials",
     ".cargo/credentials", ".cargo/credentials.toml", ".vault-token", ".terraform.d", ".m2/settings.xml",
     ".gradle/gradle.properties", ".password-store", ".local/share/keyrings", ".bash_history",
     ".zsh_history", ".python_history", ".psql_history", ".mysql_history", ".pgpass", ".my.cnf",
@@ -103,7 +103,7 @@ def credential_ancestor(path: Path, home: Path, project: Path | None = None) -> 
     """A recursive read of ``path`` would reach a credential store or a system secret: an
     ancestor of one (``~``, ``/``, ``/home``), or anything in another user's home."""
     stores = [home / entry for entry in CREDENTIAL_PATHS]
-    stores += [Path(name) for name in _SYSTEM_HOMES]
+    stores += [Path(name) for name in _SYSTEM_HOMES] + [server for _, server in _server_homes(home)]
     if any(is_inside(store, path) for store in stores) or path == Path("/proc"):
         return True
     mine = is_inside(path, home) or (project is not None and is_inside(path, project))
@@ -171,13 +171,45 @@ def _credential_roots(home: Path) -> list[tuple[str, Path]]:
         roots.append((entry, home / entry))
         if (resolved := real(home / entry)) != home / entry:
             roots.append((entry, resolved))
-    state = os.environ.get("AUTOCODE_STATE_HOME") or (
-        os.path.join(os.environ["XDG_STATE_HOME"], "autocode") if os.environ.get("XDG_STATE_HOME") else None)
-    if state:  # autocode's own state (the server's home, its copy of the provider auth) elsewhere
-        roots += [(state, Path(state)), (state, real(state))]
+    roots += _server_homes(home)
     if memo is not None:
         memo.roots[home] = roots
     return roots
+
+
+def _state_roots(home: Path) -> list[Path]:
+    """autocode's per-user state: the default place and the ones the environment names."""
+    states = {home / ".local" / "state" / "autocode"}
+    if os.environ.get("AUTOCODE_STATE_HOME"):
+        states.add(Path(os.environ["AUTOCODE_STATE_HOME"]))
+    if os.environ.get("XDG_STATE_HOME"):
+        states.add(Path(os.environ["XDG_STATE_HOME"]) / "autocode")
+    return sorted(states)
+
+
+def _in_server_home(path: Path, home: Path) -> str | None:
+    """``STATE/projects/ANY/opencode/…``, existing or not: a server's home (see :func:`_server_homes`)."""
+    for state in _state_roots(home):
+        if is_inside(path, state):
+            parts = path.relative_to(state).parts
+            if len(parts) >= 3 and glob_matches("projects", parts[0]) and glob_matches("opencode", parts[2]):
+                return str(state / "projects" / parts[1] / "opencode")
+    return None
+
+
+def _server_homes(home: Path) -> list[tuple[str, Path]]:
+    """The supervised servers' homes in autocode's per-user state (``projects/*/opencode``: the
+    server's data and its copy of the provider auth); the workers' trees beside them are not."""
+    found: list[tuple[str, Path]] = []
+    for state in _state_roots(home):
+        try:
+            slugs = sorted(os.listdir(state / "projects"))[:1000]
+        except OSError:
+            continue
+        for slug in slugs:
+            server = state / "projects" / slug / "opencode"
+            found += [(str(server), server), (str(server), real(server))]
+    return found
 
 
 def _credential_hit(paths: list[Path], roots: list[tuple[str, Path]]) -> str | None:
@@ -324,6 +356,7 @@ def _check_read(word: Word, text: str, cwd: Path, context: PolicyContext) -> Dec
     roots = _credential_roots(home)
     hit = (_glob_credential(paths[0], home) or _credential_hit(paths[1:], roots)) if word.glob else \
         _credential_hit(paths, roots)
+    hit = hit or next((h for p in paths if (h := _in_server_home(p, home))), None)
     if hit is None:
         return None
     return _deny(
