@@ -144,8 +144,20 @@ ESCAPE_DENY = [  # options and subcommands that run a program the command line c
 ]
 REGISTRY_DENY = ["npm deprecate x msg", "npm owner add u x", "npm token create", "yarn login",
                  "npm dist-tag add x@1 y"]
+RUNNER_DENY = ["pnpm --filter x exec sh -c 'cat ~/.ssh/id_rsa'", "pnpm -F web exec rm -rf ~",
+               "yarn --cwd web exec rm -rf ~", "yarn --modules-folder ~/m install",
+               "pnpm --store-dir ../s install", "npm ci --cache=../c"]
+
+
+@pytest.mark.parametrize("command", RUNNER_DENY)
+def test_runners_past_global_options_and_package_manager_folders(command: str, ctx: PolicyContext) -> None:
+    assert decide(command, ctx).allowed is False
+
+
 ESCAPE_ALLOW = ["java -jar a.jar", "go test ./...", "go vet ./...", "mvn test", "npm install",
-                "npm i -D vitest", "wget -q localhost:8000/x", "npm run build"]
+                "npm i -D vitest", "wget -q localhost:8000/x", "npm run build", "pnpm --filter web run build",
+                "pnpm --filter web exec vitest", "pnpm dev", "yarn build",
+                "pnpm install --store-dir .pnpm-store"]
 
 
 @pytest.mark.parametrize("command", ESCAPE_DENY)

@@ -109,7 +109,9 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
     "jest": _spec("--outputFile --coverageDirectory --cacheDirectory"),
     "vitest": _spec("--outputFile --coverage.reportsDirectory --dir"),
     "psql": _spec("-o --output -L --log-file", "oL"),
-    "npm": _spec("--pack-destination"),
+    "npm": _spec("--pack-destination --logs-dir --cache"),
+    "yarn": _spec("--modules-folder --cache-folder --global-folder --link-folder"),
+    "pnpm": _spec("--store-dir --virtual-store-dir --modules-dir --global-dir --cache-dir"),
     "cmake": _spec("-B --install-prefix --prefix --graphviz", "B"),
     # `python -m MODULE`: standard-library tools that write where their operands say
     **dict.fromkeys(("zipfile", "tarfile", "json.tool", "gzip", "py_compile", "compileall"),

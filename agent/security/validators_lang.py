@@ -219,11 +219,28 @@ def npm(cmd: SimpleCommand, env: Env) -> Decision:
     return ok(cmd)
 
 
+_PM_VALUES = frozenset({"--filter", "-F", "--dir", "-C", "--cwd", "--reporter", "--loglevel", "--workspace",
+                        "--test-pattern", "--changed-files-ignore-pattern", "--modules-folder",
+                        "--cache-folder"})
+
+
+def _after_global_options(args: tuple[Word, ...]) -> int:
+    """The index of the subcommand after yarn's/pnpm's global options, their values skipped
+    (``pnpm --filter web exec …``: ``web`` is no subcommand)."""
+    index = 0
+    while index < len(args):
+        text = args[index].value or ""
+        if not text.startswith("-"):
+            return index
+        index += 2 if text in _PM_VALUES else 1
+    return len(args)
+
+
 def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
     problem = _package_manager_scope(cmd, env)
     if problem is not None:
         return problem
-    index = first_positional(cmd.args)
+    index = _after_global_options(cmd.args)
     sub = arg_value(cmd.args, index)
     name = command_name(cmd)
     if sub == "global":
