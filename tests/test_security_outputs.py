@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.security import PolicyContext, decide
+from agent.security import PolicyContext, SecurityConfig, decide
 from tests.security_support import assert_decision
 
 OUTPUT_DENY = [
@@ -173,3 +173,25 @@ def test_registry_changes_follow_the_network_switch(command: str, ctx: PolicyCon
 @pytest.mark.parametrize("command", ESCAPE_ALLOW)
 def test_the_same_tools_otherwise_run(command: str, ctx: PolicyContext) -> None:
     assert_decision(decide(command, ctx), True, "allow")
+
+
+INLINE_FORMS = ["python3 -m timeit -s 'import os' 'os.system(\"id\")'", "python3 -m pdb -c continue x.py",
+                "python3 -m code", "node --import 'data:text/javascript,console.log(1)' a.js",
+                "node --experimental-loader=data:x a.js"]
+
+
+@pytest.mark.parametrize("command", INLINE_FORMS)
+def test_more_forms_of_inline_code_follow_the_inline_code_setting(command: str, ctx: PolicyContext) -> None:
+    never = ctx.model_copy(update={"config": SecurityConfig(inline_code="never")})
+    assert_decision(decide(command, never), False, "deny.inline_code")
+    assert_decision(decide(command, ctx), True, "allow")  # the default: inline code inside the project
+
+
+@pytest.mark.parametrize("command", ["npm run dev & sleep 1; kill $!", 'python3 serve.py & kill "$!"'])
+def test_killing_the_job_this_command_line_started_is_allowed(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), True, "allow")
+
+
+def test_premise_dollar_bang_is_this_shells_last_background_job(tmp_path: Path) -> None:
+    result = _run(["bash", "-c", "sleep 30 & echo $! > PID; kill $!; wait; echo done"], tmp_path)
+    assert result.stdout.strip() == "done" and (tmp_path / "PID").read_text().strip().isdigit()

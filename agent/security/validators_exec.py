@@ -207,6 +207,9 @@ def kill(cmd: SimpleCommand, env: Env) -> Decision:
     skip = False
     for word in cmd.args:
         text = word.value
+        if text is None and word.raw in ("$!", '"$!"', "${!}", '"${!}"'):
+            jobs = True  # the last job this command line started in the background: its own child
+            continue
         if text is None:
             return dynamic_denial(cmd, word, "pid")
         if skip:

@@ -135,11 +135,17 @@ def _after(text: str, letters: str) -> str:
     return text[position + 1 :]
 
 
+_CODE_MODULES = frozenset({"timeit", "code"})
+"""Standard-library modules that run Python statements from their arguments or stdin."""
+
+
 def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple[Word, ...]) -> Decision:
     if module is None:
         return deny("deny.dynamic_argument", "`python -m` needs a literal module name.")
     if module == "pip":
         return pip_args(cmd, env, rest)
+    if module in _CODE_MODULES or (module == "pdb" and any(w.value in ("-c", "--command") for w in rest)):
+        return inline(cmd, env, f"python -m {module}")  # it runs the statements it is given
     if module == "venv":
         return check_paths(
             [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"
@@ -286,6 +292,10 @@ def node(cmd: SimpleCommand, env: Env) -> Decision:
             return inline(cmd, env, "node --eval", code=_code(args, index, _after(text, "ep=")))
         if not text.startswith("-"):
             return ok(cmd)  # a script file
+        value = text.partition("=")[2] if "=" in text else arg_value(args, index + 1) or ""
+        if name in ("-r", "--require", "--import", "--loader", "--experimental-loader") and \
+                value.lower().startswith("data:"):  # a module written out in the URL is inline code
+            return inline(cmd, env, f"node {name} data:", code=Word(value, value))
         takes_value = name in (
             "-r",
             "--require",
