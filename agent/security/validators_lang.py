@@ -265,7 +265,7 @@ def bun(cmd: SimpleCommand, env: Env) -> Decision:
     index = first_positional(cmd.args)
     if arg_value(cmd.args, index) == "x":
         return runner(cmd, env, index + 1, "bun x", NPX_FLAGS, NPX_VALUES)
-    return ok(cmd)
+    return _remote_code(cmd, env, "bun") or ok(cmd)
 
 
 def deno(cmd: SimpleCommand, env: Env) -> Decision:
@@ -275,7 +275,27 @@ def deno(cmd: SimpleCommand, env: Env) -> Decision:
         return inline(cmd, env, "deno eval", code=_code(cmd.args, index, ""))
     if sub == "install" and _global(cmd):
         return _global_denial(cmd)
-    return ok(cmd)
+    return _remote_code(cmd, env, "deno") or ok(cmd)
+
+
+def _remote_code(cmd: SimpleCommand, env: Env, tool: str) -> Decision | None:
+    """A URL operand (``deno run https://…``, ``bun add https://…/x.tgz``, ``cargo add --git URL``)
+    fetches code from the network: it follows ``allow_network``."""
+    if env.config.allow_network:
+        return None
+    hit = next((w for w in cmd.args if _url_like(w.value)), None)
+    if hit is None:
+        return None
+    return deny("deny.network", f"`{tool}` would fetch `{hit.raw[:60]}` over the network, and network access "
+                                "is off (set allow_network = true in [security] of autocode.toml).")
+
+
+def _url_like(text: str | None) -> bool:
+    """``https://…``, ``git+…``, ``git@host:…``, ``ssh://…`` (also as an ``--opt=`` value)."""
+    value = (text or "").lower()
+    if value.startswith("--") and "=" in value:
+        value = value.partition("=")[2]
+    return value.startswith(("http://", "https://", "git+", "git@", "ssh://"))
 
 
 def node(cmd: SimpleCommand, env: Env) -> Decision:
@@ -331,7 +351,7 @@ def _flag_inline(letters: str, what: str, strict: bool) -> Validator:
 def cargo(cmd: SimpleCommand, env: Env) -> Decision:
     if arg_value(cmd.args, first_positional(cmd.args)) == "install":
         return _global_denial(cmd)
-    return ok(cmd)
+    return _remote_code(cmd, env, "cargo") or ok(cmd)
 
 
 def composer(cmd: SimpleCommand, env: Env) -> Decision:
