@@ -198,3 +198,35 @@ def test_killing_the_job_this_command_line_started_is_allowed(command: str, ctx:
 def test_premise_dollar_bang_is_this_shells_last_background_job(tmp_path: Path) -> None:
     result = _run(["bash", "-c", "sleep 30 & echo $! > PID; kill $!; wait; echo done"], tmp_path)
     assert result.stdout.strip() == "done" and (tmp_path / "PID").read_text().strip().isdigit()
+
+
+SQL_DENY = [
+    "sqlite3 x.db \"ATTACH '../x.db' AS x\"", "sqlite3 x.db \"VACUUM INTO '../copy.db'\"",
+    "psql -c '\\o ../out'", "psql -c '\\i ~/.ssh/id_rsa'", "psql -c \"\\copy t to '../x.csv'\"",
+    "psql -h evil.com", "psql postgresql://u@evil.com/db", "psql 'host=evil.com dbname=x'",
+    "psql --host=evil.com",
+]
+SQL_ALLOW = [
+    "sqlite3 x.db \"ATTACH 'other.db' AS o\"", "psql -h localhost -U postgres",
+    "psql postgresql://postgres@localhost:5432/app", "psql -c '\\copy t to out.csv'",
+    "psql -h /var/run/postgresql",
+    "psql -c 'select 1'",
+]
+
+
+@pytest.mark.parametrize("command", SQL_DENY)
+def test_files_and_hosts_named_in_sql_are_judged(command: str, ctx: PolicyContext) -> None:
+    assert decide(command, ctx).allowed is False
+
+
+@pytest.mark.parametrize("command", SQL_ALLOW)
+def test_sql_on_project_files_and_local_servers_runs(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), True, "allow")
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="no sqlite3 here")
+def test_premise_sqlite_attach_and_vacuum_into_write_the_file_they_name(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+    _run(["sqlite3", "x.db", "ATTACH '../MARK' AS m; CREATE TABLE m.t(a);"], tmp_path / "proj")
+    _run(["sqlite3", "x.db", "CREATE TABLE t(a); VACUUM INTO '../MARK2';"], tmp_path / "proj")
+    assert (tmp_path / "MARK").is_file() and (tmp_path / "MARK2").is_file()

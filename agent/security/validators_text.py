@@ -335,6 +335,42 @@ def _sqlite_problem(text: str) -> bool:
     return any(name.lower() not in _SQLITE_SAFE_DOTS for name in _SQLITE_DOT.findall(text))
 
 
+_SQL_FILE = re.compile(
+    r"\bATTACH\s+(?:DATABASE\s+)?(['\"])(?P<attach>[^'\"]*)\1|\bVACUUM\s+(?:\w+\s+)?INTO\s+(['\"])(?P<into>[^'\"]*)\3",
+    re.IGNORECASE)
+_PSQL_FILE = re.compile(r"\\(?:i|ir|include|include_relative|o|out|w|write|g|gx|s|copy\b.*?\b(?:to|from))\s+"
+                        r"(['\"]?)(?P<path>[^'\"\s|;]+)\1", re.IGNORECASE)
+
+
+def _sql_files(text: str, psql: bool) -> list[str]:
+    """Files SQL text opens: sqlite's ``ATTACH 'f'`` and ``VACUUM INTO 'f'``; psql's ``\\i``,
+    ``\\o``, ``\\w``, ``\\g``, ``\\s`` and ``\\copy … to|from 'f'`` (checked as writes, the stricter)."""
+    found = [m["attach"] or m["into"] for m in _SQL_FILE.finditer(text)]
+    if psql:
+        found += [m["path"] for m in _PSQL_FILE.finditer(text) if m["path"].lower() not in ("stdin", "stdout")]
+    return [f for f in found if f and f != ":memory:"]
+
+
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _psql_remote_host(args: tuple[Word, ...]) -> str | None:
+    """The host psql would reach when it is not this machine (``-h``, ``--host``, ``host=`` in a
+    connection string, ``postgres://…@host/``); a socket directory (``/…``) is local."""
+    hosts: list[str] = []
+    for index, word in enumerate(args):
+        text = word.value or ""
+        if text in ("-h", "--host") and index + 1 < len(args):
+            hosts.append(args[index + 1].value or "?")
+        elif text.startswith(("--host=", "-h")) and text not in ("-h", "--help"):
+            hosts.append(text.partition("=")[2] if text.startswith("--") else text[2:])
+        hosts += re.findall(r"\bhost\s*=\s*([^\s]+)", text)
+        url = re.match(r"postgres(?:ql)?://(?:[^@/]*@)?([^/:?]*)", text)
+        if url:
+            hosts.append(url.group(1))
+    return next((h for h in hosts if h.lower() not in _LOCAL_HOSTS and not h.startswith("/")), None)
+
+
 _SQLITE_VALUES = names(
     "-cmd -init -separator -newline -nullvalue -vfs -maxsize -mmap -heap -lookaside -pagecache"
 )
@@ -383,8 +419,16 @@ def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
                 "programs, loads code or touches other files; only plain SQL and read-only "
                 "dot-commands (.tables, .schema, .mode, .headers, .dump) are allowed.",
             )
+    files = [path for word in cmd.args for path in _sql_files(word.value or "", psql)]
+    problem = check_paths([Word(path, path, tilde=path[:1] == "~") for path in files], env, tool)
+    if problem is not None:  # ATTACH / VACUUM INTO, psql \o \w \g \i \copy: files opened by SQL text
+        return problem
     if not psql:
         return ok(cmd)
+    host = _psql_remote_host(cmd.args)
+    if host is not None and not env.config.allow_network:
+        return deny("deny.network", f"`psql` would connect to {host}, and network access is off (set "
+                                    "allow_network = true in [security] of autocode.toml); localhost is fine.")
     pattern = _PSQL_SHELL
     for word in cmd.args:
         value = (
