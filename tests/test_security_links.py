@@ -214,6 +214,11 @@ READ_FORMS_DENY = [  # files read through a tool's own syntax
     ("cat /*/self/environ", "path.credentials"),
     ("cat /pro[c]/self/environ", "path.credentials"),
     ("cat /proc/self/cwd/../../root/.ssh/id_rsa", "path.credentials"),
+    ("awk 'BEGIN{while((getline l < \"/etc/shadow\")>0) print l}'", "path.credentials"),
+    ("awk 'BEGIN{ARGV[1]=\"/etc/shadow\";ARGC=2}{print}'", "deny.awk"),
+    ("awk '{getline x < f; print x}' f=/etc/shadow a.txt", "deny.awk"),
+    ("git grep --no-index -e . -- ~", "path.credentials"),  # a recursive grep of the home
+    ("git grep --no-index key /", "path.credentials"),
     ("ps eww", "path.credentials"),  # other processes' environments
     ("ps auxe", "path.credentials"),
 ]
@@ -242,7 +247,9 @@ ARCHIVE_GIT_ALLOW = [
 READ_FORMS_ALLOW = [
     "sed -n '1,5p' src/a.py", "sed 's/r/R/' src/a.py", "sed '1r src/header.txt' src/a.py", "curl file:///etc/hostname",
     "gcc @args.txt main.c", "npm i @types/node", "cat /proc/cpuinfo", "ls /proc/self/", "cat /etc/os-rele*",
-    "ps aux", "ps -ef", "ps -o pid,args",
+    "ps aux", "ps -ef", "ps -o pid,args", "awk 'NR==1{getline line < \"src/a.txt\"; print line}' b.txt",
+    "awk 'BEGIN{for(i=0;i<ARGC;i++) print ARGV[i]}' a b", "awk -F, '{s+=$2} END{print s}' data.csv",
+    "git grep --no-index TODO src", "git grep -n foo -- src",
 ]
 
 FIND_GIT_DENY = [  # find's actions reaching .git: the directory itself, or its files
@@ -420,6 +427,12 @@ def test_premise_patterns_reach_proc_environ_and_ps_e_prints_environments(world:
     marker = "AUTOCODE_PREMISE_MARK=1"
     assert marker in _bash(f"{marker} bash -c 'cat /proc/self/env*' | tr '\\0' '\\n'", world).stdout
     assert marker in _bash(f"{marker} sleep 5 & sleep 0.3; ps axeww; kill %1", world).stdout
+
+
+def test_premise_awk_reads_what_getline_and_argv_name(world: Path) -> None:
+    (world / "d" / "MARK").write_text("via-awk\n")
+    assert "via-awk" in _bash("awk 'BEGIN{while((getline l < \"d/MARK\")>0) print l}'", world).stdout
+    assert "via-awk" in _bash("awk 'BEGIN{ARGV[1]=\"d/MARK\";ARGC=2}{print}'", world).stdout
 
 
 def test_premise_grep_takes_its_first_operand_as_the_pattern(world: Path) -> None:

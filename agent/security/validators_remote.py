@@ -16,7 +16,7 @@ from agent.security.base import Env, deny
 from agent.security.bash import Word
 from agent.security.models import Decision
 from agent.security.rules import names
-from agent.security.validators_fs import check_paths
+from agent.security.validators_fs import check_paths, recursive_read_problem
 
 _GIT_DANGEROUS_LONG = (
     "--template", "--separate-git-dir", "--upload-pack", "--receive-pack", "--exec", "--extcmd",
@@ -61,6 +61,11 @@ def git_reach(sub: str, rest: tuple[Word, ...], env: Env) -> Decision | None:
             return deny("deny.git_clean", "`git clean -ff` also removes nested repositories (their .git); "
                                           "use a single -f.")
         return check_paths([w for w in rest if not (w.value or "-").startswith("-")], env, "git clean")
+    if sub == "grep" and any(t.startswith("--no-ind") for t in texts):  # a plain recursive grep, anywhere
+        operands = [w for w in rest if not (w.value or "-").startswith("-")]
+        pattern_given = any(t in ("-e", "-f") or t.startswith(("--regexp", "--file")) for t in texts)
+        walked = operands if pattern_given else operands[1:]
+        return recursive_read_problem(walked or [Word(".", ".")], env, "git grep --no-index")
     if sub == "init" and any(git_long(t.partition("=")[0]) == "--separate-git-dir" for t in texts):
         return deny("deny.git_init", "`git init --separate-git-dir` moves the repository's .git elsewhere; "
                                      "not allowed.")

@@ -280,7 +280,25 @@ def awk(cmd: SimpleCommand, env: Env) -> Decision:
             return deny(
                 "deny.awk", f"this awk program is not allowed: {found[0]}; redirect the shell output instead."
             )
+        if _AWK_FILE_SWAP.search(program.value):
+            return deny("deny.awk", "this awk program sets ARGV or ARGC (the files it reads) at run time; "
+                                    "name the files as arguments instead.")
+        reads = [Word(m["path"], m["path"], tilde=m["path"][:1] == "~")
+                 for m in _AWK_GETLINE.finditer(program.value)]
+        problem = next((hit for word in reads for cwd in env.cwds
+                        if (hit := check_read(word, cwd, env.context)) is not None), None)
+        if problem is not None:
+            return problem
+        if _AWK_GETLINE_VAR.search(program.value):  # `getline < f` with f computed
+            return deny("deny.awk", "this awk program reads a file named at run time (`getline < expression`); "
+                                    "name the file literally.")
     return ok(cmd)
+
+
+_AWK_GETLINE = re.compile(r'getline(?:\s+[A-Za-z_][A-Za-z0-9_]*)?\s*<\s*"(?P<path>[^"]*)"')
+_AWK_GETLINE_VAR = re.compile(r"getline(?:\s+[A-Za-z_][A-Za-z0-9_]*)?\s*<\s*[^\s\"]")
+_AWK_FILE_SWAP = re.compile(r"\bARG[VC]\s*(?:\[[^\]]*\])?\s*(?:[-+*/]?=(?!=)|\+\+|--)"
+                            r"|\b(?:delete|split)\b[^;]*\bARGV\b")
 
 
 def _print_redirects(program: str) -> bool:
