@@ -45,11 +45,20 @@ def _with(*writes: str) -> Rewrites:
 
 
 def _ruff(args: tuple[Word, ...], present: set[str]) -> bool:
-    """``ruff format`` (unless --check/--diff) and ``ruff check --fix`` rewrite their operands."""
+    """``ruff format`` (unless --check/--diff) and ``ruff check --fix`` (``--fix-only``,
+    ``--add-noqa``) rewrite their operands."""
     sub = next((w.value for w in args if w.value is not None and not w.value.startswith("-")), None)
     if sub == "format":
         return not present & {"--check", "--diff"}
-    return "--fix" in present or "--unsafe-fixes" in present
+    return bool(present & {"--fix", "--unsafe-fixes", "--fix-only", "--add-noqa"})
+
+
+def _rustfmt(args: tuple[Word, ...], present: set[str]) -> bool:
+    """rustfmt rewrites its operands unless --check, or --emit to stdout."""
+    values = [w.value or "" for w in args]
+    to_stdout = "--emit=stdout" in values or any(a == "--emit" and b == "stdout"
+                                                   for a, b in itertools.pairwise(values))
+    return "--check" not in present and not to_stdout
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ def _spec(options: str = "", attached: str = "", values: str = "", rewrites: Rew
     return Spec(frozenset(options.split()), attached, frozenset(values.split()), rewrites, nocase, subcommand)
 
 
-_C = _spec("-o -MF -MJ --output", "o")
+_C = _spec("-o -MF -MJ --output -aux-info -dumpdir -dumpbase", "o")
 _FORMAT_VALUES = "-l --line-length -t --target-version --config --include --exclude --extend-exclude " \
                  "--force-exclude --stdin-filename -W --workers --python-cell-magics --required-version"
 SPECS: MappingProxyType[str, Spec] = MappingProxyType({
@@ -97,8 +106,7 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
     "isort": _spec(values="-l --line-length --settings-path --settings-file --sp -p --profile --src "
                    "--skip -s --filter-files --py -j --jobs", rewrites=_unless("--check-only", "--check",
                                                                                "-c", "--diff", "--stdout")),
-    "rustfmt": _spec(values="--edition --config-path --config --emit --color",
-                     rewrites=_unless("--check", "--emit")),
+    "rustfmt": _spec(values="--edition --config-path --config --emit --color", rewrites=_rustfmt),
     "gofmt": _spec(rewrites=_with("-w")),
     "prettier": _spec("--cache-location --log-file", values="--config --ignore-path --plugin --parser "
                       "--print-width --tab-width", rewrites=_with("--write", "-w")),
@@ -224,10 +232,19 @@ def _written(args: tuple[Word, ...], spec: Spec) -> tuple[list[Word], set[str]]:
             text if previous in ("-o", "--override-ini") else text[2:] if text.startswith("-o") else ""
         if ini.partition("=")[0].strip() == "cache_dir":  # pytest -o cache_dir=PATH
             found.append(_word(ini.partition("=")[2].strip()))
-        if text.startswith("-Wl,"):  # a C compiler passing `-o PATH` to the linker
+        if text.startswith("-Wl,"):  # a C compiler passing `-o PATH` (or a map file) to the linker
             parts = text.split(",")[1:]
-            found += [_word(b) for a, b in itertools.pairwise(parts) if a == "-o"]
+            found += [_word(b) for a, b in itertools.pairwise(parts) if a in ("-o", "-Map")]
             found += [_word(p[2:]) for p in parts if p.startswith("-o") and len(p) > 2]
+            found += [_word(p.partition("=")[2]) for p in parts if p.startswith(("-Map=", "--Map="))]
+        if previous == "-Xlinker" and index >= 3 and args[index - 2].value == "-o" and \
+                args[index - 3].value == "-Xlinker":  # -Xlinker -o -Xlinker PATH
+            found.append(word)
+        if text.startswith(("-MF", "-MJ")) and len(text) > 3:  # -MFdeps.d
+            found.append(_word(text[3:]))
+        if text.startswith(("-fprofile-generate=", "-fprofile-dir=", "-fopt-info", "-fdump-", "-fstack-usage=",
+                            "-fcallgraph-info=")) and "=" in text:
+            found.append(_word(text.partition("=")[2]))
     if spec.rewrites(args, present):
         found += _operands(args, spec)
     return [w for w in found if w.value != "-"], present
