@@ -47,8 +47,7 @@ def _with(*writes: str) -> Rewrites:
 def _ruff(args: tuple[Word, ...], present: set[str]) -> bool:
     """``ruff format`` (unless --check/--diff) and ``ruff check --fix`` (``--fix-only``,
     ``--add-noqa``) rewrite their operands."""
-    sub = next((w.value for w in args if w.value is not None and not w.value.startswith("-")), None)
-    if sub == "format":
+    if _first_operand(args) == "format":
         return not present & {"--check", "--diff"}
     return bool(present & {"--fix", "--unsafe-fixes", "--fix-only", "--add-noqa"})
 
@@ -167,11 +166,10 @@ def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Dec
     spec = SPECS.get(name)
     if spec is None:
         return None
-    if name == "go" and _subcommand(cmd) == "install":
+    if name == "go" and _first_operand(cmd.args) == "install":
         return deny("deny.global_install", "`go install` puts a binary in GOBIN outside the project; use "
                                            "`go build -o bin/NAME` inside it.")
-    words, _ = _written(cmd.args, spec)
-    return check_paths(words, env, name)
+    return check_paths(_written(cmd.args, spec), env, name)
 
 
 def _created(args: tuple[Word, ...], name: str) -> list[Word]:
@@ -194,12 +192,13 @@ def _created(args: tuple[Word, ...], name: str) -> list[Word]:
     return list(positionals[2 if name in ("npm", "yarn", "pnpm", "bun") else 1:])
 
 
-def _subcommand(cmd: SimpleCommand) -> str | None:
-    return next((w.value for w in cmd.args if w.value is not None and not w.value.startswith("-")), None)
+def _first_operand(args: tuple[Word, ...]) -> str | None:
+    """The first word that is no option (a subcommand): ``ruff format``, ``go install``."""
+    return next((w.value for w in args if w.value is not None and not w.value.startswith("-")), None)
 
 
-def _written(args: tuple[Word, ...], spec: Spec) -> tuple[list[Word], set[str]]:
-    """The words naming files ``spec``'s tool writes, and the option names present."""
+def _written(args: tuple[Word, ...], spec: Spec) -> list[Word]:
+    """The words naming files ``spec``'s tool writes."""
     found: list[Word] = []
     present: set[str] = set()
     skip = False
@@ -247,7 +246,7 @@ def _written(args: tuple[Word, ...], spec: Spec) -> tuple[list[Word], set[str]]:
             found.append(_word(text.partition("=")[2]))
     if spec.rewrites(args, present):
         found += _operands(args, spec)
-    return [w for w in found if w.value != "-"], present
+    return [w for w in found if w.value != "-"]
 
 
 def _operands(args: tuple[Word, ...], spec: Spec) -> list[Word]:
