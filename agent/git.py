@@ -65,8 +65,49 @@ def git_env() -> dict[str, str]:
 _DRIVERS = r"^(filter|merge|diff)\..*\.(clean|smudge|process|driver|command|textconv)$"
 
 
+_DRIVER_KEYS: dict[tuple[object, ...], list[str]] = {}
+
+
+def _config_key(git_dir: Path) -> tuple[object, ...] | None:
+    """The bytes of every file git reads as this repository's config (a linked worktree's admin
+    dir also names its common dir): the key of the driver keys' cache. None, never cached, when
+    one of them is not a plain file or the config includes other files (their bytes are not here)."""
+    dirs = [git_dir]
+    common = git_dir / "commondir"
+    if common.exists() or common.is_symlink():
+        if not common.is_file():
+            return None
+        dirs.append(git_dir / common.read_text().strip())
+    key: list[object] = [str(git_dir)]
+    for folder in dirs:
+        for path in (folder / "config", folder / "config.worktree"):
+            if not path.exists() and not path.is_symlink():
+                key.append(None)
+                continue
+            if not path.is_file():
+                return None
+            data = path.read_bytes()
+            if b"include" in data.lower():
+                return None
+            key += [str(path), data]
+    return tuple(key)
+
+
 def _driver_keys(git_dir: Path) -> list[str]:
-    """Every filter/merge/diff driver command the repository's config (with includes) defines."""
+    """Every filter/merge/diff driver command the repository's config (with includes) defines;
+    asked of git once per config content (autocode restores the same config before each call)."""
+    key = _config_key(git_dir)
+    if key is not None and key in _DRIVER_KEYS:
+        return _DRIVER_KEYS[key]
+    keys = _ask_driver_keys(git_dir)
+    if key is not None:
+        if len(_DRIVER_KEYS) >= 64:  # configs seen in one run: the trusted ones, rarely more
+            _DRIVER_KEYS.clear()
+        _DRIVER_KEYS[key] = keys
+    return keys
+
+
+def _ask_driver_keys(git_dir: Path) -> list[str]:
     result = subprocess.run(["git", f"--git-dir={git_dir}", "config", "--includes", "--name-only",
                              "--get-regexp", _DRIVERS], capture_output=True, text=True, env=git_env(),
                             timeout=30, stdin=subprocess.DEVNULL)

@@ -187,3 +187,68 @@ def test_init_uses_no_template_hooks(tmp_path: Path) -> None:
     hooks = project / ".git" / "hooks"
     assert not hooks.exists() or not any(hooks.iterdir())
     assert (tmp_path / "trust" / "git-config.trusted").is_file()
+
+
+def _asks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record each time git itself is asked for the config's driver commands."""
+    from agent import git as git_module
+
+    asked: list[Path] = []
+    real = git_module._ask_driver_keys
+
+    def counting(git_dir: Path) -> list[str]:
+        asked.append(git_dir)
+        return real(git_dir)
+
+    monkeypatch.setattr(git_module, "_ask_driver_keys", counting)
+    monkeypatch.setattr(git_module, "_DRIVER_KEYS", {})
+    return asked
+
+
+def test_the_driver_commands_are_asked_once_per_config_content(repo: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _asks(monkeypatch)
+    git = Git(repo)  # no trusted copy: the planted config stays, so its change must be seen
+    git.dirty()
+    git.log()
+    assert len(asked) == 1
+    marker = tmp_path / MARK
+    _filter(repo, marker)  # a new driver: the config's bytes changed, so git is asked again
+    (repo / "app.py").write_text("print(4)\n")
+    assert git.commit_all("autocode: feature 3 passes")
+    git.dirty()
+    assert len(asked) == 2
+    assert not marker.exists()
+
+
+def test_a_config_with_includes_is_asked_every_time(repo: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The included file's bytes are not in the cache key, so nothing is cached: a driver added to
+    the included file (the config itself unchanged) is still emptied."""
+    asked = _asks(monkeypatch)
+    extra = repo / "extra.cfg"
+    extra.write_text("[core]\n\tquotepath = false\n")
+    _plain_git(repo, "config", "include.path", str(extra))
+    git = Git(repo)
+    git.dirty()
+    marker = tmp_path / MARK
+    (repo / ".gitattributes").write_text("*.py filter=evil\n")
+    extra.write_text(f"[filter \"evil\"]\n\tclean = touch {marker}; cat\n")
+    (repo / "app.py").write_text("print(5)\n")
+    assert git.commit_all("autocode: feature 4 passes")
+    assert len(asked) >= 3
+    assert not marker.exists()
+
+
+def test_a_linked_worktree_key_follows_the_common_config(repo: Path, tmp_path: Path) -> None:
+    """A linked worktree's admin dir reads the main repository's config too: a driver added there
+    changes the worktree's key."""
+    from agent.git import _config_key
+
+    _plain_git(repo, "worktree", "add", "-q", "--detach", str(tmp_path / "linked"))
+    admin = next((repo / ".git" / "worktrees").iterdir())
+    before = _config_key(admin)
+    assert before is not None
+    _plain_git(repo, "config", "filter.evil.clean", "cat")
+    after = _config_key(admin)
+    assert after is not None and after != before

@@ -51,9 +51,9 @@ def appended_lines(base: str | None, new: str | None) -> str:
 
 def commit_work(tree: TreeGit, base: str, worker: int, number: int) -> Work:
     """Commit everything the session did on the worker's branch, the shared files put back."""
-    notes = appended_lines(tree.show(NOTES_FILE, base), read_project_file(tree.tree, NOTES_FILE))
-    for name in (NOTES_FILE, FEATURE_FILE):
-        committed = tree.show(name, base)
+    committed_at_base = {name: tree.show(name, base) for name in (NOTES_FILE, FEATURE_FILE)}
+    notes = appended_lines(committed_at_base[NOTES_FILE], read_project_file(tree.tree, NOTES_FILE))
+    for name, committed in committed_at_base.items():
         target = tree.tree / name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
