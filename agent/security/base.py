@@ -40,6 +40,7 @@ class Env:
     budget: Budget = field(default_factory=Budget)  # past it the decision is "too complex"
     assigned: frozenset[str] = frozenset()  # variables this command line (or an outer one) sets
     loop_values: tuple[tuple[str, tuple[str, ...]], ...] = ()  # set only by one literal `for`
+    loop_roots: tuple[tuple[str, tuple[Word, ...]], ...] = ()  # set only by one `for`: its words
     feeds: tuple[tuple[tuple[Word, ...], SimpleCommand | None], ...] = ()  # xargs args -> stage before
     data_vars: frozenset[str] = frozenset()  # variables filled from command output or input
 

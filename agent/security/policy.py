@@ -68,7 +68,7 @@ from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
-from agent.security.variables import arithmetic_problem, assigned_names, set_names, settable
+from agent.security.variables import arithmetic_problem, assigned_names, loop_roots, set_names, settable
 
 __all__ = [
     "Decision",
@@ -173,6 +173,7 @@ def _check_script(source: str, env: Env) -> Decision:
     assigned, loops = assigned_names(script)
     env = replace(env, functions=env.functions | {f.name for f in script.functions},
                   assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script),
+                  loop_roots=loop_roots(script),
                   data_vars=env.data_vars | data_names(script, env.budget))
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)

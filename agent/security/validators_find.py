@@ -48,7 +48,11 @@ def find(cmd: SimpleCommand, env: Env) -> Decision:
 
 
 def _is_find_expression(word: Word) -> bool:
-    return word.value is None or word.value.startswith("-") or word.value in ("(", ")", "!", ",")
+    """The first word of find's expression; an expansion is one only when it starts with ``-``
+    (``find $HOME -name x``: ``$HOME`` is a start path whose value cannot be checked)."""
+    if word.value is None:
+        return word.raw.startswith("-")
+    return word.value.startswith("-") or word.value in ("(", ")", "!", ",")
 
 
 def _find_expression(

@@ -23,10 +23,13 @@ from agent.security.paths import (
     check_write,
     credential_ancestor,
     expand_tilde,
+    glob_matches,
+    has_glob,
     is_inside,
     physical,
     protected_name,
 )
+from agent.security.variables import ANY_NAME
 
 HERE = Word(".", ".")
 
@@ -140,18 +143,81 @@ def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str, symbolic
 
 
 def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Decision | None:
-    """A denial when a recursive ``verb`` of one of ``sources`` reaches a credential store."""
+    """A denial when a recursive ``verb`` of one of ``sources`` reaches a credential store, or
+    starts where the policy cannot know (an expansion, a pattern that can match ``..``): such a
+    walk may be of the home or of ``/`` (``d=$HOME; grep -r . $d``, ``cp -r $(echo ~) src``)."""
     home = env.context.effective_home
     for word in sources:
         for cwd in env.cwds:
-            path = resolve_word(word, cwd, env)
-            if path is not None and credential_ancestor(path, home, env.project):
+            roots = walk_roots(word, cwd, env)
+            if roots is None:
+                return deny(
+                    "path.dynamic_walk",
+                    f"`{verb} {word.raw}` would walk a directory named by an expansion or pattern whose "
+                    "value cannot be checked (it could be the home or /); name the directory literally.",
+                )
+            if any(credential_ancestor(root, home, env.project) for root in roots):
                 return deny(
                     "path.credentials",
                     f"`{verb} {word.raw}` would read credential stores (like ~/.ssh) or system "
                     "secrets below it; name a directory that holds none.",
                 )
     return None
+
+
+_VARIABLE_ROOT = re.compile(
+    r'^"?\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))(?P<rest>/[^$`"\\]*)?"?$')
+
+
+def walk_roots(word: Word, cwd: Path, env: Env) -> list[Path] | None:
+    """Where a recursive walk of ``word`` may start: the path it names; for a pattern, the literal
+    directory before it (every match lies below); for ``$PWD`` and ``$HOME`` (which no command
+    may set) or a variable only one ``for`` loop sets, its values, then the rest of the word.
+    None when that cannot be known (an expansion of anything else, a pattern that can match ``..``).
+    An empty list: nothing to check (``~user``, which other rules refuse)."""
+    if word.value is not None:
+        if not word.glob:
+            path = resolve_word(word, cwd, env)
+            return [] if path is None else [path]
+        return _pattern_root(word.value, word.tilde, cwd, env)
+    found = _VARIABLE_ROOT.match(word.raw)
+    name = (found.group("braced") or found.group("bare")) if found else None
+    if found is None or name is None or ANY_NAME in env.assigned:
+        return None
+    rest = found.group("rest") or ""
+    if name in ("PWD", "HOME") and name not in env.assigned:
+        base = str(cwd) if name == "PWD" else str(env.context.effective_home)
+        text = base + rest
+        return _pattern_root(text, False, cwd, env) if any(has_glob(p) for p in text.split("/")) \
+            else [physical(text, cwd)]
+    looped = dict(env.loop_roots).get(name)
+    if looped is None:
+        return None
+    roots: list[Path] = []
+    for value in looped:
+        if value.value is None:
+            return None  # `for d in $(…)`: values known only at run time
+        if value.glob or rest:  # a value's match, then the rest: all below the pattern's directory
+            below = _pattern_root(value.value + rest, value.tilde, cwd, env) if value.glob else \
+                walk_roots(Word(value.raw + rest, value.value + rest, tilde=value.tilde), cwd, env)
+        else:
+            below = walk_roots(value, cwd, env)
+        if below is None:
+            return None
+        roots += below
+    return roots
+
+
+def _pattern_root(text: str, tilde: bool, cwd: Path, env: Env) -> list[Path] | None:
+    """The literal directory before the first pattern of ``text``; None if a pattern can match
+    ``..`` (a walk from there could climb out)."""
+    parts = text.split("/")
+    first = next((i for i, part in enumerate(parts) if has_glob(part)), len(parts))
+    if any(glob_matches("..", part) for part in parts[first:] if part):
+        return None
+    static = "/".join(parts[:first]) or ("/" if text.startswith("/") else ".")
+    expanded = expand_tilde(static, tilde, env.context.effective_home)
+    return [] if expanded is None else [physical(expanded, cwd)]
 
 
 def tee(cmd: SimpleCommand, env: Env) -> Decision:

@@ -22,7 +22,8 @@ from agent.security.models import Decision
 from agent.security.words import Word
 
 EXACT = frozenset({
-    "PATH", "IFS", "CDPATH", "ENV", "BASH_ENV", "HOME", "TMPDIR", "SHELL", "PS1", "PS2", "PS3", "PS4",
+    "PATH", "IFS", "CDPATH", "ENV", "BASH_ENV", "HOME", "PWD", "OLDPWD", "TMPDIR", "SHELL", "PS1", "PS2",
+    "PS3", "PS4",
     "PROMPT_COMMAND", "SHELLOPTS", "BASHOPTS", "GLOBIGNORE", "HISTFILE", "HISTCONTROL", "INPUTRC",
     "EXECIGNORE", "FIGNORE", "POSIXLY_CORRECT", "CC", "CXX", "CPP", "LD", "AR", "MAKEFLAGS", "MAKEFILES",
     "MFLAGS", "GCONV_PATH", "LOCPATH", "NLSPATH", "HOSTALIASES", "RESOLV_HOST_CONF", "CURL_HOME",
@@ -221,6 +222,17 @@ def assigned_names(script: Script) -> tuple[frozenset[str], tuple[tuple[str, tup
     """Every variable ``script`` may set, by any means (``NAME=``, ``env NAME=``, ``read``,
     ``printf -v``, ``declare``, ``for``), and the literal values of those set only by one
     ``for NAME in a b`` over plain words (which a URL check may substitute)."""
+    found = _set_by_commands(script)
+    loops = [name for name, _ in script.loop_vars]
+    found.update(name for name, from_data in script.loop_vars if from_data)
+    found.update(name for name in loops if loops.count(name) > 1)
+    literal = tuple((name, values) for name, values in script.loop_values if name not in found)
+    return frozenset(found | {name for name, _ in script.loop_values if name in found}), literal
+
+
+def _set_by_commands(script: Script) -> set[str]:
+    """The variables ``script``'s commands may set (``ANY_NAME`` when one sets a name only known
+    at run time); ``for`` loops are not commands."""
     found: set[str] = set()
     for cmd in script.commands:
         if _sets_unknown(cmd):
@@ -228,8 +240,15 @@ def assigned_names(script: Script) -> tuple[frozenset[str], tuple[tuple[str, tup
         found.update(a.name for a in cmd.assignments)
         found.update(set_names(cmd)[0])
         found.update(m.group(1) for w in cmd.args if w.value and (m := _ASSIGNMENT_WORD.match(w.value)))
-    loops = [name for name, _ in script.loop_vars]
-    found.update(name for name, from_data in script.loop_vars if from_data)
-    found.update(name for name in loops if loops.count(name) > 1)
-    literal = tuple((name, values) for name, values in script.loop_values if name not in found)
-    return frozenset(found | {name for name, _ in script.loop_values if name in found}), literal
+    return found
+
+
+def loop_roots(script: Script) -> tuple[tuple[str, tuple[Word, ...]], ...]:
+    """The variables only one ``for NAME in WORDS`` sets (no command sets them, no other loop):
+    NAME holds one of WORDS' values, so a walk of ``$NAME`` starts where one of them names."""
+    by_commands = _set_by_commands(script)
+    if ANY_NAME in by_commands:
+        return ()
+    loops = [name for name, _ in script.loop_sources]
+    return tuple((name, words) for name, words in script.loop_sources
+                 if loops.count(name) == 1 and name not in by_commands)
