@@ -23,10 +23,13 @@ style directories must be inside the project. Package runners (``npx``, ``uv run
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 
+from agent.projectfs import read_project_file
 from agent.security.base import (
     Env,
     Validator,
@@ -42,6 +45,7 @@ from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.outputs import output_problem
 from agent.security.paths import is_inside
+from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
 from agent.security.validators_fs import check_paths
 from agent.security.validators_pip import installs, npm_option, pip, pip_args
@@ -253,7 +257,97 @@ def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
         return _global_denial(cmd)
     if sub in ("dlx", "exec"):
         return runner(cmd, env, index + 1, f"{name} {sub}", NPX_FLAGS, NPX_VALUES)
+    if sub in ("run", "run-script"):
+        return _script_or_binary(cmd, env, index + 1, f"{name} {sub}")
+    rest = _in_workspaces(cmd.args, index, name)
+    if rest is not None:  # `yarn workspace web tsc …`, `pnpm -r tsc …`: the same command, elsewhere
+        return yarn_pnpm(replace(cmd, args=rest), env) if rest else ok(cmd)
+    if sub is not None and sub not in _PM_BUILTINS[name]:
+        return _script_or_binary(cmd, env, index, name)
     return ok(cmd)
+
+
+_PM_BUILTINS = {
+    "yarn": names(
+        "add audit autoclean bin cache check config constraints create dedupe dlx exec explain "
+        "generate-lock-entry global help import info init install licenses link list login logout npm "
+        "outdated owner pack patch patch-commit plugin policies publish rebuild remove run search set "
+        "stage tag team unlink unplug up upgrade upgrade-interactive version versions why workspace "
+        "workspaces"),
+    "pnpm": names(
+        "add install i update up upgrade remove rm uninstall un link ln unlink import rebuild rb prune "
+        "fetch patch patch-commit patch-remove audit list ls ll la outdated why licenses publish pack run "
+        "run-script exec dlx create init store env setup server root bin config c get set deploy doctor "
+        "recursive multi m cat-file cat-index find-hash self-update approve-builds ignored-builds dedupe "
+        "help"),
+    "bun": names(
+        "run test x repl exec install i add a remove rm update outdated link unlink pm build init create "
+        "c upgrade publish patch patch-commit audit info why completions help"),
+}
+"""The subcommands of each package manager; any other word (``yarn tsc``, ``pnpm eslint``,
+``bun vite``) runs the package.json script of that name or, without one, the binary of that name
+from node_modules/.bin (``yarn node -e …`` is ``node -e …``). ``test``/``start`` are scripts."""
+
+
+_FOREACH_VALUES = frozenset({"--include", "--exclude", "--from", "-j", "--jobs", "--since"})
+
+
+def _in_workspaces(args: tuple[Word, ...], index: int, name: str) -> tuple[Word, ...] | None:
+    """The command ``yarn workspace NAME …``, ``yarn workspaces foreach [opts] …``/``yarn
+    workspaces run …`` and ``pnpm recursive|multi|m …`` run in each workspace (None: not one)."""
+    sub = arg_value(args, index)
+    if name == "pnpm" and sub in ("recursive", "multi", "m"):
+        return args[index + 1:]
+    if name != "yarn":
+        return None
+    if sub == "workspace":
+        return args[index + 2:]
+    if sub != "workspaces":
+        return None
+    action = arg_value(args, index + 1)
+    if action == "run":
+        return args[index + 1:]
+    if action != "foreach":
+        return None
+    at = index + 2
+    while at < len(args) and (args[at].value or "").startswith("-"):
+        at += 2 if args[at].value in _FOREACH_VALUES else 1
+    return args[at:]
+
+
+def _script_or_binary(cmd: SimpleCommand, env: Env, index: int, via: str) -> Decision:
+    """``yarn X …``, ``pnpm run X …``, ``bun run X …``: the project's own script X (its code, like
+    ``npm run X``), else the binary X with its arguments, judged like any command (as ``npx X``):
+    ``yarn tsc --outDir /x`` writes where ``tsc --outDir /x`` would."""
+    target = arg_value(cmd.args, index)
+    if target is None or target.startswith("-"):
+        return ok(cmd)
+    if _is_script_everywhere(target, env):
+        return ok(cmd)
+    return runner(cmd, env, index, via, NPX_FLAGS, NPX_VALUES)
+
+
+def _is_script_everywhere(name: str, env: Env) -> bool:
+    """``name`` is a script in the package.json every directory the command may run in uses (the
+    nearest one up to the project root; read without following links)."""
+    return all(name in _scripts_for(cwd, env.project) for cwd in env.cwds)
+
+
+def _scripts_for(cwd: Path, project: Path) -> frozenset[str]:
+    here = cwd
+    while is_inside(here, project):
+        text = read_project_file(here, "package.json")
+        if text is not None:
+            try:
+                scripts = json.loads(text).get("scripts")
+            except (ValueError, AttributeError):
+                return frozenset()
+            return frozenset(k for k in scripts if isinstance(k, str)) if isinstance(scripts, dict) \
+                else frozenset()
+        if here == project:
+            break
+        here = here.parent
+    return frozenset()
 
 
 def bun(cmd: SimpleCommand, env: Env) -> Decision:
@@ -263,9 +357,27 @@ def bun(cmd: SimpleCommand, env: Env) -> Decision:
     if _global(cmd):
         return _global_denial(cmd)
     index = first_positional(cmd.args)
-    if arg_value(cmd.args, index) == "x":
+    sub = arg_value(cmd.args, index)
+    if sub == "x":
         return runner(cmd, env, index + 1, "bun x", NPX_FLAGS, NPX_VALUES)
-    return _remote_code(cmd, env, "bun") or ok(cmd)
+    if sub == "exec":  # Bun's shell runs the string: judged like `bash -c`
+        script = arg_value(cmd.args, index + 1)
+        if script is None:
+            return deny("deny.shell_dynamic", "`bun exec` needs its script written literally.")
+        return env.nested(script, env)
+    problem = _remote_code(cmd, env, "bun")
+    if problem is not None:
+        return problem
+    if sub == "run":
+        index, sub = index + 1, arg_value(cmd.args, index + 1)
+    elif sub in _PM_BUILTINS["bun"]:
+        return ok(cmd)
+    if sub is None or "/" in sub or sub.rsplit(".", 1)[-1] in _BUN_FILES:
+        return ok(cmd)  # a project file: its own code, like `node app.js`
+    return _script_or_binary(cmd, env, index, "bun run")
+
+
+_BUN_FILES = frozenset({"js", "mjs", "cjs", "ts", "mts", "cts", "tsx", "jsx", "sh"})
 
 
 def deno(cmd: SimpleCommand, env: Env) -> Decision:
