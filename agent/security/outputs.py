@@ -60,6 +60,82 @@ def _rustfmt(args: tuple[Word, ...], present: set[str]) -> bool:
     return "--check" not in present and not to_stdout
 
 
+def _nothing(_args: tuple[Word, ...]) -> list[Word]:
+    return []
+
+
+def _pytest_outputs(args: tuple[Word, ...]) -> list[Word]:
+    """pytest's ``--cov-report=html:DIR`` (``xml:FILE``, …) and ``-o cache_dir=PATH``."""
+    found: list[Word] = []
+    for index, word in enumerate(args):
+        previous = args[index - 1].value if index else None
+        text = word.value or ""
+        kind_path = text.partition("=")[2] if text.startswith("--cov-report=") else \
+            text if previous == "--cov-report" else ""
+        if ":" in kind_path:
+            found.append(_word(kind_path.partition(":")[2]))
+        ini = text.partition("=")[2] if text.startswith("--override-ini=") else \
+            text if previous in ("-o", "--override-ini") else text[2:] if text.startswith("-o") else ""
+        if ini.partition("=")[0].strip() == "cache_dir":
+            found.append(_word(ini.partition("=")[2].strip()))
+    return found
+
+
+def _c_outputs(args: tuple[Word, ...]) -> list[Word]:
+    """A C compiler's writes through the linker (``-Wl,-o,PATH``, ``-Wl,-Map=PATH``, ``-Xlinker
+    -o -Xlinker PATH``), dependency files (``-MFdeps.d``) and ``-f…=PATH`` dumps and profiles."""
+    found: list[Word] = []
+    for index, word in enumerate(args):
+        previous = args[index - 1].value if index else None
+        text = word.value or ""
+        if text.startswith("-Wl,"):
+            parts = text.split(",")[1:]
+            found += [_word(b) for a, b in itertools.pairwise(parts) if a in ("-o", "-Map")]
+            found += [_word(p[2:]) for p in parts if p.startswith("-o") and len(p) > 2]
+            found += [_word(p.partition("=")[2]) for p in parts if p.startswith(("-Map=", "--Map="))]
+        if previous == "-Xlinker" and index >= 3 and args[index - 2].value == "-o" and \
+                args[index - 3].value == "-Xlinker":
+            found.append(word)
+        if text.startswith(("-MF", "-MJ")) and len(text) > 3:
+            found.append(_word(text[3:]))
+        if text.startswith(("-fprofile-generate=", "-fprofile-dir=", "-fopt-info", "-fdump-", "-fstack-usage=",
+                            "-fcallgraph-info=")) and "=" in text:
+            found.append(_word(text.partition("=")[2]))
+    return found
+
+
+_JAVA_FILE_OPTIONS = ("-Xloggc:", "-XX:HeapDumpPath=", "-XX:ErrorFile=", "-XX:LogFile=",
+                      "-XX:SharedArchiveFile=", "-XX:ArchiveClassesAtExit=", "-XX:ReplayDataFile=",
+                      "-XX:PerfDataSaveFile=")
+_JAVA_KEYED = ("-XX:StartFlightRecording", "-XX:FlightRecorderOptions")
+
+
+def _java_outputs(args: tuple[Word, ...]) -> list[Word]:
+    """The JVM's log, dump and recording files: ``-Xlog:WHAT:OUTPUT`` (``file=PATH`` or a bare
+    path; not stdout/stderr), ``-Xloggc:PATH``, ``-XX:HeapDumpPath=PATH`` and its kin,
+    ``-XX:StartFlightRecording=…,filename=PATH`` (and ``repository=`` of the recorder options)."""
+    found: list[Word] = []
+    for word in args:
+        text = word.value or ""
+        if text.startswith("-Xlog:"):
+            fields = text[len("-Xlog:"):].split(":")
+            output = fields[1] if len(fields) > 1 else ""
+            output = output.partition("=")[2] if output.startswith("file=") else output
+            if output and output not in ("stdout", "stderr"):
+                found.append(_word(output))
+        prefix = next((p for p in _JAVA_FILE_OPTIONS if text.startswith(p)), None)
+        if prefix is not None:
+            found.append(_word(text[len(prefix):]))
+        if text.startswith(_JAVA_KEYED):
+            for pair in text.partition("=")[2].split(","):
+                key, _, value = pair.partition("=")
+                if key in ("filename", "repository", "dumppath") and value:
+                    found.append(_word(value))
+        if word.value is None and word.raw.startswith(("-Xlog", "-XX:", "-Xloggc")):
+            found.append(word)  # a value known only at run time: refused as a dynamic write
+    return found
+
+
 @dataclass(frozen=True)
 class Spec:
     options: frozenset[str] = frozenset()
@@ -71,14 +147,18 @@ class Spec:
     rewrites: Rewrites = field(default=_never)
     nocase: bool = False  # option names in any case (tsc)
     subcommand: bool = False  # the first operand is a subcommand (ruff format), not a file
+    extra: Callable[[tuple[Word, ...]], list[Word]] = _nothing
+    """The tool's own forms of a written path (``-Wl,-o,PATH``, ``-Xlog:gc:PATH``)."""
 
 
 def _spec(options: str = "", attached: str = "", values: str = "", rewrites: Rewrites = _never,
-          nocase: bool = False, subcommand: bool = False) -> Spec:
-    return Spec(frozenset(options.split()), attached, frozenset(values.split()), rewrites, nocase, subcommand)
+          nocase: bool = False, subcommand: bool = False,
+          extra: Callable[[tuple[Word, ...]], list[Word]] = _nothing) -> Spec:
+    return Spec(frozenset(options.split()), attached, frozenset(values.split()), rewrites, nocase, subcommand,
+                extra)
 
 
-_C = _spec("-o -MF -MJ --output -aux-info -dumpdir -dumpbase", "o")
+_C = _spec("-o -MF -MJ --output -aux-info -dumpdir -dumpbase", "o", extra=_c_outputs)
 _FORMAT_VALUES = "-l --line-length -t --target-version --config --include --exclude --extend-exclude " \
                  "--force-exclude --stdin-filename -W --workers --python-cell-magics --required-version"
 SPECS: MappingProxyType[str, Spec] = MappingProxyType({
@@ -94,7 +174,7 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
     "vite": _spec("--outDir --outdir"),
     "cargo": _spec("--target-dir --out-dir --artifact-dir"),
     "pytest": _spec("--junitxml --junit-xml --basetemp --html --result-log --resultlog --report-log "
-                    "--json-report-file --cov-report"),
+                    "--json-report-file --cov-report", extra=_pytest_outputs),
     "mypy": _spec("--cache-dir --html-report --txt-report --xml-report --junit-xml --linecount-report "
                   "--any-exprs-report --cobertura-xml-report --lineprecision-report --xslt-html-report "
                   "--xslt-txt-report --linecoverage-report"),
@@ -120,6 +200,15 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
     "yarn": _spec("--modules-folder --cache-folder --global-folder --link-folder"),
     "pnpm": _spec("--store-dir --virtual-store-dir --modules-dir --global-dir --cache-dir"),
     "cmake": _spec("-B --install-prefix --prefix --graphviz", "B"),
+    "deno": _spec("-o --output --coverage --junit-path --root", "o"),
+    "bun": _spec("--outdir --outfile"),
+    "uv": _spec("--directory --project -o --output-file"),
+    "poetry": _spec("-C --directory -o --output", "Co"),
+    "gunicorn": _spec("--access-logfile --error-logfile --log-file --pid -p --worker-tmp-dir --chdir", "p"),
+    "node": _spec("--cpu-prof-dir --heap-prof-dir --diagnostic-dir --report-directory --report-dir "
+                  "--report-filename --redirect-warnings --trace-event-file-pattern --cpu-prof-name "
+                  "--heap-prof-name"),
+    "java": _spec(extra=_java_outputs),
     # `python -m MODULE`: standard-library tools that write where their operands say
     **dict.fromkeys(("zipfile", "tarfile", "json.tool", "gzip", "py_compile", "compileall"),
                     _spec(values="--indent -d -q", rewrites=_always)),
@@ -139,6 +228,7 @@ CREATES: MappingProxyType[tuple[str, str], frozenset[str]] = MappingProxyType({
                         "--project --config-file",
         ("cargo", "new"): "--vcs --name --edition --registry --config -Z",
         ("cargo", "init"): "--vcs --name --edition --registry --config -Z",
+        ("cargo", "vendor"): "-s --sync --manifest-path --config -Z",
         ("poetry", "new"): "--name --readme --python --dependency --dev-dependency --description --author "
                            "--license --directory -C",
         ("django-admin", "startproject"): "--template --extension -e --name -n --exclude -x --settings "
@@ -220,30 +310,7 @@ def _written(args: tuple[Word, ...], spec: Spec) -> list[Word]:
                 skip = True
         elif len(text) > 2 and text[1] in spec.attached and not text.startswith("--"):
             found.append(_word(text[2:]))
-    for index, word in enumerate(args):
-        previous = args[index - 1].value if index else None
-        text = word.value or ""
-        kind_path = text.partition("=")[2] if text.startswith("--cov-report=") else \
-            text if previous == "--cov-report" else ""
-        if ":" in kind_path:  # pytest --cov-report=html:DIR, --cov-report xml:FILE
-            found.append(_word(kind_path.partition(":")[2]))
-        ini = text.partition("=")[2] if text.startswith("--override-ini=") else \
-            text if previous in ("-o", "--override-ini") else text[2:] if text.startswith("-o") else ""
-        if ini.partition("=")[0].strip() == "cache_dir":  # pytest -o cache_dir=PATH
-            found.append(_word(ini.partition("=")[2].strip()))
-        if text.startswith("-Wl,"):  # a C compiler passing `-o PATH` (or a map file) to the linker
-            parts = text.split(",")[1:]
-            found += [_word(b) for a, b in itertools.pairwise(parts) if a in ("-o", "-Map")]
-            found += [_word(p[2:]) for p in parts if p.startswith("-o") and len(p) > 2]
-            found += [_word(p.partition("=")[2]) for p in parts if p.startswith(("-Map=", "--Map="))]
-        if previous == "-Xlinker" and index >= 3 and args[index - 2].value == "-o" and \
-                args[index - 3].value == "-Xlinker":  # -Xlinker -o -Xlinker PATH
-            found.append(word)
-        if text.startswith(("-MF", "-MJ")) and len(text) > 3:  # -MFdeps.d
-            found.append(_word(text[3:]))
-        if text.startswith(("-fprofile-generate=", "-fprofile-dir=", "-fopt-info", "-fdump-", "-fstack-usage=",
-                            "-fcallgraph-info=")) and "=" in text:
-            found.append(_word(text.partition("=")[2]))
+    found += spec.extra(args)
     if spec.rewrites(args, present):
         found += _operands(args, spec)
     return [w for w in found if w.value != "-"]

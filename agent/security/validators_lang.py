@@ -47,7 +47,7 @@ from agent.security.outputs import output_problem
 from agent.security.paths import is_inside
 from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
-from agent.security.validators_fs import check_paths
+from agent.security.validators_fs import check_paths, recursive_read_problem
 from agent.security.validators_pip import installs, npm_option, pip, pip_args
 from agent.security.validators_remote import install_reach
 from agent.security.validators_run import (
@@ -150,6 +150,10 @@ def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple
         return pip_args(cmd, env, rest)
     if module in _CODE_MODULES or (module == "pdb" and any(w.value in ("-c", "--command") for w in rest)):
         return inline(cmd, env, f"python -m {module}")  # it runs the statements it is given
+    if module == "http.server":  # serves a directory tree to anyone on the port: a walk of it
+        opts = parse_options(rest, "bd", ("--bind", "--directory", "--protocol", "--cgi"))
+        served = opts.values("-d", "--directory") or [Word(".", ".")]
+        return recursive_read_problem(served, env, "python -m http.server") or ok(cmd, " (module http.server)")
     if module == "venv":
         return check_paths(
             [w for w in rest if not (w.value or "-").startswith("-")], env, "python -m venv"

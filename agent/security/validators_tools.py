@@ -199,17 +199,27 @@ _WGET_VALUES = names(
     "--tries --timeout --wait --execute --input-file --base --quota --level --accept --reject "
     "--domains --include-directories --exclude-directories --post-data --post-file "
     "--body-data --body-file --method --user --password --load-cookies --save-cookies "
-    "--http-user --http-password --ca-certificate --certificate --private-key"
+    "--http-user --http-password --ca-certificate --certificate --private-key --warc-file "
+    "--warc-tempdir --rejected-log"
 )
 _WGET_WRITES = ("-O", "--output-document", "-o", "--output-file", "-a", "--append-output",
-                "-P", "--directory-prefix", "--save-cookies")  # fmt: skip
+                "-P", "--directory-prefix", "--save-cookies", "--warc-file", "--warc-tempdir",
+                "--rejected-log")  # fmt: skip
 _WGET_REMOTE = ("-e", "--execute", "-i", "--input-file", "-B", "--base")
 _ATTACHED_FILE = re.compile(r"@([~/.][^;,]*)")
+
+
+_WRITE_OUT_FILE = re.compile(r"%output\{(>>)?([^}]*)\}")
 
 
 def curl(cmd: SimpleCommand, env: Env) -> Decision:
     opts = parse_options(cmd.args, "AbcCdDEeFHKmoPQrtTuUwxXyYz", _CURL_VALUES)
     writes = [w for w in opts.values(*_CURL_WRITES) if w.value != "-"]
+    for form in opts.values("-w", "--write-out"):  # `-w '%output{FILE}…'` writes the rest to FILE
+        if form.value is None and "%output{" in form.raw:
+            return dynamic_denial(cmd, form)
+        writes += [Word(m.group(2), m.group(2), tilde=m.group(2).startswith("~"))
+                   for m in _WRITE_OUT_FILE.finditer(form.value or "")]
     if opts.has("-O", "--remote-name", "--remote-name-all") and not opts.has("--output-dir"):
         writes.append(HERE)
     urls = [*opts.positionals, *opts.values("--url")]
