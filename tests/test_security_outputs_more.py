@@ -133,6 +133,34 @@ def test_a_tools_own_path_forms_are_read_only_for_that_tool() -> None:
     assert _written(words, SPECS["tsc"]) == []
 
 
+@pytest.mark.parametrize("command", [
+    "pip cache purge", "pip cache remove requests", "python3 -m pip cache purge", "pip3 cache purge",
+    "npm cache clean --force", "yarn cache clean", "pnpm store prune", "go clean -cache",
+    "go clean -modcache", "go clean -i -testcache ./...", "uv cache clean", "uv cache prune",
+    "poetry cache clear --all pypi", "deno clean",
+])
+def test_deleting_the_users_package_cache_is_refused(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), False, "deny.cache_clean")
+
+
+@pytest.mark.parametrize("command", ["pip cache list", "pip cache dir", "cargo clean", "go clean",
+                                     "npm cache ls", "uv cache dir", "pip install -r requirements.txt"])
+def test_reading_a_cache_or_cleaning_the_projects_build_is_allowed(command: str, ctx: PolicyContext) -> None:
+    assert_decision(decide(command, ctx), True, "allow")
+
+
+def test_premise_pips_cache_is_outside_the_project(tmp_path: Path) -> None:
+    """``pip cache purge`` deletes under ``pip cache dir``: the user's cache, not the project."""
+    import sys
+
+    project, home = tmp_path / "proj", tmp_path / "home"
+    project.mkdir()
+    home.mkdir()
+    out = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], cwd=project, capture_output=True,
+                         text=True, timeout=60, env={"HOME": str(home), "PATH": "/usr/bin:/bin"}, check=False)
+    assert out.stdout.strip().startswith(str(home)), out.stdout + out.stderr
+
+
 # ---- premises: the real tools write where the option says (harmless, in a temp dir) --------------
 
 def _run(args: list[str], cwd: Path) -> None:

@@ -246,10 +246,41 @@ _SCAFFOLD_RUNNERS = frozenset({"npx", "pnpx", "bunx"})
 """Runners of a package: ``npx create-react-app DIR`` creates its operands like ``npm create``."""
 
 
+CACHE_CLEANS: MappingProxyType[str, tuple[tuple[str, ...], ...]] = MappingProxyType({
+    "pip": (("cache", "purge"), ("cache", "remove"), ("cache", "rm")),
+    "npm": (("cache", "clean"), ("cache", "clear"), ("cache", "rm")),
+    "yarn": (("cache", "clean"),),
+    "pnpm": (("store", "prune"), ("cache", "delete")),
+    "bun": (("pm", "cache", "rm"),),
+    "uv": (("cache", "clean"), ("cache", "prune")),
+    "poetry": (("cache", "clear"),),
+    "deno": (("clean",),),
+})
+"""(tool → the subcommands that delete the user's package cache, outside the project.)"""
+_GO_CACHES = frozenset({"-cache", "-modcache", "-testcache", "-fuzzcache"})
+
+
+def cache_clean_problem(args: tuple[Word, ...], name: str) -> Decision | None:
+    """A denial when ``name ARGS`` deletes a package or build cache of the user's (``pip cache
+    purge``, ``npm cache clean``, ``go clean -modcache``): a deletion outside the project."""
+    operands = [w.value for w in args if w.value is not None and not w.value.startswith("-")]
+    hit = next((" ".join(sub) for sub in CACHE_CLEANS.get(name, ()) if tuple(operands[:len(sub)]) == sub), None)
+    if name == "go" and operands[:1] == ["clean"] and any(w.value in _GO_CACHES for w in args):
+        hit = "clean " + " ".join(w.value or "" for w in args if w.value in _GO_CACHES)
+    if hit is None:
+        return None
+    return deny("deny.cache_clean", f"`{name} {hit}` deletes the user's cache outside the project; "
+                                    "nothing the project needs is there (build or install into the project).")
+
+
 def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Decision | None:
     """A denial when ``cmd`` (the tool ``tool``, by default its own name) writes a path outside
-    what may be written, named by an output option or rewritten as an operand."""
+    what may be written, named by an output option or rewritten as an operand, or deletes a
+    cache of the user's (:func:`cache_clean_problem`)."""
     name = tool or command_name(cmd)
+    cleaned = cache_clean_problem(cmd.args, name)
+    if cleaned is not None:
+        return cleaned
     created = check_paths(_created(cmd.args, name), env, name)
     if created is not None:
         return created

@@ -43,7 +43,7 @@ from agent.security.base import (
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
-from agent.security.outputs import output_problem
+from agent.security.outputs import cache_clean_problem, output_problem
 from agent.security.paths import is_inside
 from agent.security.rules import names
 from agent.security.validators_exec import is_inside_project
@@ -147,7 +147,7 @@ def _python_module(cmd: SimpleCommand, env: Env, module: str | None, rest: tuple
     if module is None:
         return deny("deny.dynamic_argument", "`python -m` needs a literal module name.")
     if module == "pip":
-        return pip_args(cmd, env, rest)
+        return cache_clean_problem(rest, "pip") or pip_args(cmd, env, rest)
     if module in _CODE_MODULES or (module == "pdb" and any(w.value in ("-c", "--command") for w in rest)):
         return inline(cmd, env, f"python -m {module}")  # it runs the statements it is given
     if module == "http.server":  # serves a directory tree to anyone on the port: a walk of it
