@@ -97,7 +97,22 @@ ALLOWED: list[Row] = [
 ]
 
 
-@pytest.mark.parametrize(("command", "allowed", "rule"), REFUSED + ALLOWED)
+LOOP_WRITES: list[Row] = [  # a loop variable written to is each of the loop's words
+    ("for f in src/*.py; do sed -i 's/a/b/' \"$f\"; done", True, "allow.list"),
+    ("for f in src/*.py; do cp \"$f\" \"$f.bak\"; done", True, "allow.list"),
+    ("for f in src/a.py src/b.py; do echo x >> \"$f\"; done", True, "allow.list"),
+    ("for f in src/*; do mv \"$f\" \"${f}_old\"; done", True, "allow.list"),
+    ("for f in ~/.bashrc; do sed -i 's/a/b/' \"$f\"; done", False, "path.outside"),
+    ("for f in src/*.py ../x; do rm \"$f\"; done", False, "path.outside"),
+    ("for f in .git/*; do echo x > \"$f\"; done", False, "path.protected"),
+    ("for f in src/.*; do rm -rf \"$f\"; done", False, "path.outside"),
+    ("for f in src/*.py; do f=/etc/passwd; echo x > \"$f\"; done", False, "path.dynamic"),
+    ("for f in $(ls); do rm \"$f\"; done", False, "path.dynamic"),
+    ("for f in src/a.py; do echo x > \"$f/../../../x\"; done", False, "path.outside"),
+]
+
+
+@pytest.mark.parametrize(("command", "allowed", "rule"), REFUSED + ALLOWED + LOOP_WRITES)
 def test_walk_start(command: str, allowed: bool, rule: str, ctx: PolicyContext) -> None:
     assert_decision(decide(command, ctx), allowed, rule)
 

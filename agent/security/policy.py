@@ -63,6 +63,7 @@ from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NE
 from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
 from agent.security.validators_feed import feeds
 from agent.security.validators_find import VALIDATORS as FIND_VALIDATORS
+from agent.security.validators_fs import looped_words
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
@@ -346,7 +347,11 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
         return None
     if target.value is not None and (target.value.isdigit() or target.value == "-"):
         return None  # 2>&1, >&-
-    return check_write(target, cwd, env.context, "redirection")
+    for looped in looped_words(target, env) or (target,):  # `for f in a b; do … > "$f"`: a, then b
+        problem = check_write(looped, cwd, env.context, "redirection")
+        if problem is not None:
+            return problem
+    return None
 
 
 def _check_commands(script: Script, env: Env) -> Decision | None:

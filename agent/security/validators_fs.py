@@ -35,13 +35,30 @@ HERE = Word(".", ".")
 
 
 def check_paths(words: Iterable[Word], env: Env, verb: str) -> Decision | None:
-    """The first write problem among ``words`` for any directory the command may run in."""
+    """The first write problem among ``words`` for any directory the command may run in; a word
+    that is a loop variable (``for f in src/*.py; do sed -i … "$f"``) is each of the loop's words."""
     for word in words:
-        for cwd in env.cwds:
-            problem = check_write(word, cwd, env.context, verb)
-            if problem is not None:
-                return problem
+        for target in looped_words(word, env) or (word,):
+            for cwd in env.cwds:
+                problem = check_write(target, cwd, env.context, verb)
+                if problem is not None:
+                    return problem
     return None
+
+
+def looped_words(word: Word, env: Env) -> tuple[Word, ...] | None:
+    """``"$f"`` or ``"$f.bak"`` where only one ``for f in WORDS`` sets ``f`` and every one of WORDS
+    is literal (a pattern counts): those words, each followed by the rest. None otherwise."""
+    if word.value is not None or ANY_NAME in env.assigned:
+        return None
+    found = _VARIABLE_ROOT.match(word.raw) or _VARIABLE_SUFFIX.match(word.raw)
+    name = (found.group("braced") or found.group("bare")) if found else None
+    looped = dict(env.loop_roots).get(name or "")
+    if found is None or looped is None or any(w.value is None for w in looped):
+        return None
+    rest = found.group("rest") or ""
+    return tuple(Word(w.raw + rest, (w.value or "") + rest, tilde=w.tilde, glob=w.glob or has_glob(rest))
+                 for w in looped)
 
 
 def resolve_word(word: Word, cwd: Path, env: Env) -> Path | None:
@@ -167,6 +184,8 @@ def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Deci
 
 _VARIABLE_ROOT = re.compile(
     r'^"?\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*))(?P<rest>/[^$`"\\]*)?"?$')
+_VARIABLE_SUFFIX = re.compile(  # "$f.bak", "${f}_old": a suffix that does not start a new name
+    r'^"?\$(?:\{(?P<braced>[A-Za-z_]\w*)\}|(?P<bare>[A-Za-z_]\w*)(?=[.\-~]))(?P<rest>[^/$`"\\][^$`"\\]*)?"?$')
 
 
 def walk_roots(word: Word, cwd: Path, env: Env) -> list[Path] | None:
