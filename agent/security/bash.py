@@ -286,6 +286,9 @@ def _walk_other(node: tree_sitter.Node, acc: _Acc, state: State) -> tuple[State,
         acc.hazard = (f"`{text(node)[:60]}` holds a command substitution the parser does not show "
                       "as one (bash would run it)")
     elif node.type in REDIRECT_NODES:
+        if node.type == "heredoc_redirect" and _heredoc_hidden(node):
+            acc.hazard = ("a here-doc body holds a command substitution the parser does not show as one "
+                          "(bash would run it); quote the delimiter (<<'EOF') for literal text")
         if acc.functions_open:
             acc.in_body_redirects.append(len(acc.redirects))
         acc.redirects.append(redirect(node, state))
@@ -394,6 +397,35 @@ def _hidden_substitution(node: tree_sitter.Node) -> bool:
             if at not in arithmetic and not any(start <= at < end for start, end in walked):
                 return True
             at = data.find(opener, at + 1)
+    return False
+
+
+def _heredoc_hidden(node: tree_sitter.Node) -> bool:
+    """An unquoted here-doc's body: bash runs every ```…``` and ``$(…)`` in it (not escaped with a
+    backslash). tree-sitter shows some as text: a backquote always, and ``$(…)`` on a line that
+    ``<<-`` strips of tabs. Each opener in the raw body must lie inside a substitution node."""
+    start = next((c for c in node.children if c.type == "heredoc_start"), None)
+    if start is None or any(q in text(start) for q in "'\"\\"):
+        return False  # a quoted delimiter: the body is literal
+    end = next((c for c in node.children if c.type == "heredoc_end"), None)
+    data = node_bytes(node)
+    begin = data.find(b"\n", start.end_byte - node.start_byte) + 1
+    stop = (end.start_byte if end is not None else node.end_byte) - node.start_byte
+    if begin <= 0 or (b"`" not in data[begin:stop] and b"$(" not in data[begin:stop]):
+        return False
+    inner = list(descendants(node))
+    walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
+              for d in inner if d.type in _SUBSTITUTIONS]
+    arithmetic = {d.start_byte - node.start_byte for d in inner if d.type == "arithmetic_expansion"}
+    at = begin
+    while at < stop:
+        if data[at:at + 1] == b"\\":
+            at += 2
+            continue
+        if (data[at:at + 1] == b"`" or data[at:at + 2] == b"$(") and at not in arithmetic and \
+                not any(first <= at < last for first, last in walked):
+            return True
+        at += 1
     return False
 
 
