@@ -309,6 +309,7 @@ _ARITHMETIC_KINDS = frozenset({"arithmetic_expansion", "compound_statement", "c_
                                "expansion", "subscript", "binary_expression", "unary_expression"})
 """The node kinds :func:`_arithmetic_region` can find arithmetic in (the others are skipped fast)."""
 _NAME_TESTS = frozenset({"-v", "-R"})
+_SUBSCRIPT_CODE = re.compile(r"\[[^\]]*(\$\(|`)")
 _IDENTIFIER = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_]*|(?<=\$)[0-9@*]|(?<=\$\{)[0-9@*])")
 _NUMERIC_OUTPUT = frozenset({"wc", "nproc", "date", "getconf"})
 _ARITH_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -322,6 +323,9 @@ def _note_arithmetic(node: tree_sitter.Node, acc: _Acc) -> None:
     if region is None:
         return
     for inner in region:
+        if node.type == "unary_expression" and _SUBSCRIPT_CODE.search(text(inner)):
+            acc.arith_output = (f"`{text(node)[:60]}` tests a name whose subscript holds a command "
+                                "(`-v 'a[$(…)]'` runs it)")
         for sub in descendants(inner):
             if sub.type == "command_substitution" and _command_word(sub) not in _NUMERIC_OUTPUT:
                 acc.arith_output = (f"`{text(node)[:60]}` evaluates a command's output as arithmetic, "
@@ -344,18 +348,19 @@ def _arithmetic_region(node: tree_sitter.Node) -> list[tree_sitter.Node] | None:
         return [index] if index is not None else [c for c in node.named_children[1:]]
     if kind == "binary_expression" and _in_test(node) and _operator(node) in _ARITH_TESTS:
         return [c for c in node.named_children if c.type != "test_operator"]
-    if kind == "unary_expression" and _in_test(node) and _operator(node) in _NAME_TESTS:
+    if kind == "unary_expression" and _in_test(node, "[[", "[") and _operator(node) in _NAME_TESTS:
         return [c for c in node.named_children if c.type != "test_operator"]
     return None
 
 
-def _in_test(node: tree_sitter.Node) -> bool:
+def _in_test(node: tree_sitter.Node, *openers: str) -> bool:
+    """Inside a ``[[ … ]]`` test (or one opened by any of ``openers``)."""
     parent = node.parent
     while parent is not None and parent.type in ("binary_expression", "unary_expression",
                                                  "parenthesized_expression", "negated_expression"):
         parent = parent.parent
     return parent is not None and parent.type == "test_command" and bool(parent.children) and \
-        text(parent.children[0]) == "[["
+        text(parent.children[0]) in (openers or ("[[",))
 
 
 def _operator(node: tree_sitter.Node) -> str:

@@ -69,7 +69,14 @@ from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
 from agent.security.validators_text import VALIDATORS as TEXT_VALIDATORS
 from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
-from agent.security.variables import arithmetic_problem, assigned_names, loop_roots, set_names, settable
+from agent.security.variables import (
+    arithmetic_problem,
+    assigned_names,
+    loop_roots,
+    nameref_problem,
+    set_names,
+    settable,
+)
 
 __all__ = [
     "Decision",
@@ -262,6 +269,9 @@ def _check_variables(script: Script, env: Env) -> Decision | None:
         if problem is not None:
             return problem
     for cmd in script.commands:
+        problem = nameref_problem(cmd)
+        if problem is not None:
+            return problem
         names, dynamic = set_names(cmd)
         if dynamic is not None:
             return deny("deny.dynamic_argument",
@@ -448,10 +458,15 @@ def _assignment_problems(cmd: SimpleCommand) -> Decision | None:
             problem = _injection_denial(value)
         if problem is not None:
             return problem
-    if name in ("printf", "let", "unset"):
+    if name in _NAME_OPERANDS:  # a name operand `a[$(cmd)]`: bash evaluates the subscript
         hit = next((w.value for w in cmd.args if w.value and _INJECTION.search(w.value)), None)
         return _injection_denial(hit) if hit else None
     return None
+
+
+_NAME_OPERANDS = frozenset({"printf", "let", "unset", "declare", "typeset", "local", "readonly", "export",
+                            "read", "mapfile", "readarray", "getopts", "select", "test", "[", "wait"})
+"""Builtins whose operands may be variable names (``test -v NAME``, ``read NAME``, ``wait -p NAME``)."""
 
 
 def _injection_denial(value: str) -> Decision:

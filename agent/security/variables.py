@@ -193,8 +193,12 @@ def _command_arithmetic(script: Script) -> set[str]:
             integer.update((w.value or "").partition("=")[0] for w in cmd.args
                            if not (w.value or "-").startswith(("-", "+")))
             integer.update(a.name for a in cmd.assignments)
+        elif name == "test" and any(w.value in ("-v", "-R") for w in cmd.args):  # `test -v "$x"`
+            texts = [w.raw for w in cmd.args if w.value not in ("-v", "-R")]
         for text in texts:
             found.update(a or b for a, b in _IDENT.findall(text))
+        sources = [w.raw for w in cmd.args] + [a.value.raw for a in cmd.assignments if a.value is not None]
+        found.update(m.group(1) for raw in sources for m in _INDIRECT.finditer(raw))
     for cmd in script.commands:  # `declare -i z; z=$v` and `read z` evaluate the value
         for assignment in cmd.assignments:
             if assignment.name in integer and assignment.value is not None:
@@ -203,6 +207,9 @@ def _command_arithmetic(script: Script) -> set[str]:
 
 
 _ASSIGNMENT_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
+_INDIRECT = re.compile(r"\$\{!([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_\[*@])")
+"""``${!x}``: x's value is taken for a name, subscript and all (``a[$(cmd)]`` runs cmd); not
+``${!x[@]}`` (x's keys) or ``${!prefix*}`` (names)."""
 
 
 ANY_NAME = "*"
@@ -252,3 +259,34 @@ def loop_roots(script: Script) -> tuple[tuple[str, tuple[Word, ...]], ...]:
     loops = [name for name, _ in script.loop_sources]
     return tuple((name, words) for name, words in script.loop_sources
                  if loops.count(name) == 1 and name not in by_commands)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def nameref_problem(cmd: SimpleCommand) -> Decision | None:
+    """``declare``/``typeset``/``local -n NAME=TARGET`` makes NAME another name of TARGET: later
+    assignments to NAME (``export NAME``) set TARGET, so ``declare -n r=CDPATH; r=/`` sets CDPATH.
+    TARGET must be written out and be a variable a command may set; a nameref without one takes
+    its target from its first assignment, which is refused too."""
+    name = cmd.name.value if cmd.name is not None else None
+    if name not in _DECLARE:
+        return None
+    options = [w.value for w in cmd.args if w.value and w.value.startswith("-") and w.value != "--"]
+    if not any("n" in option[1:] for option in options):
+        return None
+    pairs = [(a.name + "=" + (a.value.raw if a.value is not None else ""),
+              a.value.value if a.value is not None else None) for a in cmd.assignments]
+    for word in cmd.args:
+        if word.value is None or not word.value.startswith(("-", "+")):
+            value = word.value
+            pairs.append((word.raw, value.partition("=")[2] if value is not None and "=" in value else None))
+    for raw, target in pairs:
+        if target is None or not _NAME.fullmatch(target):
+            return Decision(allowed=False, rule="deny.nameref",
+                            reason=f"`{name} -n {raw[:40]}` makes a name refer to a variable not "
+                                   "written out here; any variable could be set through it.")
+        problem = settable(target, None)
+        if problem is not None:
+            return problem
+    return None
