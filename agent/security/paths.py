@@ -104,7 +104,8 @@ def credential_ancestor(path: Path, home: Path, project: Path | None = None) -> 
     ancestor of one (``~``, ``/``, ``/home``), or anything in another user's home."""
     stores = [home / entry for entry in CREDENTIAL_PATHS]
     stores += [Path(name) for name in _SYSTEM_HOMES] + [server for _, server in _server_homes(home)]
-    if any(is_inside(store, path) for store in stores) or path == Path("/proc"):
+    stores += [*_SECRET_DIRS, Path("/etc/ssl/private")]  # `grep -r root: /etc` reaches /etc/shadow
+    if any(is_inside(store, path) for store in stores) or is_inside(path, Path("/proc")):
         return True
     mine = is_inside(path, home) or (project is not None and is_inside(path, project))
     return is_inside(path, Path("/home")) and not mine
@@ -390,7 +391,7 @@ def _dynamic_read(raw: str) -> Decision | None:
 
 
 _EXPANSION = re.compile(r"\$\{[^}]*\}|\$\(\([^)]*\)\)|\$\(|`|\$[A-Za-z_0-9@*#?$!-]")
-_ALTERNATE = re.compile(r"\$\{[#!]?[A-Za-z_][A-Za-z0-9_]*(?:\[[^]}]*\])?"
+_ALTERNATE = re.compile(r"\$\{[#!]?(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*])(?:\[[^]}]*\])?"
                         r"(?P<op>:?[-=+?]|//|/#|/%|/)(?P<word>[^{}]*)\}")
 _HOME_VAR = re.compile(r"\$\{HOME\}|\$HOME(?![A-Za-z0-9_])")
 _SECRET_DIRS = tuple(Path(p) for p in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh", "/proc/1",
@@ -404,7 +405,46 @@ def _completed_read(raw: str, cwd: Path, context: PolicyContext) -> Decision | N
     replacement value names one (``cat "${UNSET:-$HOME/.ssh/id_rsa}"``, ``${f/*/…}``). ``$HOME``
     counts as the home it is; a value the text does not show may be anything."""
     home = context.effective_home
-    unquoted = raw.replace('"', "").replace("'", "")
+    for spelling in _spellings(raw):
+        problem = _completed_spelling(raw, spelling, cwd, context, home)
+        if problem is not None:
+            return problem
+    return None
+
+
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.)*)'")
+_BRACES = re.compile(r"(?<!\$)\{([^{}$]*,[^{}$]*)\}")
+
+
+def _spellings(raw: str, limit: int = 64) -> list[str]:
+    """``raw`` as bash spells the text around its expansions: ``$'\\x2e'`` decoded, quotes and
+    backslashes removed (``.ss\\h`` is ``.ssh``), ``{a,b}`` expanded (at most ``limit`` forms)."""
+    text = _ANSI_C.sub(lambda m: _ansi_c(m.group(1)), raw)
+    text = re.sub(r"\\(.)", r"\1", text.replace('"', "").replace("'", ""))
+    forms = [text]
+    for _ in range(8):
+        expanded: list[str] = []
+        for form in forms:
+            found = _BRACES.search(form)
+            if found is None:
+                expanded.append(form)
+                continue
+            expanded += [form[:found.start()] + part + form[found.end():] for part in found.group(1).split(",")]
+        if expanded == forms or len(expanded) > limit:
+            break
+        forms = expanded
+    return forms[:limit]
+
+
+def _ansi_c(body: str) -> str:
+    try:
+        return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except (UnicodeDecodeError, ValueError):
+        return body
+
+
+def _completed_spelling(raw: str, unquoted: str, cwd: Path, context: PolicyContext,
+                        home: Path) -> Decision | None:
     if unquoted.startswith("~"):
         unquoted = str(home) + unquoted[1:] if unquoted[1:2] in ("", "/") else "/home/" + unquoted[1:]
     forms = [_HOME_VAR.sub(str(home), unquoted)]

@@ -350,6 +350,10 @@ def _redirect_problem(redirect: Redirect, cwd: Path, env: Env) -> Decision | Non
     target = redirect.target
     if target is None or redirect.process:
         return None
+    if target.raw.lstrip("\"'").startswith(("/dev/tcp/", "/dev/udp/")) and not env.config.allow_network:
+        return deny("deny.network", f"`{redirect.op} {target.raw[:60]}` opens a network connection (bash's "
+                                    "/dev/tcp), and network access is off (set allow_network = true in "
+                                    "[security] of autocode.toml).")
     if redirect.op == "<":
         held = uses(target.raw, env.data_vars) if target.value is None else None
         return data_path_denial("<", target.raw, held) if held else check_read(target, cwd, env.context)
