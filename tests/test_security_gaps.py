@@ -381,7 +381,7 @@ OVERBLOCKS: list[Row] = [
     ("find src -print0 | xargs sed -i 's/a/b/'", False, "deny.xargs"),
     ("find -L src -print0 | xargs -0 rm", False, "deny.xargs"),
     ("find src -printf '/etc/x\\0' -print0 | xargs -0 rm", False, "deny.xargs"),
-    ("find /etc -print0 | xargs -0 rm", False, "path.outside"),
+    ("find /etc -print0 | xargs -0 rm", False, "path.credentials"),  # the walk of /etc, first
     ("find src -print0 | xargs -0 -I{} mv {} /etc/", False, "path.outside"),
     ("find . -print0 | xargs -0 rm", False, "path.protected"),
     ("find . -name config -exec sed -i s/a/b/ {} +", False, "path.protected"),

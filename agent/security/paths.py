@@ -99,13 +99,17 @@ def _user_store(parts: tuple[str, ...], same: Callable[[str, str], bool]) -> boo
     return False
 
 
-def credential_ancestor(path: Path, home: Path, project: Path | None = None) -> bool:
+def credential_ancestor(path: Path, home: Path, project: Path | None = None, system: bool = True) -> bool:
     """A recursive read of ``path`` would reach a credential store or a system secret: an
-    ancestor of one (``~``, ``/``, ``/home``), or anything in another user's home."""
+    ancestor of one (``~``, ``/``, ``/home``), or anything in another user's home. ``system``:
+    system secrets count too (``/etc`` above /etc/shadow, anything below ``/proc``): a walk that
+    reads contents; one that only lists names (``find /etc``, ``ls -R /etc``) passes them."""
     stores = [home / entry for entry in CREDENTIAL_PATHS]
     stores += [Path(name) for name in _SYSTEM_HOMES] + [server for _, server in _server_homes(home)]
-    stores += [*_SECRET_DIRS, Path("/etc/ssl/private")]  # `grep -r root: /etc` reaches /etc/shadow
-    if any(is_inside(store, path) for store in stores) or is_inside(path, Path("/proc")):
+    if system:
+        stores += [*_SECRET_DIRS, Path("/etc/ssl/private")]  # `grep -r root: /etc` reaches /etc/shadow
+    if any(is_inside(store, path) for store in stores) or path == Path("/proc") or \
+            (system and is_inside(path, Path("/proc"))):
         return True
     mine = is_inside(path, home) or (project is not None and is_inside(path, project))
     return is_inside(path, Path("/home")) and not mine

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from types import MappingProxyType
@@ -44,7 +45,8 @@ def find(cmd: SimpleCommand, env: Env) -> Decision:
     decision = _find_expression(cmd, env, starts or [Word(".", ".")], expression, follow)
     if not decision.allowed:
         return decision
-    return recursive_read_problem(starts, env, "find") or decision  # find walks and names what it finds
+    # find names what it finds, and what reads its output (xargs, a loop) reads those files
+    return recursive_read_problem(starts, env, "find", contents=not _only_named(expression)) or decision
 
 
 def _is_find_expression(word: Word) -> bool:
@@ -126,7 +128,31 @@ def find_execs(
                 decision = check_inner(SimpleCommand(subst[0], subst[1:]), env)
                 if not decision.allowed:
                     return decision
-    return recursive_read_problem(starts, env, "find -exec") if execs else None
+    if not execs:
+        return None
+    return recursive_read_problem(starts, env, "find -exec", contents=not _only_named(expression))
+
+
+_SECRET_SAMPLES = ("shadow", "gshadow", "shadow-", "gshadow-", "sudoers", "environ", "mem", "kcore", "maps",
+                   "ssh_host_rsa_key", "ssh_host_ed25519_key", "ssl-cert-snakeoil.key", "id_rsa", "credentials",
+                   "token", "secret", "passwd-")
+"""Names of system secrets (and of files like them) a name test must not be able to match."""
+_SECRET_NAME = re.compile(r"shadow|sudoers|environ|^mem$|kcore|key|\.pem$|^id_|secret|token|passw|cred",
+                          re.IGNORECASE)
+
+
+def _only_named(expression: tuple[Word, ...]) -> bool:
+    """The expression lets through only files whose names no system secret has (``find /etc
+    -name hosts -exec cat {} +``, ``find /etc -name '*.conf'``): every test ANDed (no ``-o``,
+    ``!``, ``,``), and at least one ``-name``/``-iname`` whose pattern matches none of
+    :data:`_SECRET_SAMPLES` (a plain name: none that looks like a secret)."""
+    values = [w.value for w in expression]
+    if any(v is None or v in ("-o", "-or", "!", "-not", ",") for v in values):
+        return False
+    names = [values[i + 1] for i, v in enumerate(values[:-1]) if v in ("-name", "-iname")]
+    return bool(names) and all(n is not None and not _SECRET_NAME.search(n.replace("*", "").replace("?", ""))
+                               and not any(fnmatchcase(s.lower(), n.lower()) for s in _SECRET_SAMPLES)
+                               for n in names)
 
 
 _PATH_TESTS = ("-path", "-ipath", "-wholename", "-regex", "-name")

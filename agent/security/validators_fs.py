@@ -127,7 +127,8 @@ def copy_like(cmd: SimpleCommand, env: Env) -> Decision:
         targets = [HERE]
     verb = command_name(cmd)
     links = verb == "ln" or opts.has("-s", "--symbolic-link", "-l", "--link")
-    problem = recursive_read_problem(sources, env, verb) or check_paths(targets, env, verb)
+    problem = recursive_read_problem(sources, env, verb, contents=verb != "ln") or \
+        check_paths(targets, env, verb)
     if problem is None and links:
         symbolic = opts.has("-s", "--symbolic", "--symbolic-link") and not opts.has("-r", "--relative")
         problem = _link_targets(sources, targets[0], env, verb, symbolic)
@@ -159,7 +160,8 @@ def _link_targets(sources: list[Word], dest: Word, env: Env, verb: str, symbolic
     return None
 
 
-def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Decision | None:
+def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str,
+                           contents: bool = True) -> Decision | None:
     """A denial when a recursive ``verb`` of one of ``sources`` reaches a credential store, or
     starts where the policy cannot know (an expansion, a pattern that can match ``..``): such a
     walk may be of the home or of ``/`` (``d=$HOME; grep -r . $d``, ``cp -r $(echo ~) src``)."""
@@ -173,7 +175,7 @@ def recursive_read_problem(sources: Iterable[Word], env: Env, verb: str) -> Deci
                     f"`{verb} {word.raw}` would walk a directory named by an expansion or pattern whose "
                     "value cannot be checked (it could be the home or /); name the directory literally.",
                 )
-            if any(credential_ancestor(root, home, env.project) for root in roots):
+            if any(credential_ancestor(root, home, env.project, system=contents) for root in roots):
                 return deny(
                     "path.credentials",
                     f"`{verb} {word.raw}` would read credential stores (like ~/.ssh) or system "
