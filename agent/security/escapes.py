@@ -21,6 +21,8 @@ RUNS_PROGRAM: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "go": ("-toolexec", "-vettool", "-exec"),
     "mvn": ("exec:exec",), "mvnw": ("exec:exec",),
     "npm": ("explore",),
+    **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++"), ("-wrapper",)),
+    "rustc": ("-Clinker", "--codegen linker", "-C linker"),
 })
 """Tool → the option or subcommand names that run a program the command line chooses."""
 
@@ -30,8 +32,11 @@ def escape_problem(cmd: SimpleCommand, tool: str | None = None) -> Decision | No
     banned = RUNS_PROGRAM.get(name)
     if not banned:
         return None
-    for word in cmd.args:
+    values = [w.value or "" for w in cmd.args]
+    for index, word in enumerate(cmd.args):
         text = (word.value or "").partition("=")[0]
+        if name == "rustc" and text in ("-C", "--codegen") and index + 1 < len(values):
+            text = f"{text} {values[index + 1].partition('=')[0]}"  # `-C linker=PROG`
         if name == "go" and text.startswith("--"):
             text = text[1:]  # Go's flag package takes -flag and --flag alike
         if text in banned:

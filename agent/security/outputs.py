@@ -209,6 +209,9 @@ SPECS: MappingProxyType[str, Spec] = MappingProxyType({
                   "--report-filename --redirect-warnings --trace-event-file-pattern --cpu-prof-name "
                   "--heap-prof-name"),
     "java": _spec(extra=_java_outputs),
+    **dict.fromkeys(("cProfile", "profile"), _spec("-o --outfile", "o", "-s --sort")),
+    "ensurepip": _spec("--root"),
+    "trace": _spec("-f --file -C --coverdir", "fC"),
     # `python -m MODULE`: standard-library tools that write where their operands say
     **dict.fromkeys(("zipfile", "tarfile", "json.tool", "gzip", "py_compile", "compileall"),
                     _spec(values="--indent -d -q", rewrites=_always)),
@@ -255,6 +258,7 @@ CACHE_CLEANS: MappingProxyType[str, tuple[tuple[str, ...], ...]] = MappingProxyT
     "uv": (("cache", "clean"), ("cache", "prune")),
     "poetry": (("cache", "clear"),),
     "deno": (("clean",),),
+    "pre-commit": (("clean",), ("gc",)),
 })
 """(tool → the subcommands that delete the user's package cache, outside the project.)"""
 _GO_CACHES = frozenset({"-cache", "-modcache", "-testcache", "-fuzzcache"})
@@ -290,6 +294,9 @@ def output_problem(cmd: SimpleCommand, env: Env, tool: str | None = None) -> Dec
     if name == "go" and _first_operand(cmd.args) == "install":
         return deny("deny.global_install", "`go install` puts a binary in GOBIN outside the project; use "
                                            "`go build -o bin/NAME` inside it.")
+    if name == "go" and _first_operand(cmd.args) == "env" and any(w.value in ("-w", "-u") for w in cmd.args):
+        return deny("deny.env_var", "`go env -w` writes the user's Go environment file (GOFLAGS=-toolexec=… "
+                                    "would run a program on every build); pass it on the command line.")
     return check_paths(_written(cmd.args, spec), env, name)
 
 

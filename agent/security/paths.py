@@ -41,6 +41,10 @@ CREDENTIAL_PATHS: tuple[str, ...] = (
     ".cargo/credentials", ".cargo/credentials.toml", ".vault-token", ".terraform.d", ".m2/settings.xml",
     ".gradle/gradle.properties", ".password-store", ".local/share/keyrings", ".bash_history",
     ".zsh_history", ".python_history", ".psql_history", ".mysql_history", ".pgpass", ".my.cnf",
+    ".claude", ".claude.json", ".codex", ".config/github-copilot", ".config/rclone", ".s3cfg", ".boto",
+    ".gem/credentials", ".composer/auth.json", ".config/composer/auth.json", ".config/op", ".op",
+    ".config/doctl", ".config/hcloud", ".oci", ".bluemix", ".config/heroku", ".netlify", ".vercel",
+    ".config/configstore", ".yarnrc", ".yarnrc.yml", ".huggingface", ".cache/huggingface/token",
 )  # fmt: skip
 """Paths under the home directory that are never read (credentials and tokens)."""
 

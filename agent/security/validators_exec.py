@@ -33,7 +33,11 @@ from agent.security.validators_fs import check_paths, resolve_word
 
 MAX_DEPTH = 8
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_SIGNAL = re.compile(r"^-(\d+|(SIG)?[A-Z][A-Z0-9+-]*)$", re.IGNORECASE)
+_SIGNAL = re.compile(r"^-(\d+|(SIG)?(HUP|INT|QUIT|ILL|TRAP|ABRT|IOT|BUS|FPE|KILL|USR1|SEGV|USR2|PIPE|ALRM|TERM|"
+                     r"STKFLT|CHLD|CONT|STOP|TSTP|TTIN|TTOU|URG|XCPU|XFSZ|VTALRM|PROF|WINCH|IO|POLL|PWR|SYS|"
+                     r"RTMIN|RTMAX)([+-]\d+)?)$", re.IGNORECASE)
+"""A signal option (``-9``, ``-TERM``, ``-SIGKILL``): named signals only, so that ``-v`` (pkill's
+inverse match, which kills everything the pattern does NOT match) is no signal."""
 
 
 def run_inner(cmd: SimpleCommand, env: Env, index: int | None) -> Decision:
@@ -249,8 +253,9 @@ def _kill_pids(cmd: SimpleCommand, env: Env, pids: list[int], jobs: bool) -> Dec
 
 _PKILL_FLAGS = names(
     "-f --full -x --exact -n --newest -o --oldest -e --echo -c --count -i --ignore-case "
-    "-q --quiet -w --wait -I --interactive -v --verbose"
+    "-q --quiet -w --wait -I --interactive"
 )
+"""Not ``-v``/``--inverse``: it kills every process the pattern does NOT match (autocode too)."""
 
 
 def pkill(cmd: SimpleCommand, env: Env) -> Decision:

@@ -24,6 +24,7 @@ style directories must be inside the project. Package runners (``npx``, ``uv run
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -225,12 +226,30 @@ def npm(cmd: SimpleCommand, env: Env) -> Decision:
         return runner(cmd, env, index + 1, "npm exec", NPX_FLAGS, NPX_VALUES)
     action = arg_value(cmd.args, index + 1)
     project = any(w.value == "--location=project" for w in cmd.args)
-    if sub in ("config", "c") and action in ("set", "delete", "edit", "fix") and not project:
+    if ((sub in ("config", "c", "conf") and action in ("set", "delete", "edit", "fix")) or sub == "set") \
+            and not project:
         return deny(
             "deny.npm_config",
             "`npm config set` changes your user config; use `--location=project` or the project's .npmrc.",
         )
-    return ok(cmd)
+    if sub in ("link", "ln"):
+        return _global_denial(cmd)
+    return _token_read(cmd, "npm", sub, index) or ok(cmd)
+
+
+_SECRET_KEY = re.compile(r"auth|token|password|_pass|cred|secret", re.IGNORECASE)
+
+
+def _token_read(cmd: SimpleCommand, tool: str, sub: str | None, index: int) -> Decision | None:
+    """``npm config get //registry…/:_authToken``, ``yarn config get npmAuthToken --no-redacted``:
+    a registry credential printed (the lists npm/yarn print redact them unless told not to)."""
+    if sub not in ("config", "c", "conf", "get"):
+        return None
+    words = [w.value or w.raw for w in cmd.args[index + 1:]]
+    if any(w in ("--no-redacted", "--json") for w in words) or any(_SECRET_KEY.search(w) for w in words):
+        return deny("path.credentials", f"`{tool} config` would print a registry credential; it must not be "
+                                        "read.")
+    return None
 
 
 _PM_VALUES = frozenset({"--filter", "-F", "--dir", "-C", "--cwd", "--reporter", "--loglevel", "--workspace",
@@ -257,8 +276,11 @@ def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
     index = _after_global_options(cmd.args)
     sub = arg_value(cmd.args, index)
     name = command_name(cmd)
-    if sub == "global":
-        return _global_denial(cmd)
+    if sub == "global" or sub == "link" or (name == "pnpm" and sub == "setup"):
+        return _global_denial(cmd)  # `yarn link`: registered globally; `pnpm setup`: edits shell rc files
+    token = _token_read(cmd, name, sub, index)
+    if token is not None:
+        return token
     if sub in ("dlx", "exec"):
         return runner(cmd, env, index + 1, f"{name} {sub}", NPX_FLAGS, NPX_VALUES)
     if sub in ("run", "run-script"):
@@ -362,6 +384,8 @@ def bun(cmd: SimpleCommand, env: Env) -> Decision:
         return _global_denial(cmd)
     index = first_positional(cmd.args)
     sub = arg_value(cmd.args, index)
+    if sub == "link":
+        return _global_denial(cmd)
     if sub == "x":
         return runner(cmd, env, index + 1, "bun x", NPX_FLAGS, NPX_VALUES)
     if sub == "exec":  # Bun's shell runs the string: judged like `bash -c`

@@ -29,7 +29,26 @@ from agent.security.validators_read import searched
 _SED_SIMPLE = frozenset("=dDgGhHlnNpPxzF{}")
 
 
+def _backup_outside(args: tuple[Word, ...]) -> str | None:
+    """``-i`` with a backup suffix holding ``/``: GNU sed writes the backup to that path (``-i../*``
+    puts a.c's at ``../a.c``), which cannot be checked as a suffix."""
+    for word in args:
+        text = word.value or ""
+        if text == "--":
+            return None
+        suffix = text.partition("=")[2] if text.startswith("--in-place=") else \
+            text[text.index("i") + 1:] if text.startswith("-") and not text.startswith("--") and "i" in text \
+            and not any(c in text[1:text.index("i")] for c in "efl") else ""
+        if "/" in suffix:
+            return text
+    return None
+
+
 def sed(cmd: SimpleCommand, env: Env) -> Decision:
+    backup = _backup_outside(cmd.args)
+    if backup is not None:
+        return deny("path.outside", f"`sed {backup}`: a backup suffix with `/` writes each backup to a path; "
+                                    "use a plain suffix (`-i.bak`).")
     parsed = _sed_args(cmd.args)
     if parsed is None:
         return deny(

@@ -26,7 +26,7 @@ from agent.security.longopts import prefix_of, with_long_options
 from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
-from agent.security.validators_exec import is_inside_project
+from agent.security.validators_exec import check_inner, is_inside_project
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 from agent.security.validators_remote import git_long, git_network, git_reach
 from agent.security.variables import ANY_NAME
@@ -87,6 +87,11 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
         )
     if sub == "config":
         return _git_config(cmd, rest)
+    if sub == "maintenance" and texts[:1] and texts[0] in ("start", "register", "stop", "unregister"):
+        return deny("deny.git_config", f"`git maintenance {texts[0]}` changes the user's git config and "
+                                       "schedules jobs (cron, systemd); not allowed.")
+    if sub == "hook":
+        return deny("deny.git_exec", "`git hook run` runs the repository's hooks; not allowed.")
     reach = git_reach(sub, rest, env)
     if reach is not None:
         return reach
@@ -404,8 +409,56 @@ def _rsync_shell(cmd: SimpleCommand) -> bool:
     return False
 
 
+_CMAKE_TOOLS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "rm": ("rm",), "remove": ("rm",), "remove_directory": ("rm", "-r"), "make_directory": ("mkdir", "-p"),
+    "touch": ("touch",), "touch_nocreate": ("touch", "-c"), "copy": ("cp",), "copy_if_different": ("cp",),
+    "copy_directory": ("cp", "-r"), "copy_directory_if_different": ("cp", "-r"), "rename": ("mv",),
+    "create_symlink": ("ln", "-s"), "create_hardlink": ("ln",), "tar": ("tar",), "cat": ("cat",),
+    "env": ("env",), "time": ("time",), "md5sum": ("md5sum",), "sha1sum": ("sha1sum",),
+    "sha256sum": ("sha256sum",), "sha512sum": ("sha512sum",),
+})
+"""``cmake -E TOOL``: the command each of cmake's portable file tools is judged as."""
+_CMAKE_HARMLESS = frozenset({"echo", "echo_append", "compare_files", "capabilities", "environment", "true",
+                             "false", "sleep", "help", "--help"})
+
+
+def cmake(cmd: SimpleCommand, env: Env) -> Decision:
+    """``cmake -E TOOL ARGS`` is a second set of file tools (``cmake -E rm -rf /``): each judged
+    as the command it stands for; ``chdir`` and unknown tools are refused. ``cmake -P FILE`` runs
+    a script of commands, refused like ``bash FILE``."""
+    values = [w.value for w in cmd.args]
+    if "-P" in values:
+        return deny("deny.cmake_script", "`cmake -P` runs a script of commands that cannot be checked; "
+                                         "run the commands themselves.")
+    if "-E" not in values:
+        return ok(cmd)
+    index = values.index("-E") + 1
+    tool = values[index] if index < len(values) else None
+    if tool in _CMAKE_HARMLESS:
+        return ok(cmd)
+    if tool is None or tool not in _CMAKE_TOOLS:
+        return deny("deny.cmake_tool", f"`cmake -E {tool or ''}` is not a tool autocode can check; "
+                                       "use the plain command instead.")
+    head, *flags = _CMAKE_TOOLS[tool]
+    rest = tuple(w for w in cmd.args[index + 1:] if not (tool.startswith("copy") and w.value == "-t"))
+    inner = SimpleCommand(Word(head, head), (*(Word(f, f) for f in flags), *rest), cmd.assignments,
+                          cmd.redirects, cmd.piped, cmd.dirs)
+    return check_inner(inner, env)
+
+
+def pre_commit(cmd: SimpleCommand, env: Env) -> Decision:
+    """``pre-commit install``/``uninstall`` write the repository's ``.git/hooks`` (protected: the
+    agent's git then runs them); ``init-templatedir`` makes a git template elsewhere."""
+    sub = next((w.value for w in cmd.args if not (w.value or "-").startswith("-")), None)
+    if sub in ("install", "uninstall", "init-templatedir"):
+        return deny("path.protected", f"`pre-commit {sub}` writes git hooks (.git/hooks is protected); run "
+                                      "`pre-commit run` instead.")
+    return ok(cmd)
+
+
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "git": git, "curl": with_long_options("curl", curl), "wget": with_long_options("wget", wget),
+    "cmake": cmake, "pre-commit": pre_commit,
     **{name: remote_tool for name in
        names("ssh scp sftp rsync nc ncat netcat socat telnet ftp")},
 })  # fmt: skip
