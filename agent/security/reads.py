@@ -14,10 +14,37 @@ from agent.security.validators_feed import lists_paths
 from agent.security.validators_read import SEARCHERS, searched
 from agent.security.variables import SETTERS
 
+_NAME_LISTS = {
+    "sort": ("--files0-from",), "wc": ("--files0-from",), "du": ("--files0-from",),
+    "tar": ("-T", "--files-from"), "bsdtar": ("-T", "--files-from"), "zip": ("-@", "--names-stdin"),
+    "rsync": ("--files-from",), "find": ("-files0-from",), "cpio": ("-o", "--create", "-p", "--pass-through"),
+    "git": ("--stdin-paths", "--pathspec-from-file"),
+}
+"""Options with which a tool reads the names of the files to open from a file or stdin."""
+
+
+def name_list_problem(cmd: SimpleCommand) -> Decision | None:
+    """``sort --files0-from=-``, ``tar -T names``, ``zip -@``, ``git hash-object --stdin-paths``:
+    the files read are named by data the policy does not see (``printf '/etc/sh\\141dow'``)."""
+    base = (cmd.name.value or "").rsplit("/", 1)[-1] if cmd.name is not None else ""
+    options = _NAME_LISTS.get(base, ())
+    for word in cmd.args:
+        text = word.value or ""
+        name = text.partition("=")[0]
+        short = len(options) and text.startswith("-") and not text.startswith("--") and any(
+            len(o) == 2 and o[1] in text[1:] for o in options if base in ("tar", "bsdtar", "cpio", "zip"))
+        if name in options or short:
+            return deny("path.unchecked_read", f"`{base} {text}` reads the names of the files to open from a "
+                                               "file or stdin, which cannot be checked; name the files.")
+    return None
+
 
 def argument_problems(cmd: SimpleCommand, env: Env) -> Decision | None:
     """Reads of credential stores, by any command: arguments, ``--opt=~/.ssh/key``, short values
     attached (``-T/root/.ssh/id_rsa``) and values assigned for later use (``F=~/.ssh/id_rsa``)."""
+    listed = name_list_problem(cmd)
+    if listed is not None:
+        return listed
     values = [a.value for a in cmd.assignments if a.value is not None]
     base = (cmd.name.value or "").rsplit("/", 1)[-1] if cmd.name is not None else ""
     opens = base in FILE_READERS
