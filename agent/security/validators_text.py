@@ -21,7 +21,7 @@ from agent.security.base import Env, Validator, command_name, deny, dynamic_deni
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
-from agent.security.paths import check_read
+from agent.security.paths import check_read, is_inside, physical
 from agent.security.rules import names
 from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
 from agent.security.validators_read import searched
@@ -435,6 +435,59 @@ def _database_path(word: Word) -> Word:
     return Word(path, path)
 
 
+_MAX_SQL_SCRIPT = 256 * 1024
+_PSQL_INCLUDE = re.compile(r"\\(?:i|ir|include|include_relative)\s+(['\"]?)(?P<path>[^'\"\s;]+)\1",
+                           re.IGNORECASE)
+
+
+def _sql_scripts(cmd: SimpleCommand, env: Env, psql: bool) -> Decision | None:
+    """SQL the client reads from a file (``sqlite3 -init F``, ``psql -f F``, ``\\i F`` in ``-c``):
+    judged like SQL given inline (a ``\\!`` or ``.shell`` in it runs programs). The file must be
+    the project's and readable now; nested includes are followed three deep."""
+    values = [w.value or "" for w in cmd.args]
+    named: list[str] = []
+    for index, text in enumerate(values):
+        if text in (("-f", "--file") if psql else ("-init",)) and index + 1 < len(values):
+            named.append(values[index + 1])
+        elif psql and text.startswith("--file="):
+            named.append(text.partition("=")[2])
+        elif psql and text.startswith("-f") and len(text) > 2:
+            named.append(text[2:])
+        if psql:
+            named += [m["path"] for m in _PSQL_INCLUDE.finditer(text)]
+    tool = "psql" if psql else "sqlite3"
+    for name in named:
+        problem = _sql_script_problem(name, env, psql, tool, depth=0)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _sql_script_problem(name: str, env: Env, psql: bool, tool: str, depth: int) -> Decision | None:
+    if name == "-":
+        return deny("deny.sql_stdin", f"`{tool}` would read SQL from stdin, which cannot be checked.")
+    for cwd in env.cwds:
+        path = physical(name, cwd)
+        try:
+            readable = is_inside(path, env.project) and path.is_file() and \
+                path.stat().st_size <= _MAX_SQL_SCRIPT
+            text = path.read_text(errors="replace") if readable else None
+        except OSError:
+            text = None
+        if text is None or depth > 3:
+            return deny("deny.sql_shell", f"`{tool}` would run the SQL in `{name}`, which is not a readable "
+                                          "project file (or nests includes too deeply): it cannot be checked.")
+        bad = _PSQL_SHELL.search(text) if psql else _sqlite_problem(text)
+        if bad:
+            return deny("deny.sql_shell", f"`{name}` holds a shell escape, a dot-command or a function that "
+                                          f"runs programs or touches other files; `{tool}` would run it.")
+        for inner in (_PSQL_INCLUDE.finditer(text) if psql else ()):
+            problem = _sql_script_problem(inner["path"], env, psql, tool, depth + 1)
+            if problem is not None:
+                return problem
+    return None
+
+
 def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
     tool = (cmd.name.value or "") if cmd.name is not None else ""
     psql = tool.endswith("psql")
@@ -456,6 +509,9 @@ def sql_client(cmd: SimpleCommand, env: Env) -> Decision:
                 "programs, loads code or touches other files; only plain SQL and read-only "
                 "dot-commands (.tables, .schema, .mode, .headers, .dump) are allowed.",
             )
+    script = _sql_scripts(cmd, env, psql)
+    if script is not None:
+        return script
     files = [path for word in cmd.args for path in _sql_files(word.value or "", psql)]
     problem = check_paths([Word(path, path, tilde=path[:1] == "~") for path in files], env, tool)
     if problem is not None:  # ATTACH / VACUUM INTO, psql \o \w \g \i \copy: files opened by SQL text
