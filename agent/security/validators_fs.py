@@ -366,8 +366,45 @@ def tar(cmd: SimpleCommand, env: Env) -> Decision:
         return problem or check_paths(archive, env, "tar") or ok(cmd)
     if opts.has("-x", "--extract", "--get"):
         targets = opts.values("-C", "--directory") or [HERE]
-        return check_paths([*targets, *opts.positionals], env, "tar") or ok(cmd)
+        links = archive_links(archive or [Word("-", "-")], env, "tar")
+        return links or check_paths([*targets, *opts.positionals], env, "tar") or ok(cmd)
     return ok(cmd)
+
+
+_MAX_ARCHIVE = 50 * 1024 * 1024
+_S_IFMT, _S_IFLNK = 0o170000, 0o120000
+
+
+def archive_links(archives: list[Word], env: Env, tool: str) -> Decision | None:
+    """An extraction of an archive that holds a link leading out of where it lands (``k ->
+    ~/.ssh``, ``../..``, an absolute target): later commands would read or write through it. An
+    archive that cannot be read now (not there yet, stdin, over 50 MB) is not looked into: what
+    is later read through a link it makes is judged where the link leads, once it exists."""
+    import tarfile
+    import zipfile
+
+    for word in archives:
+        for cwd in env.cwds:
+            text = None if word.value in (None, "-") else \
+                expand_tilde(word.value or "", word.tilde, env.context.effective_home)
+            path = physical(text, cwd) if text is not None else None
+            try:
+                if path is None or not path.is_file() or path.stat().st_size > _MAX_ARCHIVE:
+                    continue
+                if tool == "unzip":
+                    with zipfile.ZipFile(path) as archive:
+                        links = [i for i in archive.infolist() if (i.external_attr >> 16) & _S_IFMT == _S_IFLNK]
+                        targets = [(i.filename, archive.read(i).decode(errors="replace")) for i in links]
+                else:
+                    with tarfile.open(path) as archive:
+                        targets = [(m.name, m.linkname) for m in archive.getmembers() if m.issym() or m.islnk()]
+            except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError, ValueError):
+                continue
+            for name, target in targets:
+                if target.startswith("/") or ".." in Path(target).parts:
+                    return deny("path.outside", f"`{tool}` would make the link `{name}` -> `{target}`, which "
+                                                "leads out of the project; not allowed.")
+    return None
 
 
 def _tar_old_style(args: tuple[Word, ...]) -> tuple[Word, ...]:
@@ -402,6 +439,11 @@ def unzip(cmd: SimpleCommand, env: Env) -> Decision:
                     "`unzip -:` extracts members named `../…` outside the target; not allowed.")
     if opts.has("-l", "-t", "-p", "-Z", "-v", "-z"):
         return ok(cmd)
+    archive = next((w for w in opts.positionals), None)
+    if not opts.has("-l", "-t", "-v", "-Z", "-p", "-c") and archive is not None:
+        links = archive_links([archive], env, "unzip")
+        if links is not None:
+            return links
     return check_paths(opts.values("-d") or [HERE], env, "unzip") or ok(cmd)
 
 

@@ -92,6 +92,9 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
                                        "schedules jobs (cron, systemd); not allowed.")
     if sub == "hook":
         return deny("deny.git_exec", "`git hook run` runs the repository's hooks; not allowed.")
+    link = _git_symlink(sub, rest, env)
+    if link is not None:
+        return link
     reach = git_reach(sub, rest, env)
     if reach is not None:
         return reach
@@ -108,6 +111,39 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
         positionals = [w for w in rest if not (w.value or "").startswith("-")]
         writes += positionals[1:]
     return check_paths(writes, env, f"git {sub}") or git_network(sub, rest, env) or ok(cmd)
+
+
+_SYMLINK_MODE = re.compile(r"^(?:new file mode|new mode|index [0-9a-f]+\.\.[0-9a-f]+) 120000\b", re.MULTILINE)
+
+
+def _git_symlink(sub: str, rest: tuple[Word, ...], env: Env) -> Decision | None:
+    """git's ways to put a symbolic link in the tree without ``ln`` (whose targets are judged):
+    an index entry of mode 120000 (``update-index --cacheinfo 120000,SHA,k``, then ``checkout``),
+    entries read from data (``--index-info``, ``mktree``, ``fast-import``), a patch that creates
+    one (``apply``/``am`` of a project file that says ``new file mode 120000``)."""
+    values = [w.value or "" for w in rest]
+    if sub in ("mktree", "fast-import") or (sub == "update-index" and "--index-info" in values):
+        return deny("deny.git_link", f"`git {sub}` writes tree entries from data that cannot be checked; "
+                                     "not allowed.")
+    if sub == "update-index" and any(v.startswith("120000") or "120000," in v for v in values):
+        return deny("deny.git_link", "`git update-index` with mode 120000 adds a symbolic link whose target "
+                                     "cannot be checked; make links with `ln -s`.")
+    if sub not in ("apply", "am"):
+        return None
+    for word in rest:
+        if word.value is None or word.value.startswith("-"):
+            continue
+        for cwd in env.cwds:
+            path = cwd / word.value
+            try:
+                text = path.read_text(errors="replace") if path.is_file() and \
+                    path.stat().st_size <= 10 * 1024 * 1024 else ""
+            except OSError:
+                text = ""
+            if _SYMLINK_MODE.search(text):
+                return deny("deny.git_link", f"`git {sub} {word.raw[:40]}` creates a symbolic link (mode "
+                                             "120000) whose target cannot be checked; make links with `ln -s`.")
+    return None
 
 
 def _git_option(text: str) -> str:
