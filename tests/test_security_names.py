@@ -14,14 +14,12 @@ The premises run the real bash with a harmless payload."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.security import PolicyContext, decide
-from tests.security_support import assert_decision
+from tests.security_support import assert_decision, run_bash
 
 Row = tuple[str, bool, str]
 
@@ -81,10 +79,7 @@ def test_names(command: str, allowed: bool, rule: str, ctx: PolicyContext) -> No
 # ---- premises: the real bash (payload `touch MARK` in a temp dir) ---------------------------------
 
 def _bash(script: str, cwd: Path) -> str:
-    bash = shutil.which("bash")
-    assert bash is not None
-    return subprocess.run([bash, "-c", script], cwd=cwd, env={"PATH": "/usr/bin:/bin"}, capture_output=True,
-                          text=True, timeout=10, check=False).stdout
+    return run_bash(script, cwd).stdout
 
 
 @pytest.mark.parametrize("script", [

@@ -15,14 +15,13 @@ The premises run the real bash."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.security import PolicyContext, SecurityConfig, decide
-from tests.security_support import assert_decision
+from tests.security_support import assert_decision, run_bash
 
 Row = tuple[str, bool, str]
 
@@ -102,10 +101,7 @@ def test_dev_tcp_follows_the_network_switch(ctx: PolicyContext) -> None:
 # ---- premises: the real bash -----------------------------------------------------------------------
 
 def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    bash = shutil.which("bash")
-    assert bash is not None
-    return subprocess.run([bash, "-c", script], cwd=cwd, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
-                          capture_output=True, text=True, timeout=10, check=False)
+    return run_bash(script, cwd, home=cwd)
 
 
 @pytest.mark.parametrize(("script", "path"), [

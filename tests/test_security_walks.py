@@ -11,14 +11,12 @@ a pattern that can match ``..``. The premises are shown with the real bash and f
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.security import PolicyContext, decide
-from tests.security_support import assert_decision
+from tests.security_support import assert_decision, run_bash
 
 Row = tuple[str, bool, str]
 
@@ -129,11 +127,7 @@ def test_the_loop_variable_is_followed_only_when_one_for_loop_alone_sets_it(ctx:
 # ---- premises, with the real bash and find (a fake home in a temp dir; nothing is printed) ----
 
 def _run(script: str, cwd: Path, home: Path) -> str:
-    bash = shutil.which("bash")
-    assert bash is not None
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
-    return subprocess.run([bash, "-c", script], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=10, check=False).stdout
+    return run_bash(script, cwd, home).stdout
 
 
 @pytest.fixture
