@@ -32,7 +32,10 @@ from agent.security import PolicyContext, decide  # noqa: E402
 _TABLE_MODULES = ("test_security_policy", "test_security_allowed", "test_security_paths", "test_security_leaks",
                   "test_security_classes", "test_security_gaps", "test_security_config",
                   "test_security_resources", "test_security_links", "test_security_outputs",
-                  "test_security_density")
+                  "test_security_density", "test_security_walks", "test_security_pm_bins",
+                  "test_security_outputs_more", "test_security_heredocs", "test_security_names",
+                  "test_security_spellings", "test_security_tool_forms", "test_security_inputs",
+                  "test_security_links_made")
 
 
 def table_commands() -> list[str]:
