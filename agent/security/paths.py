@@ -18,6 +18,7 @@ import errno
 import glob
 import os
 import re
+import stat
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -176,14 +177,35 @@ def _credential_roots(home: Path) -> list[tuple[str, Path]]:
     if memo is not None and home in memo.roots:
         return memo.roots[home]
     roots: list[tuple[str, Path]] = []
-    for entry in CREDENTIAL_PATHS:
-        roots.append((entry, home / entry))
-        if (resolved := real(home / entry)) != home / entry:
-            roots.append((entry, resolved))
+    text, resolved_home = str(home).rstrip("/"), str(real(home)).rstrip("/")
+    for entry in CREDENTIAL_PATHS:  # strings first: ~70 entries on every decision
+        written = f"{text}/{entry}"
+        roots.append((entry, Path(written)))
+        if _link_below(resolved_home, entry):
+            resolved = real(written)
+            if resolved != Path(written):
+                roots.append((entry, resolved))
+        elif resolved_home != text:
+            roots.append((entry, Path(f"{resolved_home}/{entry}")))
     roots += _server_homes(home)
     if memo is not None:
         memo.roots[home] = roots
     return roots
+
+
+def _link_below(base: str, entry: str) -> bool:
+    """Some part of ``entry`` below ``base`` exists as a symlink (then only ``realpath`` tells where
+    it leads; otherwise the path is ``base/entry`` as written): one ``lstat`` per existing part."""
+    here = base
+    for part in entry.split("/"):
+        here = f"{here}/{part}"
+        try:
+            mode = os.lstat(here).st_mode
+        except OSError:
+            return False  # absent: nothing below it exists either
+        if stat.S_ISLNK(mode):
+            return True
+    return False
 
 
 def _state_roots(home: Path) -> list[Path]:
