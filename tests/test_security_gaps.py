@@ -367,8 +367,8 @@ OVERBLOCKS: list[Row] = [
     ("for PORT in 1; do :; done; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
     ("PORT=@evil.com bash -c 'curl http://localhost:${PORT:-3000}/'", False, "deny.network"),
     ("curl http://${HOST:-localhost}:3000/", False, "deny.network"),
-    ("source env.sh; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
-    (". ./env.sh; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
+    ("source env.sh; curl http://localhost:${PORT:-3000}/", False, "deny."),  # no env.sh: deny.source
+    (". ./env.sh; curl http://localhost:${PORT:-3000}/", False, "deny."),  # no env.sh: deny.source
     ("declare -n r=PORT; r=@evil.com; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
     ("for p in /a; do local -n r=p; r=@e.com; curl http://localhost:3000$p; done", False, "deny.network"),
     ("curl http://localhost:${PORT:-3000@evil.com}/", False, "deny.network"),

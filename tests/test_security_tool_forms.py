@@ -127,3 +127,32 @@ def test_premise_a_sed_backup_suffix_with_a_slash_is_a_path(tmp_path: Path) -> N
     (tmp_path / "proj" / "a").write_text("x\n")
     subprocess.run(["sed", "-i../MARK-*", "s/x/y/", "a"], cwd=tmp_path / "proj", check=False, timeout=30)
     assert (tmp_path / "MARK-a").read_text() == "x\n"
+
+
+@pytest.mark.parametrize(("body", "command", "allowed", "rule"), [
+    ("cat ~/.ssh/id_rsa\n", "source env.sh", False, "path.credentials"),
+    ("cat ~/.ssh/id_rsa\n", ". ./env.sh", False, "path.credentials"),
+    ("cat ~/.ssh/id_rsa\n", "bash -c 'source env.sh'", False, "path.credentials"),
+    ("source env.sh\n", "source env.sh", False, "deny.depth"),
+    ("PORT=@example.com\n", "source env.sh; curl http://localhost:${PORT:-3000}/", False, "deny.network"),
+    ("export NODE_ENV=development\necho ready\n", "source env.sh", True, "allow.list"),
+])
+def test_a_sourced_file_is_judged_as_if_typed_here(body: str, command: str, allowed: bool, rule: str,
+                                                  ctx: PolicyContext) -> None:
+    """``source FILE`` runs FILE's commands in this shell (``bash FILE`` is refused outright): its
+    text is judged like ``bash -c`` text; a file that is not readable now (made later in the same
+    line) is refused; a virtualenv's ``bin/activate`` is sourced as before."""
+    (ctx.project_dir / "env.sh").write_text(body)
+    assert_decision(decide(command, ctx), allowed, rule)
+
+
+@pytest.mark.parametrize("command", ["source .venv/bin/activate", ". venv/bin/activate && pytest"])
+def test_a_virtualenv_activation_is_sourced(command: str, ctx: PolicyContext) -> None:
+    for venv in (".venv", "venv"):
+        (ctx.project_dir / venv / "bin").mkdir(parents=True)
+        (ctx.project_dir / venv / "bin" / "activate").write_text("export VIRTUAL_ENV=x\n")
+    assert_decision(decide(command, ctx), True, "allow.list")
+
+
+def test_a_missing_sourced_file_is_refused(ctx: PolicyContext) -> None:
+    assert_decision(decide("printf 'cat ~/.ssh/id_rsa' > x.sh; source x.sh", ctx), False, "deny.source")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -507,7 +508,31 @@ def source(cmd: SimpleCommand, env: Env) -> Decision:
                 "only project files (like .venv/bin/activate) may be "
                 "sourced.",
             )
+        if path.name.startswith("activate") and path.parent.name in ("bin", "Scripts"):
+            continue  # a virtualenv's activation (its own shell code, left to the sandbox)
+        text = _sourced_text(path)
+        if text is None:
+            return deny("deny.source", f"`source {target.raw}` runs shell code from a file that is not a "
+                                       "readable project file now; it cannot be checked.")
+        if env.depth >= _MAX_SOURCE_DEPTH:  # a file that sources itself, or a chain
+            return deny("deny.depth", f"`source {target.raw}` nests sourced files too deeply to check.")
+        decision = env.nested(text, replace(env, depth=env.depth + 1))  # its commands run in this shell
+        if not decision.allowed:
+            return decision
     return ok(cmd)
+
+
+_MAX_SOURCED = 64 * 1024
+_MAX_SOURCE_DEPTH = 8
+
+
+def _sourced_text(path: Path) -> str | None:
+    try:
+        if path.is_file() and path.stat().st_size <= _MAX_SOURCED:
+            return path.read_text(errors="replace")
+    except OSError:
+        return None
+    return None
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
