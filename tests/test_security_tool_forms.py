@@ -88,6 +88,7 @@ OTHER_FORMS: list[Row] = [
     ("rustc -C linker=rm a.rs", False, "deny.runs_program"),
     ("rustc -Clinker=rm a.rs", False, "deny.runs_program"),
     ("rustc --codegen linker=rm a.rs", False, "deny.runs_program"),
+    ("rustc --codegen=linker=rm a.rs", False, "deny.runs_program"),
     ("rustc -C opt-level=2 a.rs", True, "allow.list"),
     ("pkill -x -v node", False, "deny.pkill"),
     ("pkill -v -f 'node server.js'", False, "deny.pkill"),

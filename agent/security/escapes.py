@@ -37,6 +37,8 @@ def escape_problem(cmd: SimpleCommand, tool: str | None = None) -> Decision | No
         text = (word.value or "").partition("=")[0]
         if name == "rustc" and text in ("-C", "--codegen") and index + 1 < len(values):
             text = f"{text} {values[index + 1].partition('=')[0]}"  # `-C linker=PROG`
+        if name == "rustc" and (word.value or "").startswith("--codegen="):
+            text = "-C" + (word.value or "").partition("=")[2].partition("=")[0]  # `--codegen=linker=PROG`
         if name == "go" and text.startswith("--"):
             text = text[1:]  # Go's flag package takes -flag and --flag alike
         if text in banned:
