@@ -120,6 +120,17 @@ def credential_ancestor(path: Path, home: Path, project: Path | None = None, sys
     return is_inside(path, Path("/home")) and not mine
 
 
+def read_bounded(path: Path, limit: int) -> str | None:
+    """The text of the regular file ``path`` when it is at most ``limit`` bytes, else None: what the
+    policy reads of a file the command line will run or apply (a sourced script, SQL, a patch)."""
+    try:
+        if path.is_file() and path.stat().st_size <= limit:
+            return path.read_text(errors="replace")
+    except OSError:
+        return None
+    return None
+
+
 def is_inside(path: Path, root: Path) -> bool:
     """``path`` is ``root`` or below it (both absolute)."""
     text, prefix = str(path), str(root)

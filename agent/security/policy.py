@@ -63,7 +63,7 @@ from agent.security.rules import DANGEROUS, DEFAULT_ALLOW, FETCHERS, NETWORK, NE
 from agent.security.validators_feed import VALIDATORS as FEED_VALIDATORS
 from agent.security.validators_feed import feeds
 from agent.security.validators_find import VALIDATORS as FIND_VALIDATORS
-from agent.security.validators_fs import looped_words
+from agent.security.validators_fs import check_reads, looped_words
 from agent.security.validators_lang import VALIDATORS as LANG_VALIDATORS
 from agent.security.validators_read import VALIDATORS as READ_VALIDATORS
 from agent.security.validators_stdin import VALIDATORS as STDIN_VALIDATORS
@@ -260,10 +260,9 @@ def _recursive(name: str, script: Script) -> bool:
 def _check_variables(script: Script, env: Env) -> Decision | None:
     """Variables set without ``NAME=value`` and data-filled values reaching arithmetic; the words a
     ``for`` loops over are read like arguments (``for f in ~/.ssh/*; do cat $f; done``)."""
-    for word in script.loop_words:
-        problem = next((p for cwd in env.cwds if (p := check_read(word, cwd, env.context))), None)
-        if problem is not None:
-            return problem
+    problem = check_reads(script.loop_words, env)
+    if problem is not None:
+        return problem
     for name, _ in script.loop_vars:
         problem = settable(name, None)
         if problem is not None:

@@ -21,6 +21,7 @@ from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
 from agent.security.paths import (
+    check_read,
     check_write,
     credential_ancestor,
     expand_tilde,
@@ -29,6 +30,7 @@ from agent.security.paths import (
     is_inside,
     physical,
     protected_name,
+    read_bounded,
 )
 from agent.security.variables import ANY_NAME
 
@@ -47,12 +49,24 @@ def check_paths(words: Iterable[Word], env: Env, verb: str) -> Decision | None:
     return None
 
 
-def looped_words(word: Word, env: Env) -> tuple[Word, ...] | None:
-    """``"$f"`` or ``"$f.bak"`` where only one ``for f in WORDS`` sets ``f`` and every one of WORDS
-    is literal (a pattern counts): those words, each followed by the rest. None otherwise."""
+def check_reads(words: Iterable[Word], env: Env) -> Decision | None:
+    """The first read problem among ``words`` for any directory the command may run in (the read
+    side of :func:`check_paths`)."""
+    for word in words:
+        for cwd in env.cwds:
+            problem = check_read(word, cwd, env.context)
+            if problem is not None:
+                return problem
+    return None
+
+
+def looped_words(word: Word, env: Env, suffixes: bool = True) -> tuple[Word, ...] | None:
+    """``"$f"`` or ``"$f.bak"`` (``"$f/sub"`` only, without ``suffixes``) where only one ``for f in
+    WORDS`` sets ``f`` and every one of WORDS is literal (a pattern counts): those words, each
+    followed by the rest. None otherwise."""
     if word.value is not None or ANY_NAME in env.assigned:
         return None
-    found = _VARIABLE_ROOT.match(word.raw) or _VARIABLE_SUFFIX.match(word.raw)
+    found = _VARIABLE_ROOT.match(word.raw) or (_VARIABLE_SUFFIX.match(word.raw) if suffixes else None)
     name = (found.group("braced") or found.group("bare")) if found else None
     looped = dict(env.loop_roots).get(name or "")
     if found is None or looped is None or any(w.value is None for w in looped):
@@ -212,18 +226,12 @@ def walk_roots(word: Word, cwd: Path, env: Env) -> list[Path] | None:
         text = base + rest
         return _pattern_root(text, False, cwd, env) if any(has_glob(p) for p in text.split("/")) \
             else [physical(text, cwd)]
-    looped = dict(env.loop_roots).get(name)
+    looped = looped_words(word, env, suffixes=False)  # None too for `for d in $(…)`: known at run time
     if looped is None:
         return None
     roots: list[Path] = []
-    for value in looped:
-        if value.value is None:
-            return None  # `for d in $(…)`: values known only at run time
-        if value.glob or rest:  # a value's match, then the rest: all below the pattern's directory
-            below = _pattern_root(value.value + rest, value.tilde, cwd, env) if value.glob else \
-                walk_roots(Word(value.raw + rest, value.value + rest, tilde=value.tilde), cwd, env)
-        else:
-            below = walk_roots(value, cwd, env)
+    for value in looped:  # each a literal path or a pattern: all below the pattern's directory
+        below = walk_roots(value, cwd, env)
         if below is None:
             return None
         roots += below
@@ -311,12 +319,12 @@ def gzip(cmd: SimpleCommand, env: Env) -> Decision:
     if opts.has("-c", "--stdout", "-l", "--list", "-t", "--test"):
         return ok(cmd)
     name = command_name(cmd)
-    recursive = opts.has("-r", "--recursive") or any(_short_cluster(w, "r") for w in cmd.args)
+    recursive = opts.has("-r", "--recursive") or any(short_cluster(w, "r") for w in cmd.args)
     return check_paths(opts.positionals, env, name) or (
         _rewrites_git(opts.positionals, env, f"{name} -r") if recursive else None) or ok(cmd)
 
 
-def _short_cluster(word: Word, letter: str) -> bool:
+def short_cluster(word: Word, letter: str) -> bool:
     """``-rv``: a cluster of one-letter options holding ``letter``."""
     text = word.value or ""
     return text.startswith("-") and not text.startswith("--") and letter in text[1:]
@@ -376,7 +384,7 @@ _MAX_ARCHIVE = 50 * 1024 * 1024
 _S_IFMT, _S_IFLNK = 0o170000, 0o120000
 
 
-def archive_links(archives: list[Word], env: Env, tool: str) -> Decision | None:
+def archive_links(archives: Iterable[Word], env: Env, tool: str) -> Decision | None:
     """An extraction of an archive that holds a link leading out of where it lands (``k ->
     ~/.ssh``, ``../..``, an absolute target): later commands would read or write through it. An
     archive that cannot be read now (not there yet, stdin, over 50 MB) is not looked into: what
@@ -427,7 +435,7 @@ def zip_(cmd: SimpleCommand, env: Env) -> Decision:
         return deny("deny.zip_option", "`zip -TT` runs a command and is not allowed.")
     writes = [*opts.positionals[:1], *opts.values("-O", "--output-file", "-b", "--temp-path")]
     problem = recursive_read_problem(opts.positionals[1:], env, "zip")
-    if opts.has("--move") or any(_short_cluster(w, "m") for w in cmd.args):  # it deletes what it adds
+    if opts.has("--move") or any(short_cluster(w, "m") for w in cmd.args):  # it deletes what it adds
         problem = problem or check_paths(opts.positionals[1:], env, "zip -m") or \
             _rewrites_git(opts.positionals[1:], env, "zip -m")
     return problem or check_paths(writes, env, "zip") or ok(cmd)
@@ -435,14 +443,13 @@ def zip_(cmd: SimpleCommand, env: Env) -> Decision:
 
 def unzip(cmd: SimpleCommand, env: Env) -> Decision:
     opts = parse_options(cmd.args, "dP")
-    if any(_short_cluster(w, ":") for w in cmd.args):
+    if any(short_cluster(w, ":") for w in cmd.args):
         return deny("deny.unzip_option",
                     "`unzip -:` extracts members named `../…` outside the target; not allowed.")
     if opts.has("-l", "-t", "-p", "-Z", "-v", "-z"):
         return ok(cmd)
-    archive = next((w for w in opts.positionals), None)
-    if not opts.has("-l", "-t", "-v", "-Z", "-p", "-c") and archive is not None:
-        links = archive_links([archive], env, "unzip")
+    if opts.positionals and not opts.has("-c"):  # -c extracts to stdout: no links are made
+        links = archive_links(opts.positionals[:1], env, "unzip")
         if links is not None:
             return links
     return check_paths(opts.values("-d") or [HERE], env, "unzip") or ok(cmd)
@@ -510,7 +517,7 @@ def source(cmd: SimpleCommand, env: Env) -> Decision:
             )
         if path.name.startswith("activate") and path.parent.name in ("bin", "Scripts"):
             continue  # a virtualenv's activation (its own shell code, left to the sandbox)
-        text = _sourced_text(path)
+        text = read_bounded(path, _MAX_SOURCED)
         if text is None:
             return deny("deny.source", f"`source {target.raw}` runs shell code from a file that is not a "
                                        "readable project file now; it cannot be checked.")
@@ -525,14 +532,6 @@ def source(cmd: SimpleCommand, env: Env) -> Decision:
 _MAX_SOURCED = 64 * 1024
 _MAX_SOURCE_DEPTH = 8
 
-
-def _sourced_text(path: Path) -> str | None:
-    try:
-        if path.is_file() and path.stat().st_size <= _MAX_SOURCED:
-            return path.read_text(errors="replace")
-    except OSError:
-        return None
-    return None
 
 
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({

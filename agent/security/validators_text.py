@@ -21,9 +21,9 @@ from agent.security.base import Env, Validator, command_name, deny, dynamic_deni
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import with_long_options
 from agent.security.models import Decision
-from agent.security.paths import check_read, is_inside, physical
+from agent.security.paths import is_inside, physical, read_bounded
 from agent.security.rules import names
-from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
+from agent.security.validators_fs import HERE, check_paths, check_reads, recursive_read_problem
 from agent.security.validators_read import searched
 
 _SED_SIMPLE = frozenset("=dDgGhHlnNpPxzF{}")
@@ -111,8 +111,7 @@ def _sed_scripts(cmd: SimpleCommand, env: Env, scripts: list[Word]) -> Decision 
             return deny("deny.sed_exec", f"this sed script is not allowed: {issue}.")
         problem = check_paths([Word(w, w) for w in writes], env, "sed w")
         reads = [Word(r, r, tilde=r[:1] == "~") for r in sed_reads(script.value)]  # `1r FILE` inserts FILE
-        problem = problem or next((found for word in reads for cwd in env.cwds
-                                   if (found := check_read(word, cwd, env.context)) is not None), None)
+        problem = problem or check_reads(reads, env)
         if problem is not None:
             return problem
     return None
@@ -304,8 +303,7 @@ def awk(cmd: SimpleCommand, env: Env) -> Decision:
                                     "name the files as arguments instead.")
         reads = [Word(m["path"], m["path"], tilde=m["path"][:1] == "~")
                  for m in _AWK_GETLINE.finditer(program.value)]
-        problem = next((hit for word in reads for cwd in env.cwds
-                        if (hit := check_read(word, cwd, env.context)) is not None), None)
+        problem = check_reads(reads, env)
         if problem is not None:
             return problem
         if _AWK_GETLINE_VAR.search(program.value):  # `getline < f` with f computed
@@ -468,12 +466,7 @@ def _sql_script_problem(name: str, env: Env, psql: bool, tool: str, depth: int) 
         return deny("deny.sql_stdin", f"`{tool}` would read SQL from stdin, which cannot be checked.")
     for cwd in env.cwds:
         path = physical(name, cwd)
-        try:
-            readable = is_inside(path, env.project) and path.is_file() and \
-                path.stat().st_size <= _MAX_SQL_SCRIPT
-            text = path.read_text(errors="replace") if readable else None
-        except OSError:
-            text = None
+        text = read_bounded(path, _MAX_SQL_SCRIPT) if is_inside(path, env.project) else None
         if text is None or depth > 3:
             return deny("deny.sql_shell", f"`{tool}` would run the SQL in `{name}`, which is not a readable "
                                           "project file (or nests includes too deeply): it cannot be checked.")

@@ -24,10 +24,10 @@ from agent.security.base import Env, Options, Validator, deny, dynamic_denial, o
 from agent.security.bash import SimpleCommand, Word
 from agent.security.longopts import prefix_of, with_long_options
 from agent.security.models import Decision
-from agent.security.paths import check_read
+from agent.security.paths import read_bounded
 from agent.security.rules import names
 from agent.security.validators_exec import check_inner, is_inside_project
-from agent.security.validators_fs import HERE, check_paths, recursive_read_problem
+from agent.security.validators_fs import HERE, check_paths, check_reads, recursive_read_problem
 from agent.security.validators_remote import git_long, git_network, git_reach
 from agent.security.variables import ANY_NAME
 
@@ -113,6 +113,7 @@ def _git_subcommand(cmd: SimpleCommand, env: Env, sub: str, rest: tuple[Word, ..
     return check_paths(writes, env, f"git {sub}") or git_network(sub, rest, env) or ok(cmd)
 
 
+_MAX_PATCH = 10 * 1024 * 1024
 _SYMLINK_MODE = re.compile(r"^(?:new file mode|new mode|index [0-9a-f]+\.\.[0-9a-f]+) 120000\b", re.MULTILINE)
 
 
@@ -134,12 +135,7 @@ def _git_symlink(sub: str, rest: tuple[Word, ...], env: Env) -> Decision | None:
         if word.value is None or word.value.startswith("-"):
             continue
         for cwd in env.cwds:
-            path = cwd / word.value
-            try:
-                text = path.read_text(errors="replace") if path.is_file() and \
-                    path.stat().st_size <= 10 * 1024 * 1024 else ""
-            except OSError:
-                text = ""
+            text = read_bounded(cwd / word.value, _MAX_PATCH) or ""
             if _SYMLINK_MODE.search(text):
                 return deny("deny.git_link", f"`git {sub} {word.raw[:40]}` creates a symbolic link (mode "
                                              "120000) whose target cannot be checked; make links with `ln -s`.")
@@ -357,8 +353,7 @@ def _attached_reads(cmd: SimpleCommand, env: Env) -> Decision | None:
     for word in cmd.args:
         for match in _ATTACHED_FILE.finditer(word.value or ""):
             path = match.group(1)
-            target = Word(path, path, tilde=path.startswith("~"))
-            problem = next((p for cwd in env.cwds if (p := check_read(target, cwd, env.context))), None)
+            problem = check_reads([Word(path, path, tilde=path.startswith("~"))], env)
             if problem is not None:
                 return problem
     return None
@@ -375,8 +370,7 @@ def _file_urls(urls: list[Word], env: Env) -> Decision | None:
             if parts.scheme.lower() != "file":
                 continue
             path = unquote(parts.path) or "/"
-            target = Word(path, path)
-            problem = next((p for cwd in env.cwds if (p := check_read(target, cwd, env.context))), None)
+            problem = check_reads([Word(path, path)], env)
             if problem is not None:
                 return problem
     return None
