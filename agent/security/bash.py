@@ -391,11 +391,7 @@ def _hidden_substitution(node: tree_sitter.Node) -> bool:
     there) tree-sitter can show plain text where bash runs code. Every opener in the raw text must
     lie inside a substitution node that the walk visits; anything else is a hidden command."""
     data = node_bytes(node)
-    inner = list(descendants(node))
-    walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
-              for d in inner if d.type in _SUBSTITUTIONS]
-    arithmetic = {d.start_byte - node.start_byte for d in inner
-                  if d.type == "arithmetic_expansion"}  # its own `$((` opener is no substitution
+    walked, arithmetic = _substitution_spans(node)
     for opener in _OPENERS:
         at = data.find(opener)
         while at != -1:
@@ -403,6 +399,15 @@ def _hidden_substitution(node: tree_sitter.Node) -> bool:
                 return True
             at = data.find(opener, at + 1)
     return False
+
+
+def _substitution_spans(node: tree_sitter.Node) -> tuple[list[tuple[int, int]], set[int]]:
+    """Inside ``node`` (offsets from its start): the substitutions the walk visits, and where an
+    arithmetic expansion starts (its own ``$((`` opener is no substitution)."""
+    inner = list(descendants(node))
+    walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
+              for d in inner if d.type in _SUBSTITUTIONS]
+    return walked, {d.start_byte - node.start_byte for d in inner if d.type == "arithmetic_expansion"}
 
 
 def _heredoc_hidden(node: tree_sitter.Node) -> bool:
@@ -418,10 +423,7 @@ def _heredoc_hidden(node: tree_sitter.Node) -> bool:
     stop = (end.start_byte if end is not None else node.end_byte) - node.start_byte
     if begin <= 0 or (b"`" not in data[begin:stop] and b"$(" not in data[begin:stop]):
         return False
-    inner = list(descendants(node))
-    walked = [(d.start_byte - node.start_byte, d.end_byte - node.start_byte)
-              for d in inner if d.type in _SUBSTITUTIONS]
-    arithmetic = {d.start_byte - node.start_byte for d in inner if d.type == "arithmetic_expansion"}
+    walked, arithmetic = _substitution_spans(node)
     at = begin
     while at < stop:
         if data[at:at + 1] == b"\\":

@@ -446,8 +446,9 @@ def _completed_read(raw: str, cwd: Path, context: PolicyContext) -> Decision | N
     replacement value names one (``cat "${UNSET:-$HOME/.ssh/id_rsa}"``, ``${f/*/…}``). ``$HOME``
     counts as the home it is; a value the text does not show may be anything."""
     home = context.effective_home
+    secrets = (*_SECRET_DIRS, *(root for _, root in _credential_roots(home)))
     for spelling in _spellings(raw):
-        problem = _completed_spelling(raw, spelling, cwd, context, home)
+        problem = _completed_spelling(raw, spelling, cwd, context, home, secrets)
         if problem is not None:
             return problem
     return None
@@ -484,8 +485,8 @@ def _ansi_c(body: str) -> str:
         return body
 
 
-def _completed_spelling(raw: str, unquoted: str, cwd: Path, context: PolicyContext,
-                        home: Path) -> Decision | None:
+def _completed_spelling(raw: str, unquoted: str, cwd: Path, context: PolicyContext, home: Path,
+                        secrets: tuple[Path, ...]) -> Decision | None:
     if unquoted.startswith("~"):
         unquoted = str(home) + unquoted[1:] if unquoted[1:2] in ("", "/") else "/home/" + unquoted[1:]
     forms = [_HOME_VAR.sub(str(home), unquoted)]
@@ -502,7 +503,6 @@ def _completed_spelling(raw: str, unquoted: str, cwd: Path, context: PolicyConte
         if "/" not in head:
             continue
         above = lexical(head.rsplit("/", 1)[0] or "/", cwd)
-        secrets = (*_SECRET_DIRS, *(root for _, root in _credential_roots(home)))
         if any(is_inside(secret, above) for secret in secrets):
             return _deny(
                 "path.dynamic_read",

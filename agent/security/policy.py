@@ -72,7 +72,6 @@ from agent.security.validators_tools import VALIDATORS as TOOLS_VALIDATORS
 from agent.security.variables import (
     arithmetic_problem,
     assigned_names,
-    loop_roots,
     nameref_problem,
     set_names,
     settable,
@@ -178,10 +177,10 @@ def _check_script(source: str, env: Env) -> Decision:
         return deny("deny.hazard", f"{script.hazard}; not allowed.")
     if script.cd_unmodelled:
         return deny("deny.cd", "`cd` inside a loop or function cannot be followed; cd once, outside them.")
-    assigned, loops = assigned_names(script)
+    assigned, loops, roots = assigned_names(script)
     env = replace(env, functions=env.functions | {f.name for f in script.functions},
                   assigned=env.assigned | assigned, loop_values=loops, feeds=feeds(script),
-                  loop_roots=loop_roots(script),
+                  loop_roots=roots,
                   data_vars=env.data_vars | data_names(script, env.budget))
     for step in (_check_functions, _check_variables, _check_pipelines, _check_redirects, _check_commands):
         problem = step(script, env)

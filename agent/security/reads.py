@@ -11,6 +11,7 @@ from agent.security.models import Decision
 from agent.security.paths import check_read
 from agent.security.rules import names
 from agent.security.validators_feed import lists_paths
+from agent.security.validators_fs import short_cluster
 from agent.security.validators_read import SEARCHERS, searched
 from agent.security.variables import SETTERS
 
@@ -21,6 +22,8 @@ _NAME_LISTS = {
     "git": ("--stdin-paths", "--pathspec-from-file"),
 }
 """Options with which a tool reads the names of the files to open from a file or stdin."""
+_CLUSTERED = frozenset({"tar", "bsdtar", "cpio", "zip"})
+"""Of those tools, the ones whose one-letter options count inside a cluster."""
 
 
 def name_list_problem(cmd: SimpleCommand) -> Decision | None:
@@ -28,12 +31,10 @@ def name_list_problem(cmd: SimpleCommand) -> Decision | None:
     the files read are named by data the policy does not see (``printf '/etc/sh\\141dow'``)."""
     base = (cmd.name.value or "").rsplit("/", 1)[-1] if cmd.name is not None else ""
     options = _NAME_LISTS.get(base, ())
+    letters = [o[1] for o in options if len(o) == 2] if base in _CLUSTERED else []  # `tar -cT names`
     for word in cmd.args:
         text = word.value or ""
-        name = text.partition("=")[0]
-        short = len(options) and text.startswith("-") and not text.startswith("--") and any(
-            len(o) == 2 and o[1] in text[1:] for o in options if base in ("tar", "bsdtar", "cpio", "zip"))
-        if name in options or short:
+        if text.partition("=")[0] in options or any(short_cluster(word, letter) for letter in letters):
             return deny("path.unchecked_read", f"`{base} {text}` reads the names of the files to open from a "
                                                "file or stdin, which cannot be checked; name the files.")
     return None

@@ -226,16 +226,22 @@ def _sets_unknown(cmd: SimpleCommand) -> bool:
     return name in _DECLARE and any("n" in flag for flag in flags)
 
 
-def assigned_names(script: Script) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]], ...]]:
+LoopRoots = tuple[tuple[str, tuple[Word, ...]], ...]
+
+
+def assigned_names(script: Script) -> tuple[frozenset[str], tuple[tuple[str, tuple[str, ...]], ...], LoopRoots]:
     """Every variable ``script`` may set, by any means (``NAME=``, ``env NAME=``, ``read``,
-    ``printf -v``, ``declare``, ``for``), and the literal values of those set only by one
-    ``for NAME in a b`` over plain words (which a URL check may substitute)."""
-    found = _set_by_commands(script)
+    ``printf -v``, ``declare``, ``for``); the literal values of those set only by one
+    ``for NAME in a b`` over plain words (which a URL check may substitute); and the words of
+    those set only by one ``for`` loop (:func:`_loop_roots`)."""
+    by_commands = _set_by_commands(script)
+    found = set(by_commands)
     loops = [name for name, _ in script.loop_vars]
     found.update(name for name, from_data in script.loop_vars if from_data)
     found.update(name for name in loops if loops.count(name) > 1)
     literal = tuple((name, values) for name, values in script.loop_values if name not in found)
-    return frozenset(found | {name for name, _ in script.loop_values if name in found}), literal
+    names = frozenset(found | {name for name, _ in script.loop_values if name in found})
+    return names, literal, _loop_roots(script, by_commands)
 
 
 def _set_by_commands(script: Script) -> set[str]:
@@ -251,10 +257,9 @@ def _set_by_commands(script: Script) -> set[str]:
     return found
 
 
-def loop_roots(script: Script) -> tuple[tuple[str, tuple[Word, ...]], ...]:
+def _loop_roots(script: Script, by_commands: set[str]) -> LoopRoots:
     """The variables only one ``for NAME in WORDS`` sets (no command sets them, no other loop):
     NAME holds one of WORDS' values, so a walk of ``$NAME`` starts where one of them names."""
-    by_commands = _set_by_commands(script)
     if ANY_NAME in by_commands:
         return ()
     loops = [name for name, _ in script.loop_sources]
