@@ -9,10 +9,11 @@ autocode's own git therefore never executes code from the repository:
   it explicitly (``--git-dir``/``--work-tree``), so nothing can redirect it;
 - the repository config is compared with the trusted copy autocode keeps outside the work tree
   and restored from it when the agent changed it; ``info/attributes`` is removed;
-- every call runs with no system or global config, no inherited ``GIT_*`` variables, hooks pointed
-  at an empty directory, fsmonitor off, no pager, editor, askpass or signing program, every
-  ``filter``/``merge``/``diff`` driver command the config defines emptied (and, on git >= 2.40,
-  attributes read from an empty tree), and no network protocol.
+- every call runs with no system or global config, no inherited ``GIT_*`` variables, hooks
+  looked for below ``/dev/null`` (where no file can exist), no automatic maintenance, fsmonitor
+  off, no pager, editor, askpass or signing program, every ``filter``/``merge``/``diff`` driver
+  command the config defines emptied (and, on git >= 2.40, attributes read from an
+  empty tree), and no network protocol.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from agent.errors import AutocodeError
@@ -29,7 +29,7 @@ AUTHOR = {"GIT_AUTHOR_NAME": "autocode", "GIT_AUTHOR_EMAIL": "autocode@localhost
           "GIT_COMMITTER_NAME": "autocode", "GIT_COMMITTER_EMAIL": "autocode@localhost"}
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _SAFE = {
-    "core.hooksPath": "",  # filled with an empty directory per call site
+    "core.hooksPath": os.devnull,  # no file can be made below it: no hook can ever be found
     "core.fsmonitor": "false",
     "core.untrackedCache": "false",
     "core.pager": "cat",
@@ -45,6 +45,8 @@ _SAFE = {
     "gpg.program": "false",
     "protocol.allow": "never",
     "safe.directory": "*",
+    "maintenance.auto": "false",  # no `git maintenance run --auto` spawned after each commit/merge
+    "gc.auto": "0",
 }
 
 
@@ -116,13 +118,11 @@ def _ask_driver_keys(git_dir: Path) -> list[str]:
 
 def run_git(work_tree: Path, git_dir: Path, *args: str, check: bool = True, timeout: float = 120) -> str:
     """Run ``git ARGS`` on ``work_tree`` with the hardened settings above; stdout."""
-    with tempfile.TemporaryDirectory(prefix="autocode-nohooks-") as hooks:
-        overrides = [item for key, value in _SAFE.items()
-                     for item in ("-c", f"{key}={hooks if key == 'core.hooksPath' else value}")]
-        overrides += [item for key in _driver_keys(git_dir) for item in ("-c", f"{key}=")]  # emptied
-        cmd = ["git", "--no-pager", *overrides, f"--git-dir={git_dir}", f"--work-tree={work_tree}", *args]
-        result = subprocess.run(cmd, cwd=work_tree, capture_output=True, text=True, env=git_env(),
-                                timeout=timeout, stdin=subprocess.DEVNULL)
+    overrides = [item for key, value in _SAFE.items() for item in ("-c", f"{key}={value}")]
+    overrides += [item for key in _driver_keys(git_dir) for item in ("-c", f"{key}=")]  # emptied
+    cmd = ["git", "--no-pager", *overrides, f"--git-dir={git_dir}", f"--work-tree={work_tree}", *args]
+    result = subprocess.run(cmd, cwd=work_tree, capture_output=True, text=True, env=git_env(),
+                            timeout=timeout, stdin=subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AutocodeError(f"git {' '.join(args)} failed: {result.stderr.strip()[:300]}")
     return result.stdout

@@ -164,6 +164,35 @@ def test_inherited_git_variables_are_ignored(repo: Path, tmp_path: Path,
     assert not marker.exists()
 
 
+def _packs(repo: Path) -> list[Path]:
+    return sorted((repo / ".git" / "objects" / "pack").glob("*.pack"))
+
+
+def test_no_automatic_maintenance_after_autocode_commits(tmp_path: Path) -> None:
+    """With three packs and ``gc.autoPackLimit=2``, plain git repacks them into one after a
+    commit (the premise); autocode's commit leaves the three: no ``git maintenance``/``gc`` runs."""
+    from agent.git import run_git
+
+    for name, commit in (("plain", lambda r: _plain_git(r, "commit", "-qm", "last")),
+                         ("autocode", lambda r: run_git(r, r / ".git", "commit", "-qm", "last"))):
+        repo = tmp_path / name
+        repo.mkdir()
+        _plain_git(repo, "init", "-q")
+        for key, value in (("gc.autoPackLimit", "2"), ("gc.autoDetach", "false"),
+                           ("maintenance.autoDetach", "false"), ("user.name", "t"), ("user.email", "t@t")):
+            _plain_git(repo, "config", key, value)
+        for i in range(3):
+            (repo / f"f{i}.txt").write_text(f"{i}\n")
+            _plain_git(repo, "add", "-A")
+            _plain_git(repo, "-c", "maintenance.auto=false", "commit", "-qm", f"c{i}")
+            _plain_git(repo, "repack", "-q", "-d")
+        assert len(_packs(repo)) == 3
+        (repo / "last.txt").write_text("last\n")
+        _plain_git(repo, "add", "-A")
+        commit(repo)
+        assert len(_packs(repo)) == (1 if name == "plain" else 3), name
+
+
 def test_a_symlinked_git_dir_is_refused(repo: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "evil.git"
     (repo / ".git").rename(elsewhere)
