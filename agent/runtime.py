@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -27,7 +28,13 @@ from agent.estimate import ForecastWatch
 from agent.gate import PolicyGate
 from agent.git import Git, checked_git_dir
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
-from agent.opencode.config import WARMUP_MODEL, CustomProvider, generate_config
+from agent.opencode.config import (
+    WARMUP_COMMAND,
+    WARMUP_MODEL,
+    WARMUP_PROMPT,
+    CustomProvider,
+    generate_config,
+)
 from agent.opencode.install import find_opencode
 from agent.opencode.server import AttachedServer, OpenCodeServer, ServerSettings
 from agent.ports import FanoutReporter, Reporter, SystemClock
@@ -36,7 +43,7 @@ from agent.prompts import PromptBook
 from agent.providers import DEFAULT_BASE_URL, ModelRef, api_key_vars, parse_model
 from agent.recording import RecordingProxy, Redactor
 from agent.sandbox import resolve_mode, sandbox_env, server_wrap
-from agent.scripted_model import Scenario, ScriptedModelServer, Step, Usage
+from agent.scripted_model import Scenario, Script, ScriptedModelServer, Step, Usage
 from agent.security import SecurityConfig
 from agent.session import SessionRunner
 from agent.session_types import SessionRequest, SessionResult
@@ -359,15 +366,23 @@ async def run_build(config: BuildConfig, options: ServerOptions, security: Secur
 
 @contextlib.contextmanager
 def warmup_model(config: BuildConfig, options: ServerOptions) -> Iterator[str | None]:
-    """``--workers`` on a server autocode starts: a local model that answers every request with
-    one free word (``agent.scripted_model``), for the worker dirs' warm-up prompts
-    (``warm_worker_dirs``); its URL, or None."""
+    """``--workers`` on a server autocode starts: a local, free model (``agent.scripted_model``,
+    :func:`warmup_scenario`) for the worker dirs' warm-up prompts (``warm_worker_dirs``); its
+    URL, or None."""
     if config.workers <= 1 or options.server_url:
         yield None
         return
-    scenario = Scenario(usage=Usage(prompt_tokens=0, completion_tokens=0), fallback=Step(text="ready"))
-    with ScriptedModelServer(scenario) as model:
+    with ScriptedModelServer(warmup_scenario()) as model:
         yield model.url
+
+
+def warmup_scenario() -> Scenario:
+    """The warm-up model's replies: to a warm-up prompt, one :data:`WARMUP_COMMAND` bash call, then
+    "ready"; to anything else (no agent is pinned to it), "ready". No tokens counted."""
+    call = Step(tool="bash", args={"command": WARMUP_COMMAND, "description": "autocode warm-up"})
+    script = Script(name="warm-up", match=re.escape(WARMUP_PROMPT), steps=[call, Step(text="ready")])
+    return Scenario(usage=Usage(prompt_tokens=0, completion_tokens=0), fallback=Step(text="ready"),
+                    scripts=[script])
 
 
 @contextlib.asynccontextmanager
@@ -390,15 +405,19 @@ async def warm_worker_dirs(client: OpenCodeClient, config: BuildConfig, model: M
     instance (a v1 request), then one prompt answered by ``model`` (``warmup_model``: local, free;
     the session is deleted afterwards), which boots the dir's services (tools, file watcher,
     project copies, location services: about 1.8 s of the server's one thread per dir, one dir
-    after the other, on a quiet machine). They are the ones the workers' first prompts use: OpenCode
-    keeps them per directory, and a worker's tree is always the same directory (emptied, never
+    after the other, on a quiet machine). The services are the ones the workers' first prompts use:
+    OpenCode keeps them per directory, and a worker's tree is always the same directory (emptied, never
     replaced), still empty here on a fresh build, a checkout on a resumed one; the boot a prompt
     made in an empty dir is not made again once the dir is a checkout (measured). Measured against
     OpenCode 1.18.33 (``scripts/bench_workers.py``, 4 workers, 8 features x 3 steps at 1 s, load
     about 1): from ``initialized`` until every worker's first step 12.8 s -> 2.2-3.4 s, coding
     24.5 s -> 10.4-11.9 s (10 steps: 36.4 s -> 27.5-28.7 s); in a diagnostic run (load 2.5)
     the last warm-up prompt ended 8.9 s before ``initialized`` and no worker dir was booted again
-    at its first prompt (the server log).
+    at its first prompt (the server log). The prompt's one bash call (``pwd``, allowed by the
+    warm-up session's own rule) takes the path each worker's first command takes (the bash tool
+    in that dir, the server's SHELL, the worker's command sandbox): without it, the first wave's
+    first command took 0.4-1.0 s from its permission to its result instead of 0.1-0.2 s, and
+    coding took 10.6 s on average instead of 10.3 s (4 runs each, 4 workers, 8 x 3 steps).
     Tried and dropped: a v2 read (``GET /api/agent``) boots a services map of the HTTP API that
     the prompt loop does not use (booted again at the first prompt); a prompt that fails (an
     unknown model), ``noReply`` and a ``/shell`` call leave it unbooted; making the repository's

@@ -264,6 +264,8 @@ class ScriptedModelServer:
             "first_user": first_user[:200], "n_messages": len(messages),
             "last_user": next((_text_of(m.get("content")) for m in reversed(messages)
                                if m.get("role") == "user"), "")[:500],
+            "last_tool": next((_text_of(m.get("content")) for m in reversed(messages)
+                               if m.get("role") == "tool"), "")[:500],
         })
         return reply
 

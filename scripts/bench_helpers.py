@@ -127,7 +127,7 @@ class ProcRun:
     own_peak_rss_kb: int = 0  # VmHWM of the process itself, sampled from /proc while it ran
     child_peak_rss_kb: int = 0  # the largest VmHWM among its descendants (e.g. the OpenCode server)
     own_cpu_s: float = 0.0  # user + system CPU of the process itself (last 0.1 s sample before it ended)
-    children_cpu_s: float = 0.0  # the same of every descendant it reaped (wait4's total minus its own)
+    children_cpu_s: float = 0.0  # the same, summed over its descendants (sampled once a second)
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -159,13 +159,15 @@ def _descendants(pid: int) -> list[int]:
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> ProcRun:
-    """Run ``cmd`` in its own process group; reap it with wait4 to get its peak RSS and the CPU of
-    it and every descendant it reaped (git, sandboxes and the server included, however short-lived).
+    """Run ``cmd`` in its own process group; reap it with wait4 to get its peak RSS.
 
     The watch must not take the CPU it measures: the process's own counters are read every 0.1 s
-    (two small files), its descendants' peak RSS once a second (a walk of every thread's children
-    list; VmHWM only grows, so a late sample still holds the peak). Reading every descendant's
-    counters ten times a second took about 0.1 of a core while a 4-worker build ran."""
+    (two small files), its descendants' once a second (a walk of every thread's children list;
+    VmHWM only grows, so a late sample still holds the peak; a descendant's CPU misses at most its
+    last second, and processes shorter than a second are missed, as they mostly were before).
+    Reading every descendant ten times a second took ~1.5 s of CPU in a 12 s 4-worker coding
+    window. wait4's own CPU total cannot stand in: the sandboxed server's CPU never reaches it (its
+    PID namespace's init is gone before it is reaped)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started_epoch = time.time()
         t0 = time.perf_counter()
@@ -173,8 +175,9 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                                 start_new_session=True)
         status: int | None = None
         rss = hwm = 0
-        cpu = total_cpu = 0.0
+        cpu = 0.0
         children_hwm: dict[int, int] = {}
+        children_cpu: dict[int, float] = {}
         try:
             deadline = t0 + timeout
             next_own = next_tree = 0.0
@@ -186,11 +189,11 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                 if now >= next_tree:
                     for child in _descendants(proc.pid):
                         children_hwm[child] = max(children_hwm.get(child, 0), _vm_hwm_kb(child))
+                        children_cpu[child] = max(children_cpu.get(child, 0.0), _cpu_s(child))
                     next_tree = now + 1.0
                 pid, st, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     status, rss = st, usage.ru_maxrss
-                    total_cpu = usage.ru_utime + usage.ru_stime
                     break
                 time.sleep(0.01)
         finally:
@@ -200,7 +203,6 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                 with contextlib.suppress(ChildProcessError):
                     _, st, usage = os.wait4(proc.pid, 0)
                     rss = usage.ru_maxrss
-                    total_cpu = usage.ru_utime + usage.ru_stime
             # the child is reaped: tell Popen so it never waits for it again
             proc.returncode = os.waitstatus_to_exitcode(status) if status is not None else -9
         wall = time.perf_counter() - t0
@@ -210,7 +212,7 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float)
                        stdout=out.read().decode(errors="replace"), stderr=err.read().decode(errors="replace"),
                        max_rss_kb=int(rss), started_epoch=started_epoch, own_peak_rss_kb=hwm,
                        child_peak_rss_kb=max(children_hwm.values(), default=0), own_cpu_s=round(cpu, 3),
-                       children_cpu_s=round(max(total_cpu - cpu, 0.0), 3))
+                       children_cpu_s=round(sum(children_cpu.values()), 3))
 
 
 def _cpu_s(pid: int) -> float:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agent.opencode.client import OpenCodeClient, OpenCodeHTTPError
-from agent.opencode.config import WARMUP_MODEL
+from agent.opencode.config import WARMUP_COMMAND, WARMUP_MODEL
 from agent.providers import ModelRef
 
 
@@ -103,8 +103,26 @@ def test_warm_with_a_model_prompts_once_in_a_session_it_then_deletes() -> None:
                                                       ("DELETE", "/session/ses_w")]
     assert all(r.url.params["directory"] == "/state/worktrees/w1" for r in seen)
     assert json.loads(seen[1].content)["title"] == "autocode: warm-up"
+    # the session's own rule allows exactly the warm-up's one command, nothing else
+    assert json.loads(seen[1].content)["permission"] == [
+        {"permission": "bash", "pattern": WARMUP_COMMAND, "action": "allow"}]
     prompt = json.loads(seen[2].content)
     assert prompt["model"] == {"providerID": "autocode-warmup", "modelID": "warmup"}  # never the build's model
+
+
+def test_a_session_carries_no_permission_rules_unless_given() -> None:
+    """The agents' sessions get none: every call they make asks autocode's gate."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "ses_a", "title": "t"})
+
+    async def go() -> None:
+        async with OpenCodeClient("http://opencode.test", transport=httpx.MockTransport(handler)) as client:
+            await client.create_session(Path("/p"), "autocode: feature 1/2", parent_id="ses_p")
+    asyncio.run(go())
+    assert json.loads(seen[0].content) == {"title": "autocode: feature 1/2", "parentID": "ses_p"}
 
 
 def test_a_failed_warm_up_prompt_raises_and_leaves_its_session() -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from agent.build import BuildConfig
-from agent.opencode.config import WARMUP_MODEL
+from agent.opencode.config import WARMUP_COMMAND, WARMUP_MODEL, WARMUP_PROMPT
 from agent.providers import ModelRef
 from agent.runtime import (
     ServerOptions,
@@ -62,14 +63,28 @@ def test_the_warm_up_model_runs_only_for_workers_on_a_server_autocode_starts(tmp
         assert url is None
     with warmup_model(workers, _options(server_url="http://127.0.0.1:4096")) as url:
         assert url is None  # an attached server's config is not autocode's to extend
+    tool = {"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}
     with warmup_model(workers, _options()) as url:
         assert url is not None
-        tool = {"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}
-        reply = httpx.post(f"{url}/chat/completions", json={  # an agent's request: it offers tools
-            "model": "warmup", "messages": [{"role": "user", "content": "warm-up"}], "tools": [tool]},
-            timeout=10).json()
-    assert reply["choices"][0]["message"]["content"] == "ready"
-    assert reply["usage"]["prompt_tokens"] == reply["usage"]["completion_tokens"] == 0
+
+        def ask(*messages: dict[str, object]) -> dict[str, Any]:  # as OpenCode asks: tools offered
+            reply: dict[str, Any] = httpx.post(f"{url}/chat/completions", json={
+                "model": "warmup", "messages": list(messages), "tools": [tool]}, timeout=10).json()
+            return reply
+
+        warm = {"role": "user", "content": WARMUP_PROMPT}
+        first = ask(warm)
+        call = first["choices"][0]["message"]["tool_calls"][0]
+        done = ask(warm, {"role": "assistant", "content": None, "tool_calls": [call]},
+                   {"role": "tool", "tool_call_id": call["id"], "content": "/w1"})
+        other = ask({"role": "user", "content": "Implement feature 1"})
+    assert (call["function"]["name"], json.loads(call["function"]["arguments"])["command"]) == \
+        ("bash", WARMUP_COMMAND)
+    assert done["choices"][0]["message"]["content"] == "ready"
+    assert other["choices"][0]["message"]["content"] == "ready"  # no call for any other prompt
+    assert not other["choices"][0]["message"].get("tool_calls")
+    for reply in (first, done, other):
+        assert reply["usage"]["prompt_tokens"] == reply["usage"]["completion_tokens"] == 0
 
 
 def test_the_warm_up_model_is_free_enabled_and_pinned_to_no_agent() -> None:

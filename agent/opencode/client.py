@@ -17,6 +17,7 @@ from httpx_sse import aconnect_sse
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from agent.errors import AutocodeError
+from agent.opencode.config import WARMUP_COMMAND, WARMUP_PROMPT
 from agent.opencode.events import Event, PermissionAsked, SessionInfo, parse_event
 from agent.opencode.messages import Message, parse_messages
 from agent.providers import ModelRef
@@ -88,12 +89,16 @@ class OpenCodeClient:
 
     # ---- API ------------------------------------------------------------------------------------
 
-    async def create_session(self, directory: Path, title: str,
-                             parent_id: str | None = None) -> SessionInfo:
-        """A new session. Giving a title prevents OpenCode's extra title-generation model call."""
+    async def create_session(self, directory: Path, title: str, parent_id: str | None = None,
+                             permission: list[dict[str, str]] | None = None) -> SessionInfo:
+        """A new session. Giving a title prevents OpenCode's extra title-generation model call.
+        ``permission``: rules of this session only (``{"permission", "pattern", "action"}``),
+        evaluated before the config's."""
         body: dict[str, Any] = {"title": title}
         if parent_id:
             body["parentID"] = parent_id
+        if permission:
+            body["permission"] = permission
         raw = await self._call("POST", "/session", directory, body, retry=False)
         return SessionInfo.model_validate(raw)
 
@@ -125,13 +130,17 @@ class OpenCodeClient:
     async def warm(self, directory: Path, model: ModelRef | None = None, timeout: float = 300.0) -> None:
         """Have the server make the directory's instance now (any v1 request with the directory
         makes it), not at the first prompt; with ``model``, also what OpenCode makes at a
-        directory's first prompt (its tools and per-directory services): one prompt, answered
-        by ``model``, in a session deleted once answered (one cut short is left: it cost nothing)."""
+        directory's first prompt and first bash call (its tools, per-directory services, the
+        command's path through the sandbox): one prompt, answered by ``model`` with a
+        :data:`WARMUP_COMMAND` call (allowed by this session's own rule: nobody else answers its
+        asks) and then text, in a session deleted once answered (one cut short is left: it cost
+        nothing)."""
         await self._call("GET", "/session", directory)
         if model is None:
             return
-        session = await self.create_session(directory, "autocode: warm-up")
-        body = {"parts": [{"type": "text", "text": "warm-up"}], "model": model.body()}
+        rule = {"permission": "bash", "pattern": WARMUP_COMMAND, "action": "allow"}
+        session = await self.create_session(directory, "autocode: warm-up", permission=[rule])
+        body = {"parts": [{"type": "text", "text": WARMUP_PROMPT}], "model": model.body()}
         response = await self._http.post(f"/session/{session.id}/message",  # returns once answered
                                          params={"directory": str(directory)}, json=body, timeout=timeout)
         if response.status_code >= 400:

@@ -20,6 +20,11 @@ NATIVE_PROVIDERS = frozenset({"anthropic"})
 """Providers whose own OpenCode implementation (wire format) is kept when given a base URL."""
 WARMUP_MODEL = ModelRef(provider_id="autocode-warmup", model_id="warmup")
 """(``--workers``) The local, free model of the worker dirs' warm-up prompts (``runtime.warmup_model``)."""
+WARMUP_PROMPT = "warm-up"
+"""(``--workers``) The text of a warm-up prompt."""
+WARMUP_COMMAND = "pwd"
+"""(``--workers``) The one bash call of a warm-up prompt: the warm-up model asks for it, and only
+the warm-up session's own permission rule allows it (no agent session has that rule)."""
 
 
 class CustomProvider(BaseModel):
