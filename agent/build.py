@@ -87,6 +87,10 @@ class Sessions(Protocol):
 
     async def recover(self, directory: Path, since: float, feature: int | None) -> float: ...
 
+    async def release(self, directory: Path) -> None:
+        """No session runs in ``directory`` again this build: the server may drop what it keeps
+        for it (best effort)."""
+
 
 class Builder:
     def __init__(self, config: BuildConfig, sessions: Sessions, store: StateStore, ledger: Ledger,
@@ -139,6 +143,9 @@ class Builder:
                           integration_base(self.project))
         if self.protect_main is not None:
             await asyncio.to_thread(self.protect_main)
+        # the sessions run in the trees from now on; the project's own instance (the initializer's)
+        # would only follow main's checkout with its file watcher and index at every landing
+        await self.sessions.release(self.project)
         try:
             await WorkerPool(self, self.config.workers, trees, self._integration_judge).run(state)
         except BuildComplete:

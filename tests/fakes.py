@@ -108,6 +108,7 @@ class FakeSessions:
         self.requests: list[SessionRequest] = []
         self.drives: list[str] = []
         self.recovers: list[tuple[Path, float, int | None]] = []
+        self.released: list[tuple[Path, int]] = []  # (directory, sessions run before)
         self.started = asyncio.Event()
 
     async def run(self, request: SessionRequest) -> SessionResult:
@@ -122,6 +123,9 @@ class FakeSessions:
     async def recover(self, directory: Path, since: float, feature: int | None) -> float:
         self.recovers.append((directory, since, feature))
         return self.recovered
+
+    async def release(self, directory: Path) -> None:
+        self.released.append((directory, len(self.requests)))
 
     async def _play(self, sid: str, request: SessionRequest) -> SessionResult:
         turn = self.turns.pop(0) if self.turns else Turn()

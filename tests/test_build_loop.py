@@ -87,6 +87,7 @@ def test_the_initializer_then_one_fresh_session_per_feature_until_all_pass(tmp_p
     listed = json.loads((build.project / "feature_list.json").read_text())
     assert [f["passes"] for f in listed] == [True, True, True]
     assert build.checker.calls.count("run-tests") >= 3  # the regression gate on every acceptance
+    assert build.sessions.released == []  # serial: every session runs in the project dir
 
 
 def test_an_invalid_feature_list_is_sent_back_to_the_same_session_then_fails(tmp_path: Path) -> None:

@@ -125,6 +125,17 @@ def test_a_session_carries_no_permission_rules_unless_given() -> None:
     assert json.loads(seen[0].content) == {"title": "autocode: feature 1/2", "parentID": "ses_p"}
 
 
+def test_dispose_instance_names_the_directory() -> None:
+    seen: list[httpx.Request] = []
+
+    async def go(client: OpenCodeClient) -> None:
+        async with client:
+            await client.dispose_instance(Path("/work/app"))
+    asyncio.run(go(_client(200, seen)))
+    assert [(r.method, r.url.path, r.url.params["directory"]) for r in seen] == [
+        ("POST", "/instance/dispose", "/work/app")]
+
+
 def test_a_failed_warm_up_prompt_raises_and_leaves_its_session() -> None:
     seen, error = _warm(500, WARMUP_MODEL)
     assert isinstance(error, OpenCodeHTTPError) and error.status == 500

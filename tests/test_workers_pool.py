@@ -51,6 +51,7 @@ class FakeSessions:
         self.running = 0
         self.most = 0
         self.requests: list[SessionRequest] = []
+        self.released: list[tuple[Path, int]] = []  # (directory, sessions run before)
         self.started = asyncio.Event()
 
     async def run(self, request: SessionRequest) -> SessionResult:
@@ -94,6 +95,9 @@ class FakeSessions:
 
     async def recover(self, directory: Path, since: float, feature: int | None) -> float:
         return 0.0
+
+    async def release(self, directory: Path) -> None:
+        self.released.append((directory, len(self.requests)))
 
 
 def ok(command: str, cwd: Path, timeout: float) -> CheckResult:
@@ -143,6 +147,7 @@ def test_workers_run_features_at_once_and_commit_each_once(tmp_path: Path) -> No
         asyncio.run(builder(store, sessions, ledger).run())
     assert sessions.most == 3
     assert {r.directory.parent for r in sessions.requests} == {worktrees_base(store.project_dir)}
+    assert sessions.released == [(store.project_dir, 0)]  # the project's instance, before any session
     for number in range(1, 7):
         assert sum(s.split(" ", 1)[1].startswith(f"autocode: feature {number} passes")
                    for s in subjects(store.project_dir)) == 1

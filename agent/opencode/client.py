@@ -147,6 +147,11 @@ class OpenCodeClient:
             raise OpenCodeHTTPError(response.status_code, "POST", "/session/message", response.text)
         await self._call("DELETE", f"/session/{session.id}", directory)
 
+    async def dispose_instance(self, directory: Path) -> None:
+        """Have the server drop the directory's instance (its file watcher, file index, tools); the
+        next request naming the directory makes a new one."""
+        await self._call("POST", "/instance/dispose", directory)
+
     async def providers(self, directory: Path) -> dict[str, Any]:
         """The providers OpenCode can use (with credentials) and their models, prices, limits."""
         result: dict[str, Any] = await self._call("GET", "/config/providers", directory)

@@ -6,6 +6,7 @@ session in the same dir still asks autocode."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,22 @@ def test_the_warm_up_bash_call_runs_unasked_in_the_dir_and_its_rule_stays_in_its
     assert "autocode: warm-up" not in titles  # deleted once answered
     assert (ask.permission, ask.patterns) == ("bash", [WARMUP_COMMAND])
     assert all(r["model"] == "model-a" for r in scripted.requests())  # the agent's model never warmed
+
+
+def test_the_projects_instance_is_disposed_of_by_the_real_server(
+        opencode: ServerFactory, project: Path) -> None:
+    """What ``SupervisedSessions.release`` asks (``--workers``, once the sessions run in the trees)."""
+    server = opencode()
+
+    async def go() -> None:
+        async with OpenCodeClient(server.url, server.password) as client:
+            await client.sessions(project)  # the instance is made
+            await client.dispose_instance(project)  # 200, not 404: the route exists in this version
+    asyncio.run(go())
+    log = server.settings.state_dir / "home" / ".local" / "share" / "opencode" / "log" / "opencode.log"
+    wanted = f"directory={project}"
+    for _ in range(150):  # the log is written behind the reply
+        if any("disposing instance" in line and wanted in line for line in log.read_text().splitlines()):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the server log shows no disposal of the project's instance")
