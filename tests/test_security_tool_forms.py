@@ -7,7 +7,9 @@
   config set``), ``go env -w`` (GOFLAGS=-toolexec=… runs a program on every build), ``git
   maintenance start`` (cron jobs, the user's git config), ``git hook run``, ``pre-commit
   install`` (.git/hooks), ``ZDOTDIR``/``FPATH`` (zsh start-up files); global links: ``npm link``,
-  ``yarn link``, ``bun link``, ``pnpm setup``.
+  ``yarn link``, ``bun link``, ``pnpm setup``; ``pnpm config set`` (the user's rc unless
+  ``--location project``), ``yarn config set|unset`` (yarn 1: ~/.yarnrc), ``bundle config
+  set|unset`` without ``--local`` (~/.bundle/config).
 - ``sed -i`` with a backup suffix that holds ``/`` writes each backup to a path (``-i../*``).
 - Programs run from an option: ``gcc -wrapper PROG,…``, ``rustc -C linker=PROG``.
 - ``pkill -v`` kills every process the pattern does NOT match (``-v`` was taken for a signal).
@@ -69,6 +71,31 @@ CONFIG_AND_GLOBAL: list[Row] = [
     ("pre-commit clean", False, "deny.cache_clean"),
     ("ZDOTDIR=. zsh -c true", False, "deny.env_var"),
     ("npm config set x y --location=project", True, "allow.list"),
+    # pnpm's default is the user's rc file; yarn 1 writes ~/.yarnrc (yarn 2+ the project's file, or
+    # the user's with -H: which yarn runs is not known); bundler writes ~/.bundle/config without --local
+    ("pnpm config set script-shell ./x", False, "deny.npm_config"),
+    ("pnpm c set node-options=--require=./x", False, "deny.npm_config"),
+    ("pnpm config delete registry", False, "deny.npm_config"),
+    ("pnpm config set x y --location project -g", False, "deny.global_install"),
+    ("pnpm --dir . config set x y", False, "deny.npm_config"),
+    ("yarn config set script-shell ./x", False, "deny.npm_config"),
+    ("yarn config set x y --location project", False, "deny.npm_config"),
+    ("yarn config unset npmRegistryServer", False, "deny.npm_config"),
+    ("bundle config set path /tmp/gems", False, "deny.user_config"),
+    ("bundle config set --global build.nokogiri --x", False, "deny.user_config"),
+    ("bundle config unset path", False, "deny.user_config"),
+    ("bundle config gemfile ../Gemfile", False, "deny.user_config"),
+    ("pnpm config set x y --location project", True, "allow.list"),
+    ("pnpm config set x y --location=project", True, "allow.list"),
+    ("pnpm config get registry", True, "allow.list"),
+    ("pnpm config list", True, "allow.list"),
+    ("yarn config get npmRegistryServer", True, "allow.list"),
+    ("bundle config set --local path vendor/bundle", True, "allow.list"),
+    ("bundle config unset --local path", True, "allow.list"),
+    ("bundle config", True, "allow.list"),
+    ("bundle config get path", True, "allow.list"),
+    ("bundle config path", True, "allow.list"),
+    ("bundle install", True, "allow.list"),
     ("npm config get registry", True, "allow.list"),
     ("go env GOPATH", True, "allow.list"),
     ("git maintenance run", True, "allow.list"),

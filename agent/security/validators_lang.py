@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 
@@ -252,6 +253,44 @@ def _token_read(cmd: SimpleCommand, tool: str, sub: str | None, index: int) -> D
     return None
 
 
+_CONFIG_WRITES = frozenset({"set", "delete", "unset", "edit"})
+
+
+def _pm_config_write(cmd: SimpleCommand, name: str, sub: str | None, index: int) -> Decision | None:
+    """``pnpm config set`` writes the user's ``~/.config/pnpm/rc`` unless ``--location project``
+    (pnpm's docs); ``yarn config set`` the user's ``~/.yarnrc`` in yarn 1 and the project's
+    ``.yarnrc.yml`` in yarn 2+ (``-H`` the user's): which yarn runs is not known here, so it is
+    refused, and the project's file can be edited instead."""
+    if sub not in ("config", "c") or arg_value(cmd.args, index + 1) not in _CONFIG_WRITES:
+        return None
+    words = [w.value for w in cmd.args]
+    project = "--location=project" in words or ("--location", "project") in pairwise(words)
+    if name == "pnpm" and project and not {"-g", "--global"} & set(words):
+        return None
+    target = ".npmrc (or pass --location project)" if name == "pnpm" else ".yarnrc.yml"
+    return deny("deny.npm_config", f"`{name} config {arg_value(cmd.args, index + 1)}` may change your user "
+                                   f"config; edit the project's {target} instead.")
+
+
+def bundle(cmd: SimpleCommand, env: Env) -> Decision:
+    """``bundle exec X`` is judged as X. ``bundle config set|unset KEY …`` (and the older ``bundle
+    config KEY VALUE``) write the user's ``~/.bundle/config`` unless ``--local`` (Bundler's docs):
+    refused without it; reading settings is allowed."""
+    index = first_positional(cmd.args)
+    if arg_value(cmd.args, index) == "config":
+        rest = [w.value for w in cmd.args[index + 1:]]
+        values = [w for w in rest if w is not None and not w.startswith("-")]
+        writes = bool(values) and (values[0] in ("set", "unset") or (values[0] not in ("get", "list")
+                                                                       and len(values) >= 2))
+        if writes and "--local" not in rest:
+            return deny("deny.user_config", "`bundle config` without --local changes your user config "
+                                            "(~/.bundle/config); pass --local (the project's .bundle/config).")
+    return _BUNDLE_EXEC(cmd, env)
+
+
+_BUNDLE_EXEC = subcommand_runner("exec", "--keep-file-descriptors", "--gemfile")
+
+
 _PM_VALUES = frozenset({"--filter", "-F", "--dir", "-C", "--cwd", "--reporter", "--loglevel", "--workspace",
                         "--test-pattern", "--changed-files-ignore-pattern", "--modules-folder",
                         "--cache-folder"})
@@ -278,7 +317,7 @@ def yarn_pnpm(cmd: SimpleCommand, env: Env) -> Decision:
     name = command_name(cmd)
     if sub == "global" or sub == "link" or (name == "pnpm" and sub == "setup"):
         return _global_denial(cmd)  # `yarn link`: registered globally; `pnpm setup`: edits shell rc files
-    token = _token_read(cmd, name, sub, index)
+    token = _token_read(cmd, name, sub, index) or _pm_config_write(cmd, name, sub, index)
     if token is not None:
         return token
     if sub in ("dlx", "exec"):
@@ -528,7 +567,7 @@ VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "cargo": cargo, "composer": composer, "make": with_long_options("make", make),
     "poetry": subcommand_runner("run", "-q --quiet -v --verbose -n --no-interaction --no-ansi",
                                 "-C --directory -P --project"),
-    "bundle": subcommand_runner("exec", "--keep-file-descriptors", "--gemfile"),
+    "bundle": bundle,
     "pnpx": npx,
     "pipx": subcommand_runner("run", "--no-cache --pypackages -q --quiet -v --verbose",
                               "--spec --python --pip-args --index-url --backend",
