@@ -9,6 +9,13 @@ import pytest
 from agent.security import PolicyContext
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest tests (``@pytest.mark.slow``: minutes each) first: pytest-xdist hands the first
+    half of the list to one worker and the rest to the other, and with ``worksteal`` a long test
+    started last leaves the other worker idle to the end. Stable: the rest keep their order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def private_state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test writes autocode's per-user state (server HOME, auth copy) to the real home."""

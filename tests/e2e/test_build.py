@@ -34,6 +34,7 @@ def _git_subjects(project: Path) -> list[str]:
     return out.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_demo_scenario_builds_all_features_with_one_commit_each(
         scripted: ScriptedModel, project: Path) -> None:
     scripted.set(demo_scenario())

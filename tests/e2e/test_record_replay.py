@@ -100,6 +100,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Record
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
 def test_recorded_build_replays_offline_to_the_same_result(
         recorded: Callable[[str], Recorded], tmp_path: Path, wire: str) -> None:
@@ -130,6 +131,7 @@ def test_recorded_build_replays_offline_to_the_same_result(
     assert cost == [e["cost_usd"] for e in replayed if e["event"] == "stopped"] and cost[0] > 0
 
 
+@pytest.mark.slow
 def test_replay_after_an_edited_coding_prompt_reports_the_first_divergent_step(
         recorded: Callable[[str], Recorded], tmp_path: Path) -> None:
     build = recorded("openai")

@@ -42,6 +42,7 @@ def _in_session_for(project: Path, feature: int) -> bool:
     return bool(state.get("current")) and state["current"]["feature"] == feature
 
 
+@pytest.mark.slow
 def test_sigkill_mid_session_then_resume_completes(scripted: ScriptedModel, project: Path,
                                                    tmp_path: Path) -> None:
     scenario = demo_scenario()

@@ -30,6 +30,7 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.slow
 def test_best_scoring_model_wins_within_its_share_and_worktrees_are_cleaned(
         scripted: ScriptedModel, project: Path, tmp_path: Path) -> None:
     _git(project, "init", "-q", "-b", "main")

@@ -65,6 +65,7 @@ def _asked(scripted: ScriptedModel) -> set[tuple[str, int]]:
     return {(r["script"], r["step"]) for r in scripted.requests() if r["script"]}
 
 
+@pytest.mark.slow
 def test_four_workers_build_every_feature_once_with_the_same_requests(
         scripted: ScriptedModel, tmp_path: Path) -> None:
     scripted.set(parallel_scenario(8))
@@ -117,6 +118,7 @@ def test_conflicting_features_both_land_and_main_passes_after_each_commit(
         assert all(f"F{n} = {n}" in text for n in accepted), (subject, text)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_build_then_the_same_command_commits_every_feature_once(
         scripted: ScriptedModel, project: Path) -> None:
     scripted.set(parallel_scenario(8, latency_s=0.3))
