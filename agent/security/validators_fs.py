@@ -533,7 +533,6 @@ _MAX_SOURCED = 64 * 1024
 _MAX_SOURCE_DEPTH = 8
 
 
-
 VALIDATORS: Mapping[str, Validator] = MappingProxyType({
     "rm": rm, "rmdir": _simple_writer(), "mv": with_long_options("mv", mv),
     "cp": with_long_options("cp", copy_like), "ln": with_long_options("ln", copy_like),
